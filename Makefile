@@ -1,0 +1,52 @@
+# imagepipe: `make run` starts the local twin, `make test` proves it.
+# Each area adds its own targets in mk/*.mk (deps, tests, checks) through the
+# DEPS_TARGETS / TEST_TARGETS variables, so the parts stay in one obvious place.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export GOTOOLCHAIN ?= local
+
+GO        ?= go
+LAMBDAS   := $(notdir $(wildcard functions/cmd/*))
+LAMBDA_BINS := $(foreach f,$(LAMBDAS),build/lambda/$(f)/bootstrap)
+DATA      ?= .imagepipe
+GO_MODULES := functions statemachine local test infra
+
+DEPS_TARGETS :=
+TEST_TARGETS :=
+# Each area's fragment adds to the lists above before the rules below read them.
+-include mk/*.mk
+
+.PHONY: all build lambdas imagepipe run test test-go lint deps clean
+all: build
+
+build: imagepipe lambdas
+
+imagepipe:
+	$(GO) build -o bin/imagepipe ./local/cmd/imagepipe
+
+lambdas:
+	@for f in $(LAMBDAS); do \
+	  echo "lambda $$f (linux/arm64)"; \
+	  (cd functions && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../build/lambda/$$f/bootstrap ./cmd/$$f); \
+	done
+
+# The twin in the foreground, on embedded defaults.
+run: imagepipe
+	./bin/imagepipe serve --data $(DATA)
+
+# Go unit, handler, corpus and end-to-end tests (-race), a short fuzz pass, then
+# every area's own tests (mk/*.mk).
+test: lint test-go $(TEST_TARGETS)
+
+test-go:
+	$(GO) test -race -count=1 -timeout 30m $(addprefix ./,$(addsuffix /...,$(filter-out infra,$(GO_MODULES))))
+
+lint:
+	@out=$$(gofmt -l $(GO_MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(addprefix ./,$(addsuffix /...,$(filter-out infra,$(GO_MODULES))))
+
+deps: $(DEPS_TARGETS)
+
+clean:
+	rm -rf bin build cdk.out

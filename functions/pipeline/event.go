@@ -1,0 +1,112 @@
+// Package pipeline holds the contracts the Lambdas, the state machine and the local
+// twin share: the S3 EventBridge event, each step's result, the search document, the
+// key and id rules, and the error names the state machine retries or catches.
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Event sources, detail types and prefixes; the rule pattern in statemachine/ uses them too.
+const (
+	SourceS3          = "aws.s3"
+	DetailTypeCreated = "Object Created"
+	DetailTypeDeleted = "Object Deleted"
+	UploadPrefix      = "upload/"
+	ThumbnailPrefix   = "thumbnail/"
+	PreviewPrefix     = "preview/"
+)
+
+// ObjectEvent is the EventBridge event S3 sends for "Object Created" and
+// "Object Deleted", field for field.
+type ObjectEvent struct {
+	Version    string       `json:"version"`
+	ID         string       `json:"id"`
+	DetailType string       `json:"detail-type"`
+	Source     string       `json:"source"`
+	Account    string       `json:"account"`
+	Time       time.Time    `json:"time"`
+	Region     string       `json:"region"`
+	Resources  []string     `json:"resources"`
+	Detail     ObjectDetail `json:"detail"`
+}
+
+// ObjectDetail is the "detail" member of an S3 EventBridge event.
+type ObjectDetail struct {
+	Version         string    `json:"version"`
+	Bucket          BucketRef `json:"bucket"`
+	Object          ObjectRef `json:"object"`
+	RequestID       string    `json:"request-id"`
+	Requester       string    `json:"requester"`
+	SourceIPAddress string    `json:"source-ip-address,omitempty"`
+	Reason          string    `json:"reason,omitempty"`
+	DeletionType    string    `json:"deletion-type,omitempty"`
+}
+
+// BucketRef names the bucket of an event.
+type BucketRef struct {
+	Name string `json:"name"`
+}
+
+// ObjectRef describes the object of an event. Size and ETag are absent on deletes.
+type ObjectRef struct {
+	Key       string `json:"key"`
+	Size      int64  `json:"size,omitempty"`
+	ETag      string `json:"etag,omitempty"`
+	VersionID string `json:"version-id,omitempty"`
+	Sequencer string `json:"sequencer,omitempty"`
+}
+
+// Validate reports an event that cannot name an object under upload/.
+func (e ObjectEvent) Validate() error {
+	switch {
+	case e.Detail.Bucket.Name == "":
+		return &InvalidEventError{Reason: "detail.bucket.name is empty"}
+	case e.Detail.Object.Key == "":
+		return &InvalidEventError{Reason: "detail.object.key is empty"}
+	case !strings.HasPrefix(e.Detail.Object.Key, UploadPrefix):
+		return &InvalidEventError{Reason: "key " + quote(e.Detail.Object.Key) + " is not under " + UploadPrefix}
+	}
+	return nil
+}
+
+// DocumentID is the search document id: hex SHA-256 of "bucket/key". It is derived,
+// never generated, so that duplicate events converge on one document.
+func DocumentID(bucket, key string) string {
+	sum := sha256.Sum256([]byte(bucket + "/" + key))
+	return hex.EncodeToString(sum[:])
+}
+
+// ThumbnailKey maps upload/a/b.jpg to thumbnail/a/b.jpg.
+func ThumbnailKey(key string) string {
+	return ThumbnailPrefix + strings.TrimPrefix(key, UploadPrefix)
+}
+
+// PreviewKey maps upload/a/b.jpg to preview/a/b.jpg.
+func PreviewKey(key string) string {
+	return PreviewPrefix + strings.TrimPrefix(key, UploadPrefix)
+}
+
+// CompareSequencers orders two S3 sequencer values for the same key, as S3 documents:
+// left-pad the shorter hexadecimal string with zeros, then compare lexicographically.
+// An empty sequencer is the oldest. It returns -1, 0 or +1.
+func CompareSequencers(a, b string) int {
+	a, b = strings.ToUpper(a), strings.ToUpper(b)
+	for len(a) < len(b) {
+		a = "0" + a
+	}
+	for len(b) < len(a) {
+		b = "0" + b
+	}
+	return strings.Compare(a, b)
+}
+
+func quote(s string) string {
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return `"` + s + `"`
+}

@@ -1,0 +1,3 @@
+module github.com/imagepipe/imagepipe/infra
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/imagepipe/imagepipe/statemachine
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/imagepipe/imagepipe/test
+
+go 1.26
