@@ -1,0 +1,233 @@
+// Package api holds the API Gateway (REST, proxy integration) handlers: search and
+// ping. Every answer, errors included, is JSON with CORS headers; a handler never
+// returns a Go error, which API Gateway would turn into a bare 502.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+	"github.com/imagepipe/imagepipe/functions/searchindex"
+)
+
+// Parameter limits.
+const (
+	MaxSearchLength = 200
+	DefaultSize     = 20
+	MaxSize         = 100
+)
+
+// URLSigner gives a URL a browser can GET for an object.
+type URLSigner interface {
+	URL(ctx context.Context, bucket, key string) (string, error)
+}
+
+// Presigner is the AWS URLSigner: pre-signed S3 GETs, valid for Expires.
+type Presigner struct {
+	Client  *s3.PresignClient
+	Expires time.Duration // 0 means 15 minutes
+}
+
+// URL implements URLSigner.
+func (p Presigner) URL(ctx context.Context, bucket, key string) (string, error) {
+	exp := p.Expires
+	if exp == 0 {
+		exp = 15 * time.Minute
+	}
+	req, err := p.Client.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}, s3.WithPresignExpires(exp))
+	if err != nil {
+		return "", fmt.Errorf("presign s3://%s/%s: %w", bucket, key, err)
+	}
+	return req.URL, nil
+}
+
+func headers(origin string) map[string]string {
+	if origin == "" {
+		origin = "*"
+	}
+	return map[string]string{
+		"Content-Type":                 "application/json",
+		"Access-Control-Allow-Origin":  origin,
+		"Access-Control-Allow-Methods": "GET,OPTIONS",
+		"Access-Control-Allow-Headers": "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Api-Key",
+		"Cache-Control":                "no-store",
+	}
+}
+
+func respond(origin string, status int, body any) events.APIGatewayProxyResponse {
+	raw, err := json.Marshal(body)
+	if err != nil { // our own types: cannot happen, but never answer with nothing
+		status, raw = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
+	}
+	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers(origin), Body: string(raw)}
+}
+
+func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
+
+// failure answers an index error: 503 for what a retry may fix, else 500.
+func failure(ctx context.Context, log *slog.Logger, origin, op string, err error) events.APIGatewayProxyResponse {
+	log.ErrorContext(ctx, op+" failed", "error", err.Error())
+	var th *pipeline.ThrottledError
+	var tr *pipeline.TransientError
+	if errors.As(err, &th) || errors.As(err, &tr) {
+		return respond(origin, http.StatusServiceUnavailable, errorBody("the index is busy, try again"))
+	}
+	return respond(origin, http.StatusInternalServerError, errorBody("internal error"))
+}
+
+// preflight answers OPTIONS and refuses methods other than GET.
+func preflight(req events.APIGatewayProxyRequest, origin string) (events.APIGatewayProxyResponse, bool) {
+	switch req.HTTPMethod {
+	case http.MethodGet, "":
+		return events.APIGatewayProxyResponse{}, false
+	case http.MethodOptions:
+		return events.APIGatewayProxyResponse{StatusCode: http.StatusNoContent, Headers: headers(origin)}, true
+	}
+	return respond(origin, http.StatusMethodNotAllowed, errorBody("method "+req.HTTPMethod+" not allowed")), true
+}
+
+// Search answers GET /images?search=Q&from=&size=.
+type Search struct {
+	Index           searchindex.Index
+	URLs            URLSigner
+	ThumbnailBucket string // "" means the document's bucket
+	AllowOrigin     string // "" means "*"
+	Logger          *slog.Logger
+}
+
+// SearchResponse is the body of a successful search.
+type SearchResponse struct {
+	Total  int64               `json:"total"`
+	Images []pipeline.Document `json:"images"`
+}
+
+// ParseSearch validates the query parameters of a search.
+func ParseSearch(req events.APIGatewayProxyRequest) (searchindex.Query, error) {
+	for name, vals := range req.MultiValueQueryStringParameters {
+		if len(vals) > 1 {
+			return searchindex.Query{}, &pipeline.InvalidParameterError{Name: name, Reason: "given more than once"}
+		}
+	}
+	p := req.QueryStringParameters
+	q, ok := p["search"]
+	if !ok {
+		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: "required"}
+	}
+	switch {
+	case !utf8.ValidString(q):
+		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: "not valid UTF-8"}
+	case utf8.RuneCountInString(q) > MaxSearchLength:
+		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: fmt.Sprintf("longer than %d characters", MaxSearchLength)}
+	case strings.IndexFunc(q, unicode.IsControl) >= 0:
+		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: "contains control characters"}
+	}
+	from, err := intParam(p, "from", 0, 0, searchindex.MaxWindow)
+	if err != nil {
+		return searchindex.Query{}, err
+	}
+	size, err := intParam(p, "size", DefaultSize, 1, MaxSize)
+	if err != nil {
+		return searchindex.Query{}, err
+	}
+	if from+size > searchindex.MaxWindow {
+		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "from", Reason: fmt.Sprintf("from+size must not exceed %d", searchindex.MaxWindow)}
+	}
+	return searchindex.Query{Text: q, From: from, Size: size}, nil
+}
+
+func intParam(p map[string]string, name string, def, lo, hi int) (int, error) {
+	s, ok := p[name]
+	if !ok {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || len(s) > 6 {
+		return 0, &pipeline.InvalidParameterError{Name: name, Reason: "not an integer"}
+	}
+	if n < lo || n > hi {
+		return 0, &pipeline.InvalidParameterError{Name: name, Reason: fmt.Sprintf("must be between %d and %d", lo, hi)}
+	}
+	return n, nil
+}
+
+func (s Search) log() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Handle is the Lambda handler.
+func (s Search) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	if r, done := preflight(req, s.AllowOrigin); done {
+		return r, nil
+	}
+	q, err := ParseSearch(req)
+	if err != nil {
+		return respond(s.AllowOrigin, http.StatusBadRequest, errorBody(err.Error())), nil
+	}
+	res, err := s.Index.Search(ctx, q)
+	if err != nil {
+		return failure(ctx, s.log(), s.AllowOrigin, "search", err), nil
+	}
+	out := SearchResponse{Total: res.Total, Images: res.Images}
+	if out.Images == nil {
+		out.Images = []pipeline.Document{}
+	}
+	for i := range out.Images {
+		d := &out.Images[i]
+		b := s.ThumbnailBucket
+		if b == "" {
+			b = d.Bucket
+		}
+		if d.Thumbnail != "" {
+			if d.ThumbnailURL, err = s.URLs.URL(ctx, b, d.Thumbnail); err != nil {
+				return failure(ctx, s.log(), s.AllowOrigin, "sign thumbnail URL", err), nil
+			}
+		}
+		if d.Preview != "" {
+			if d.PreviewURL, err = s.URLs.URL(ctx, b, d.Preview); err != nil {
+				return failure(ctx, s.log(), s.AllowOrigin, "sign preview URL", err), nil
+			}
+		}
+	}
+	s.log().InfoContext(ctx, "search", "search", q.Text, "from", q.From, "size", q.Size, "total", out.Total)
+	return respond(s.AllowOrigin, http.StatusOK, out), nil
+}
+
+// Ping answers GET /ping with the number of indexed images.
+type Ping struct {
+	Index       searchindex.Index
+	AllowOrigin string
+	Logger      *slog.Logger
+}
+
+// Handle is the Lambda handler.
+func (p Ping) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	if r, done := preflight(req, p.AllowOrigin); done {
+		return r, nil
+	}
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	n, err := p.Index.Count(ctx)
+	if err != nil {
+		return failure(ctx, log, p.AllowOrigin, "count", err), nil
+	}
+	return respond(p.AllowOrigin, http.StatusOK, map[string]int64{"count": n}), nil
+}

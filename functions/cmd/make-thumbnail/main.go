@@ -1,0 +1,64 @@
+// Command make-thumbnail is the Lambda that writes an uploaded image's thumbnail and
+// preview (package makethumbnail). Environment: THUMBNAIL_SIZE (default 80),
+// PREVIEW_SIZE (default 640, 0 disables), MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE
+// (optional). The bucket comes with each event.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/objects"
+	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
+)
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	lim, err := imaging.LimitsFromEnv(os.Getenv)
+	if err != nil {
+		fatal("configuration", err)
+	}
+	size, err := imaging.EnvInt(os.Getenv, "THUMBNAIL_SIZE", makethumbnail.DefaultSize)
+	if err != nil {
+		fatal("configuration", err)
+	}
+	preview, err := imaging.EnvInt(os.Getenv, "PREVIEW_SIZE", makethumbnail.DefaultPreviewSize)
+	if err != nil {
+		fatal("configuration", err)
+	}
+	if size > 4096 || preview > 4096 {
+		fatal("configuration", errTooBig)
+	}
+	// LoadDefaultConfig honours AWS_ENDPOINT_URL(_S3), as every SDK does.
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		fatal("aws configuration", err)
+	}
+	// Path-style addressing when pointed at a local endpoint (the twin speaks path-style).
+	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	h := makethumbnail.Handler{
+		Store:       objects.Store{S3: client},
+		Limits:      lim,
+		Size:        int(size),
+		PreviewSize: int(preview),
+	}
+	slog.Info("starting", "function", "make-thumbnail", "size", h.Size, "previewSize", h.PreviewSize)
+	lambda.Start(h.Handle)
+}
+
+type configError string
+
+func (e configError) Error() string { return string(e) }
+
+const errTooBig = configError("THUMBNAIL_SIZE and PREVIEW_SIZE must be at most 4096")
+
+func fatal(msg string, err error) {
+	slog.Error(msg, "error", err.Error())
+	os.Exit(1)
+}

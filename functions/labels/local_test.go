@@ -1,0 +1,201 @@
+package labels
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/objects"
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+func fill(w, h int, f func(x, y int) color.Color) image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, f(x, y))
+		}
+	}
+	return img
+}
+
+func solid(w, h int, c color.Color) image.Image {
+	return fill(w, h, func(int, int) color.Color { return c })
+}
+
+func names(l pipeline.Labels) map[string]float64 {
+	m := map[string]float64{}
+	for _, x := range l.Labels {
+		m[x.Name] = x.Confidence
+	}
+	return m
+}
+
+func TestAnalyze(t *testing.T) {
+	sky := color.RGBA{110, 170, 235, 255}
+	grass := color.RGBA{70, 140, 50, 255}
+	tests := []struct {
+		name   string
+		img    image.Image
+		orient int
+		want   []string
+		absent []string
+	}{
+		{"red landscape", solid(300, 200, color.RGBA{220, 30, 30, 255}), 1,
+			[]string{"Red", "Landscape", "Colorful", "Low Contrast"}, []string{"Monochrome", "Portrait", "Panorama", "Blue"}},
+		{"gray square", solid(100, 100, color.Gray{128}), 1,
+			[]string{"Gray", "Square", "Monochrome", "Low Contrast"}, []string{"Colorful", "Bright", "Dark"}},
+		{"black night portrait", solid(100, 200, color.RGBA{10, 10, 20, 255}), 1,
+			[]string{"Black", "Dark", "Portrait", "Monochrome"}, []string{"Bright", "Landscape"}},
+		{"white bright", solid(120, 100, color.White), 1,
+			[]string{"White", "Bright", "Landscape"}, []string{"Dark"}},
+		{"checkerboard", fill(200, 200, func(x, y int) color.Color {
+			if (x/10+y/10)%2 == 0 {
+				return color.Black
+			}
+			return color.White
+		}), 1, []string{"Black", "White", "High Contrast", "Monochrome", "Square"}, []string{"Low Contrast", "Gray"}},
+		{"panorama", solid(1000, 300, color.RGBA{240, 215, 40, 255}), 1,
+			[]string{"Yellow", "Panorama", "Landscape"}, nil},
+		{"sky over grass", fill(400, 300, func(x, y int) color.Color {
+			if y < 150 {
+				return sky
+			}
+			return grass
+		}), 1, []string{"Blue", "Green", "Sky-like Region", "Vegetation-like Region"}, []string{"Monochrome"}},
+		{"rotated by exif", solid(300, 200, color.Gray{90}), 6, []string{"Portrait"}, []string{"Landscape"}},
+		{"grass only, no sky", solid(300, 200, grass), 1, []string{"Vegetation-like Region", "Green"}, []string{"Sky-like Region"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Analyze(tc.img, tc.orient)
+			m := names(got)
+			for _, n := range tc.want {
+				if _, ok := m[n]; !ok {
+					t.Errorf("missing %q in %+v (%v)", n, got.Labels, measure(tc.img))
+				}
+			}
+			for _, n := range tc.absent {
+				if _, ok := m[n]; ok {
+					t.Errorf("unexpected %q in %+v (%v)", n, got.Labels, measure(tc.img))
+				}
+			}
+			for i, l := range got.Labels {
+				if l.Confidence < 50 || l.Confidence > 99 {
+					t.Errorf("%s confidence %v out of [50,99]", l.Name, l.Confidence)
+				}
+				if i > 0 && got.Labels[i-1].Confidence < l.Confidence {
+					t.Errorf("labels not sorted by confidence: %+v", got.Labels)
+				}
+			}
+			if got.Source != "local" {
+				t.Errorf("source = %q", got.Source)
+			}
+		})
+	}
+}
+
+func TestAnalyzeDeterministicAndShareDriven(t *testing.T) {
+	// 70% blue, 30% red: blue more confident than red.
+	img := fill(100, 100, func(x, y int) color.Color {
+		if x < 70 {
+			return color.RGBA{40, 90, 210, 255}
+		}
+		return color.RGBA{210, 40, 40, 255}
+	})
+	a, b := Analyze(img, 1), Analyze(img, 1)
+	if len(a.Labels) != len(b.Labels) {
+		t.Fatalf("not deterministic: %+v vs %+v", a, b)
+	}
+	for i := range a.Labels {
+		if a.Labels[i].Name != b.Labels[i].Name || a.Labels[i].Confidence != b.Labels[i].Confidence {
+			t.Fatalf("not deterministic: %+v vs %+v", a, b)
+		}
+	}
+	m := names(a)
+	if !(m["Blue"] > m["Red"]) || m["Red"] == 0 {
+		t.Errorf("want Blue > Red > 0, got %+v", a.Labels)
+	}
+}
+
+func TestAnalyzeEmpty(t *testing.T) {
+	if got := Analyze(image.NewRGBA(image.Rect(0, 0, 0, 0)), 1); len(got.Labels) != 0 {
+		t.Errorf("empty image gave %+v", got)
+	}
+}
+
+// fakeS3 serves objects from a map.
+type fakeS3 struct{ objects map[string][]byte }
+
+func (f fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	b, ok := f.objects[aws.ToString(in.Key)]
+	if !ok {
+		return nil, &types.NoSuchKey{}
+	}
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), ContentLength: aws.Int64(int64(len(b)))}, nil
+}
+func (fakeS3) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	return nil, errors.New("not implemented")
+}
+func (fakeS3) DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
+	return nil, errors.New("not implemented")
+}
+
+func encodePNG(t testing.TB, img image.Image) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestLocalDetect(t *testing.T) {
+	red := encodePNG(t, solid(64, 32, color.RGBA{220, 30, 30, 255}))
+	l := Local{Store: objects.Store{S3: fakeS3{objects: map[string][]byte{
+		"upload/lighthouse.png": red,
+		"upload/x.png":          red,
+		"upload/empty.png":      {},
+		"upload/text.png":       []byte("hello, not an image"),
+		"upload/big.png":        bytes.Repeat([]byte{0}, 2048),
+	}}}, Limits: imaging.Limits{MaxBytes: 1024, MaxPixels: 1 << 20, MaxSide: 4096}}
+	ctx := context.Background()
+	a, err := l.Detect(ctx, "images", "upload/lighthouse.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Detect(ctx, "images", "upload/x.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The key never matters: same pixels, same labels, and no "Lighthouse".
+	if len(a.Labels) != len(b.Labels) || names(a)["Red"] == 0 || names(a)["Lighthouse"] != 0 {
+		t.Errorf("labels depend on the key or miss Red: %+v vs %+v", a, b)
+	}
+	for key, want := range map[string]any{
+		"upload/empty.png":   &pipeline.NotAnImageError{},
+		"upload/text.png":    &pipeline.NotAnImageError{},
+		"upload/big.png":     &pipeline.ImageTooLargeError{},
+		"upload/missing.png": &pipeline.ObjectNotFoundError{},
+	} {
+		_, err := l.Detect(ctx, "images", key)
+		if err == nil || !strings.Contains(typeName(err), typeName(want)) {
+			t.Errorf("%s: err = %v (%T), want %T", key, err, err, want)
+		}
+	}
+}
+
+func typeName(v any) string {
+	s := strings.TrimPrefix(strings.TrimPrefix(fmtType(v), "*"), "pipeline.")
+	return s
+}

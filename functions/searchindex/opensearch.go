@@ -1,0 +1,325 @@
+package searchindex
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+// OpenSearch is the index in Amazon OpenSearch Service. The sequencer guard runs in
+// the cluster (a scripted upsert), so concurrent writers cannot undo each other.
+type OpenSearch struct {
+	Client *opensearch.Client
+	Name   string // the index name
+
+	mu    sync.Mutex // guards ready
+	ready bool       // index and mapping known to exist
+}
+
+var _ Index = (*OpenSearch)(nil)
+
+// NewOpenSearchClient returns a client for endpoint whose requests are SigV4-signed
+// for the "es" service with cfg's credentials and region. Retries are left to the
+// state machine (and API Gateway callers), which back off with jitter.
+func NewOpenSearchClient(endpoint string, cfg aws.Config, transport http.RoundTripper) (*opensearch.Client, error) {
+	signer, err := awsv2.NewSignerWithService(cfg, "es")
+	if err != nil {
+		return nil, fmt.Errorf("opensearch signer: %w", err)
+	}
+	off := false
+	c, err := opensearch.NewClient(opensearch.Config{
+		Addresses:             []string{endpoint},
+		Signer:                signer,
+		Transport:             transport,
+		DisableRetry:          true,
+		DiscoverNodesOnStart:  &off,
+		HealthCheckMaxRetries: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("opensearch client for %s: %w", endpoint, err)
+	}
+	return c, nil
+}
+
+// indexBody is the index definition created on first use.
+const indexBody = `{
+  "settings": {"index": {"number_of_shards": 1}},
+  "mappings": {
+    "dynamic": false,
+    "properties": {
+      "id": {"type": "keyword"},
+      "bucket": {"type": "keyword"},
+      "key": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 1024}}},
+      "format": {"type": "keyword"},
+      "sequencer": {"type": "keyword"},
+      "etag": {"type": "keyword"},
+      "contentSha256": {"type": "keyword"},
+      "size": {"type": "long"},
+      "width": {"type": "integer"},
+      "height": {"type": "integer"},
+      "takenAt": {"type": "date"},
+      "uploadedAt": {"type": "date"},
+      "processedAt": {"type": "date"},
+      "location": {"type": "geo_point"},
+      "camera": {"properties": {
+        "make": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+        "model": {"type": "text", "fields": {"raw": {"type": "keyword"}}}
+      }},
+      "labels": {"properties": {
+        "name": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+        "confidence": {"type": "float"}
+      }},
+      "exif": {"type": "object", "enabled": false}
+    }
+  }
+}`
+
+// upsertScript keeps the newer of two documents by S3 sequencer: both are
+// left-padded with zeros to one length and compared as strings, as S3 documents.
+const upsertScript = `
+String a = ctx._source.sequencer == null ? '' : ctx._source.sequencer.toUpperCase();
+String b = params.doc.sequencer == null ? '' : params.doc.sequencer.toUpperCase();
+while (a.length() < b.length()) { a = '0' + a; }
+while (b.length() < a.length()) { b = '0' + b; }
+if (!ctx._source.isEmpty() && a.compareTo(b) > 0) {
+  ctx.op = 'noop';
+} else {
+  ctx._source.clear();
+  ctx._source.putAll(params.doc);
+}`
+
+// searchFieldsOS are the fields free text matches, with labels weighted up.
+var searchFieldsOS = []string{"labels.name^3", "camera.make", "camera.model", "key", "format"}
+
+// Error is an OpenSearch answer that is neither success nor retryable.
+type Error struct {
+	Status int
+	Type   string // error.type from the body, when given
+	Body   string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("opensearch: status %d %s: %s", e.Status, e.Type, e.Body)
+}
+
+// do sends one request and decodes a 2xx JSON answer into out. notFoundOK makes a
+// 404 return (false, nil).
+func (o *OpenSearch) do(ctx context.Context, method, path string, query url.Values, body any, out any, notFoundOK bool) (bool, error) {
+	var rd io.Reader
+	if body != nil {
+		raw, ok := body.([]byte)
+		if !ok {
+			var err error
+			if raw, err = json.Marshal(body); err != nil {
+				return false, fmt.Errorf("encode %s %s: %w", method, path, err)
+			}
+		}
+		rd = bytes.NewReader(raw)
+	}
+	u := path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return false, fmt.Errorf("opensearch %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := o.Client.Stream(req)
+	if err != nil {
+		return false, classifyTransport(method+" "+path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return false, &pipeline.TransientError{Op: "opensearch read " + path, Err: err}
+	}
+	switch {
+	case resp.StatusCode == http.StatusNotFound && notFoundOK:
+		return false, nil
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return false, &pipeline.ThrottledError{Service: "opensearch", Err: answerError(resp.StatusCode, data)}
+	case resp.StatusCode >= 500:
+		return false, &pipeline.TransientError{Op: "opensearch " + method + " " + path, Err: answerError(resp.StatusCode, data)}
+	case resp.StatusCode >= 300:
+		return false, answerError(resp.StatusCode, data)
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return false, fmt.Errorf("opensearch %s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return true, nil
+}
+
+func answerError(status int, body []byte) *Error {
+	var e struct {
+		Error struct {
+			Type string `json:"type"`
+		} `json:"error"`
+	}
+	_ = json.Unmarshal(body, &e) // best effort: the type only makes the message clearer
+	s := string(body)
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return &Error{Status: status, Type: e.Error.Type, Body: s}
+}
+
+func classifyTransport(op string, err error) error {
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "connection refused") {
+		return &pipeline.TransientError{Op: "opensearch " + op, Err: err}
+	}
+	return fmt.Errorf("opensearch %s: %w", op, err)
+}
+
+// ensure creates the index and mapping on first use; one that exists is fine.
+func (o *OpenSearch) ensure(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.ready {
+		return nil
+	}
+	_, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name), nil, []byte(indexBody), nil, false)
+	var oe *Error
+	if err != nil && !(errors.As(err, &oe) && oe.Status == http.StatusBadRequest && oe.Type == "resource_already_exists_exception") {
+		return err
+	}
+	o.ready = true
+	return nil
+}
+
+func (o *OpenSearch) docPath(kind, id string) string {
+	return "/" + url.PathEscape(o.Name) + "/" + kind + "/" + url.PathEscape(id)
+}
+
+// Upsert implements Index.
+func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, error) {
+	if d.ID == "" {
+		d.ID = pipeline.DocumentID(d.Bucket, d.Key)
+	}
+	d.ThumbnailURL, d.PreviewURL = "", ""
+	if err := o.ensure(ctx); err != nil {
+		return "", err
+	}
+	body := map[string]any{
+		"scripted_upsert": true,
+		"script":          map[string]any{"lang": "painless", "source": upsertScript, "params": map[string]any{"doc": d}},
+		"upsert":          map[string]any{},
+	}
+	var out struct {
+		Result string `json:"result"`
+	}
+	q := url.Values{"retry_on_conflict": {"3"}}
+	if _, err := o.do(ctx, http.MethodPost, o.docPath("_update", d.ID), q, body, &out, false); err != nil {
+		return "", err
+	}
+	switch out.Result {
+	case "created":
+		return OutcomeCreated, nil
+	case "updated":
+		return OutcomeUpdated, nil
+	case "noop":
+		return OutcomeSkippedOlder, nil
+	}
+	return "", fmt.Errorf("opensearch upsert %s: unexpected result %q", d.ID, out.Result)
+}
+
+// Delete implements Index.
+func (o *OpenSearch) Delete(ctx context.Context, id string) error {
+	_, err := o.do(ctx, http.MethodDelete, o.docPath("_doc", id), nil, nil, nil, true)
+	return err
+}
+
+// Get implements Index.
+func (o *OpenSearch) Get(ctx context.Context, id string) (pipeline.Document, bool, error) {
+	var out struct {
+		Found  bool              `json:"found"`
+		Source pipeline.Document `json:"_source"`
+	}
+	ok, err := o.do(ctx, http.MethodGet, o.docPath("_doc", id), nil, nil, &out, true)
+	if err != nil || !ok || !out.Found {
+		return pipeline.Document{}, false, err
+	}
+	return out.Source, true, nil
+}
+
+// Count implements Index.
+func (o *OpenSearch) Count(ctx context.Context) (int64, error) {
+	var out struct {
+		Count int64 `json:"count"`
+	}
+	_, err := o.do(ctx, http.MethodGet, "/"+url.PathEscape(o.Name)+"/_count", nil, nil, &out, true)
+	return out.Count, err
+}
+
+// SearchBody is the request body for q: structured queries only; user text is a
+// value, never parsed as query syntax.
+func SearchBody(q Query) map[string]any {
+	q = normalize(q)
+	body := map[string]any{"from": q.From, "size": q.Size, "track_total_hits": true}
+	if matchAll(q.Text) {
+		body["query"] = map[string]any{"match_all": map[string]any{}}
+		body["sort"] = []any{map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
+		return body
+	}
+	text := strings.Join(Words(q.Text), " ")
+	should := []any{
+		map[string]any{"multi_match": map[string]any{
+			"query": text, "fields": searchFieldsOS, "fuzziness": "AUTO",
+		}},
+	}
+	for _, f := range searchFieldsOS {
+		should = append(should, map[string]any{"match_phrase_prefix": map[string]any{
+			strings.Split(f, "^")[0]: map[string]any{"query": text},
+		}})
+	}
+	body["query"] = map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}
+	body["sort"] = []any{"_score", map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
+	return body
+}
+
+// Search implements Index.
+func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
+	var out struct {
+		Hits struct {
+			Total struct {
+				Value int64 `json:"value"`
+			} `json:"total"`
+			Hits []struct {
+				Source pipeline.Document `json:"_source"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	res := Result{Images: []pipeline.Document{}}
+	if !matchAll(q.Text) && len(Words(q.Text)) == 0 {
+		return res, nil // only punctuation: nothing can match
+	}
+	ok, err := o.do(ctx, http.MethodPost, "/"+url.PathEscape(o.Name)+"/_search", nil, SearchBody(q), &out, true)
+	if err != nil || !ok { // 404: no index yet, so no images
+		return res, err
+	}
+	res.Total = out.Hits.Total.Value
+	for _, h := range out.Hits.Hits {
+		res.Images = append(res.Images, h.Source)
+	}
+	return res, nil
+}

@@ -1,0 +1,254 @@
+package searchindex
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+type exchange struct {
+	method, path, query, auth string
+	body                      map[string]any
+}
+
+// fakeOpenSearch answers from a route table "METHOD /path" → (status, body) and
+// records every request.
+type fakeOpenSearch struct {
+	mu     sync.Mutex
+	got    []exchange
+	routes map[string][2]string // status code as text, body
+}
+
+func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	var body map[string]any
+	_ = json.Unmarshal(raw, &body)
+	f.mu.Lock()
+	f.got = append(f.got, exchange{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), body})
+	ans, ok := f.routes[r.Method+" "+r.URL.Path]
+	f.mu.Unlock()
+	if !ok {
+		ans = [2]string{"404", `{"error":{"type":"not_found"},"status":404}`}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	var code int
+	_, _ = fmtSscan(ans[0], &code)
+	w.WriteHeader(code)
+	io.WriteString(w, ans[1])
+}
+
+func newFakeOS(t *testing.T, routes map[string][2]string) (*fakeOpenSearch, *OpenSearch) {
+	t.Helper()
+	f := &fakeOpenSearch{routes: routes}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	c, err := NewOpenSearchClient(srv.URL, aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "token"),
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, &OpenSearch{Client: c, Name: "images"}
+}
+
+func checkSigned(t *testing.T, e exchange) {
+	t.Helper()
+	if !strings.HasPrefix(e.auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(e.auth, "/us-east-1/es/aws4_request") {
+		t.Errorf("%s %s: not SigV4-signed for es: %q", e.method, e.path, e.auth)
+	}
+}
+
+func TestOpenSearchUpsert(t *testing.T) {
+	d := doc("upload/a.jpg", "0A1", t0, "Lighthouse")
+	upd := "/images/_update/" + d.ID
+	for _, tc := range []struct{ result, want string }{
+		{"created", OutcomeCreated}, {"updated", OutcomeUpdated}, {"noop", OutcomeSkippedOlder},
+	} {
+		f, o := newFakeOS(t, map[string][2]string{
+			"PUT /images": {"200", `{"acknowledged":true}`},
+			"POST " + upd: {"200", `{"_index":"images","_id":"` + d.ID + `","result":"` + tc.result + `"}`},
+		})
+		got, err := o.Upsert(context.Background(), d)
+		if err != nil || got != tc.want {
+			t.Fatalf("%s: %q %v", tc.result, got, err)
+		}
+		// A second upsert does not create the index again.
+		if _, err := o.Upsert(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.got) != 3 || f.got[0].method != "PUT" || f.got[0].path != "/images" || f.got[1].path != upd || f.got[2].path != upd {
+			t.Fatalf("requests: %+v", f.got)
+		}
+		for _, e := range f.got {
+			checkSigned(t, e)
+		}
+		m := f.got[0].body["mappings"].(map[string]any)["properties"].(map[string]any)
+		if m["location"].(map[string]any)["type"] != "geo_point" || m["id"].(map[string]any)["type"] != "keyword" ||
+			m["uploadedAt"].(map[string]any)["type"] != "date" {
+			t.Errorf("mapping: %v", m)
+		}
+		u := f.got[1]
+		if u.query != "retry_on_conflict=3" || u.body["scripted_upsert"] != true {
+			t.Errorf("update request: %s %v", u.query, u.body)
+		}
+		script := u.body["script"].(map[string]any)
+		if !strings.Contains(script["source"].(string), "ctx.op = 'noop'") {
+			t.Errorf("script lacks the sequencer guard: %v", script["source"])
+		}
+		sent := script["params"].(map[string]any)["doc"].(map[string]any)
+		if sent["sequencer"] != "0A1" || sent["id"] != d.ID || sent["key"] != "upload/a.jpg" {
+			t.Errorf("params.doc: %v", sent)
+		}
+	}
+}
+
+func TestOpenSearchIndexExists(t *testing.T) {
+	d := doc("upload/a.jpg", "1", t0)
+	_, o := newFakeOS(t, map[string][2]string{
+		"PUT /images":                  {"400", `{"error":{"type":"resource_already_exists_exception","reason":"index [images] already exists"},"status":400}`},
+		"POST /images/_update/" + d.ID: {"200", `{"result":"created"}`},
+	})
+	if got, err := o.Upsert(context.Background(), d); err != nil || got != OutcomeCreated {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestOpenSearchErrors(t *testing.T) {
+	d := doc("upload/a.jpg", "1", t0)
+	for _, tc := range []struct {
+		status, body string
+		check        func(error) bool
+	}{
+		{"429", `{"error":{"type":"es_rejected_execution_exception"},"status":429}`, func(err error) bool { _, ok := err.(*pipeline.ThrottledError); return ok }},
+		{"503", `{"error":{"type":"unavailable"}}`, func(err error) bool { _, ok := err.(*pipeline.TransientError); return ok }},
+		{"500", `oops`, func(err error) bool { _, ok := err.(*pipeline.TransientError); return ok }},
+		{"400", `{"error":{"type":"mapper_parsing_exception"},"status":400}`, func(err error) bool {
+			var oe *Error
+			return errors.As(err, &oe) && oe.Status == 400 && oe.Type == "mapper_parsing_exception"
+		}},
+		{"403", `{"message":"forbidden"}`, func(err error) bool {
+			var oe *Error
+			return errors.As(err, &oe) && oe.Status == 403
+		}},
+	} {
+		_, o := newFakeOS(t, map[string][2]string{
+			"PUT /images":                  {"200", `{}`},
+			"POST /images/_update/" + d.ID: {tc.status, tc.body},
+			"POST /images/_search":         {tc.status, tc.body},
+		})
+		if _, err := o.Upsert(context.Background(), d); !tc.check(err) {
+			t.Errorf("upsert %s: %v (%T)", tc.status, err, err)
+		}
+		if _, err := o.Search(context.Background(), Query{Text: "x"}); !tc.check(err) {
+			t.Errorf("search %s: %v (%T)", tc.status, err, err)
+		}
+	}
+	// A dead endpoint is transient.
+	c, _ := NewOpenSearchClient("http://127.0.0.1:1", aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")}, nil)
+	if _, err := (&OpenSearch{Client: c, Name: "images"}).Count(context.Background()); err == nil {
+		t.Error("no error from a dead endpoint")
+	} else if _, ok := err.(*pipeline.TransientError); !ok {
+		t.Errorf("dead endpoint: %v (%T)", err, err)
+	}
+}
+
+func TestOpenSearchGetDeleteCount(t *testing.T) {
+	d := doc("upload/a.jpg", "1", t0, "Cat")
+	src, _ := json.Marshal(d)
+	f, o := newFakeOS(t, map[string][2]string{
+		"GET /images/_doc/" + d.ID:    {"200", `{"_id":"` + d.ID + `","found":true,"_source":` + string(src) + `}`},
+		"DELETE /images/_doc/" + d.ID: {"200", `{"result":"deleted"}`},
+		"GET /images/_count":          {"200", `{"count":7}`},
+	})
+	ctx := context.Background()
+	got, ok, err := o.Get(ctx, d.ID)
+	if err != nil || !ok || got.Key != d.Key || got.Labels[0].Name != "Cat" {
+		t.Errorf("get: %+v %v %v", got, ok, err)
+	}
+	if _, ok, err := o.Get(ctx, "missing"); ok || err != nil {
+		t.Errorf("get missing: %v %v", ok, err)
+	}
+	if err := o.Delete(ctx, d.ID); err != nil {
+		t.Error(err)
+	}
+	if err := o.Delete(ctx, "missing"); err != nil {
+		t.Errorf("delete missing: %v", err)
+	}
+	if n, err := o.Count(ctx); n != 7 || err != nil {
+		t.Errorf("count: %d %v", n, err)
+	}
+	for _, e := range f.got {
+		checkSigned(t, e)
+	}
+}
+
+func TestOpenSearchSearch(t *testing.T) {
+	d := doc("upload/a.jpg", "1", t0, "Lighthouse")
+	src, _ := json.Marshal(d)
+	f, o := newFakeOS(t, map[string][2]string{
+		"POST /images/_search": {"200", `{"took":3,"hits":{"total":{"value":41,"relation":"eq"},"hits":[{"_id":"x","_score":2.5,"_source":` + string(src) + `}]}}`},
+	})
+	ctx := context.Background()
+	res, err := o.Search(ctx, Query{Text: `ligthouse "OR" *:*`, From: 20, Size: 10})
+	if err != nil || res.Total != 41 || len(res.Images) != 1 || res.Images[0].Key != "upload/a.jpg" {
+		t.Fatalf("search: %+v %v", res, err)
+	}
+	b := f.got[0].body
+	if b["from"] != 20.0 || b["size"] != 10.0 || b["track_total_hits"] != true {
+		t.Errorf("paging: %v", b)
+	}
+	raw, _ := json.Marshal(b["query"])
+	q := string(raw)
+	for _, want := range []string{`"multi_match"`, `"fuzziness":"AUTO"`, `"match_phrase_prefix"`, `"labels.name^3"`, `"query":"ligthouse or"`} {
+		if !strings.Contains(q, want) {
+			t.Errorf("query lacks %s: %s", want, q)
+		}
+	}
+	if strings.Contains(q, "query_string") || strings.Contains(q, "*:*") {
+		t.Errorf("user text reached a query syntax: %s", q)
+	}
+	// Match all: newest first.
+	if _, err := o.Search(ctx, Query{Text: "*"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = json.Marshal(f.got[1].body)
+	if !strings.Contains(string(raw), `"match_all":{}`) || !strings.Contains(string(raw), `"uploadedAt":{"order":"desc"}`) {
+		t.Errorf("match all body: %s", raw)
+	}
+	// Punctuation only sends nothing; a missing index means no images.
+	if res, err := o.Search(ctx, Query{Text: `"!?`}); err != nil || res.Total != 0 || len(f.got) != 2 {
+		t.Errorf("punctuation: %+v %v %d", res, err, len(f.got))
+	}
+	_, o2 := newFakeOS(t, nil)
+	if res, err := o2.Search(ctx, Query{Text: "x"}); err != nil || res.Total != 0 || res.Images == nil {
+		t.Errorf("no index: %+v %v", res, err)
+	}
+}
+
+func FuzzSearchBody(f *testing.F) {
+	for _, s := range []string{"", "*", "ligthouse", `{"a":1}`, "\x00", "a\\\"b"} {
+		f.Add(s, 0, 10)
+	}
+	f.Fuzz(func(t *testing.T, s string, from, size int) {
+		b := SearchBody(Query{Text: s, From: from, Size: size})
+		raw, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b["from"].(int)+b["size"].(int) > MaxWindow || b["from"].(int) < 0 {
+			t.Fatalf("window out of range: %s", raw)
+		}
+	})
+}

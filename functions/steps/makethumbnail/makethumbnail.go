@@ -1,0 +1,136 @@
+// Package makethumbnail is the make-thumbnail step: it reads the uploaded object,
+// turns it upright by its EXIF orientation, fits it into a small square and writes a
+// metadata-free JPEG under thumbnail/ (and optionally a larger one under preview/).
+// Render is shared with `imagepipe thumbnail`.
+package makethumbnail
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+
+	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/metadata"
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+// Defaults for Handler.Size and Handler.PreviewSize.
+const (
+	DefaultSize        = 80
+	DefaultPreviewSize = 640
+)
+
+// Headers of the written images: keys are derived from the upload key and rewritten
+// on change, and a browser may cache them for good.
+const (
+	ContentType  = "image/jpeg"
+	CacheControl = "public, max-age=31536000, immutable"
+)
+
+// Store is the part of objects.Store the step uses.
+type Store interface {
+	ReadAll(ctx context.Context, bucket, key string, max int64) ([]byte, error)
+	Put(ctx context.Context, bucket, key string, body []byte, contentType, cacheControl string) error
+}
+
+// Handler is the make-thumbnail Lambda.
+type Handler struct {
+	Store       Store
+	Limits      imaging.Limits
+	Size        int // thumbnail box; 0 means DefaultSize
+	PreviewSize int // preview box; 0 disables the preview
+}
+
+// Image is one rendered JPEG.
+type Image struct {
+	JPEG          []byte
+	Width, Height int
+}
+
+// Rendering is what Render makes from one original.
+type Rendering struct {
+	Thumbnail     Image
+	Preview       *Image // nil when disabled
+	ContentSHA256 string // hex SHA-256 of the original bytes
+}
+
+// Render makes the thumbnail (size) and, when previewSize > 0, the preview from the
+// original bytes. It is deterministic: the same bytes give the same JPEGs.
+func Render(data []byte, lim imaging.Limits, size, previewSize int) (Rendering, error) {
+	if size <= 0 {
+		size = DefaultSize
+	}
+	md, err := metadata.ExtractBytes(data, lim)
+	if err != nil {
+		return Rendering{}, err
+	}
+	img, _, err := imaging.DecodeBytes(data, lim, max(size, previewSize))
+	if err != nil {
+		return Rendering{}, err
+	}
+	sum := sha256.Sum256(data)
+	out := Rendering{ContentSHA256: hex.EncodeToString(sum[:])}
+	// Fit first, orient after: the same result, with the pixel shuffling done small.
+	render := func(box int) (Image, error) {
+		tw, th := imaging.FitSize(md.Width, md.Height, box)
+		m := imaging.Orient(imaging.Resize(img, tw, th), md.Orientation)
+		b, err := imaging.EncodeJPEG(m)
+		if err != nil {
+			return Image{}, err
+		}
+		return Image{JPEG: b, Width: m.Bounds().Dx(), Height: m.Bounds().Dy()}, nil
+	}
+	if out.Thumbnail, err = render(size); err != nil {
+		return Rendering{}, err
+	}
+	if previewSize > 0 {
+		p, err := render(previewSize)
+		if err != nil {
+			return Rendering{}, err
+		}
+		out.Preview = &p
+	}
+	return out, nil
+}
+
+// Handle renders the object named by an "Object Created" event and writes the
+// results. Rerunning it rewrites the same bytes under the same keys.
+func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.Thumbnail, error) {
+	if err := ev.Validate(); err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	lim := h.Limits
+	if lim == (imaging.Limits{}) {
+		lim = imaging.DefaultLimits
+	}
+	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	data, err := h.Store.ReadAll(ctx, bucket, key, lim.MaxBytes)
+	if err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	r, err := Render(data, lim, h.Size, h.PreviewSize)
+	if err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	out := pipeline.Thumbnail{
+		Bucket:        bucket,
+		Key:           pipeline.ThumbnailKey(key),
+		Width:         r.Thumbnail.Width,
+		Height:        r.Thumbnail.Height,
+		ContentSHA256: r.ContentSHA256,
+	}
+	if err := h.Store.Put(ctx, bucket, out.Key, r.Thumbnail.JPEG, ContentType, CacheControl); err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	if r.Preview != nil {
+		out.PreviewKey = pipeline.PreviewKey(key)
+		out.PreviewWidth, out.PreviewHeight = r.Preview.Width, r.Preview.Height
+		if err := h.Store.Put(ctx, bucket, out.PreviewKey, r.Preview.JPEG, ContentType, CacheControl); err != nil {
+			return pipeline.Thumbnail{}, err
+		}
+	}
+	return out, nil
+}

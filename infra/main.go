@@ -1,0 +1,91 @@
+// Command infra is the imagepipe CDK app (cdk.json at the repository root runs it).
+// Context: express=true, alarmEmail=ADDR, searchInstanceType=T, searchInstanceCount=N,
+// searchVolumeGiB=N, searchDomainName=NAME, lambdaDir=DIR, webDist=DIR.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/imagepipe/imagepipe/infra/stack"
+)
+
+func main() {
+	defer jsii.Close()
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "infra:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	app := awscdk.NewApp(nil)
+	ctx := func(key, def string) string {
+		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	num := func(key string) (float64, error) {
+		v := ctx(key, "")
+		if v == "" {
+			return 0, nil
+		}
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("context %s=%q: %w", key, v, err)
+		}
+		return n, nil
+	}
+	count, err := num("searchInstanceCount")
+	if err != nil {
+		return err
+	}
+	volume, err := num("searchVolumeGiB")
+	if err != nil {
+		return err
+	}
+	express, err := strconv.ParseBool(ctx("express", "false"))
+	if err != nil {
+		return fmt.Errorf("context express: %w", err)
+	}
+	props := stack.Props{
+		StackProps: awscdk.StackProps{
+			Description: jsii.String("imagepipe: serverless image pipeline (S3, EventBridge, Step Functions, Lambda, OpenSearch)"),
+			Env: &awscdk.Environment{
+				Account: envOr("CDK_DEPLOY_ACCOUNT", "CDK_DEFAULT_ACCOUNT"),
+				Region:  envOr("CDK_DEPLOY_REGION", "CDK_DEFAULT_REGION"),
+			},
+		},
+		LambdaDir:  ctx("lambdaDir", "build/lambda"),
+		WebDist:    ctx("webDist", "web/dist"),
+		Express:    express,
+		AlarmEmail: ctx("alarmEmail", ""),
+		Search: stack.SearchSize{
+			DomainName:    ctx("searchDomainName", ""),
+			InstanceType:  ctx("searchInstanceType", ""),
+			InstanceCount: count,
+			VolumeGiB:     volume,
+		},
+	}
+	if _, err := stack.New(app, ctx("stackName", "ImagePipe"), props); err != nil {
+		return err
+	}
+	stack.ApplyNag(app)
+	app.Synth(nil)
+	return nil
+}
+
+// envOr returns the first set variable, or nil for an environment-agnostic stack.
+func envOr(keys ...string) *string {
+	for _, k := range keys {
+		if v := os.Getenv(k); v != "" {
+			return jsii.String(v)
+		}
+	}
+	return nil
+}

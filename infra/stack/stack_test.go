@@ -1,0 +1,403 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/imagepipe/imagepipe/infra/stack"
+	"github.com/imagepipe/imagepipe/statemachine"
+)
+
+type obj = map[string]any
+
+// lambdaDir makes a stand-in build/lambda: one tiny bootstrap per function, so the
+// tests do not depend on `make build`.
+func lambdaDir(t *testing.T) string {
+	dir := t.TempDir()
+	for _, name := range stack.FunctionNames() {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func webDist(t *testing.T) string {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("<!doctype html><title>imagepipe</title>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestMissingBootstrapFailsEarly(t *testing.T) {
+	app := awscdk.NewApp(nil)
+	_, err := stack.New(app, "Missing", stack.Props{LambdaDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Fatalf("err = %v, want a hint to run make build", err)
+	}
+}
+
+// TestStack synthesizes the stack once (with cdk-nag, as main does) and checks the
+// template's properties.
+func TestStack(t *testing.T) {
+	defer jsii.Close()
+	app := awscdk.NewApp(nil)
+	s, err := stack.New(app, "ImagePipe", stack.Props{LambdaDir: lambdaDir(t), WebDist: webDist(t), AlarmEmail: "ops@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack.ApplyNag(app)
+	tpl := assertions.Template_FromStack(s.Stack, nil)
+	raw, err := json.Marshal(tpl.ToJSON())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := os.Getenv("IMAGEPIPE_TEMPLATE_OUT"); out != "" {
+		// For the CloudFormation schema check that `make test-infra` runs next.
+		if err := os.WriteFile(out, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var template obj
+	if err := json.Unmarshal(raw, &template); err != nil {
+		t.Fatal(err)
+	}
+	resources := template["Resources"].(obj)
+	byType := func(typ string) map[string]obj {
+		out := map[string]obj{}
+		for id, r := range resources {
+			if r.(obj)["Type"] == typ {
+				out[id] = r.(obj)
+			}
+		}
+		return out
+	}
+	props := func(r obj) obj { p, _ := r["Properties"].(obj); return p }
+	logicalID := func(prefix, typ string) string {
+		for id := range byType(typ) {
+			if strings.HasPrefix(id, prefix) {
+				return id
+			}
+		}
+		t.Fatalf("no %s named %s*", typ, prefix)
+		return ""
+	}
+
+	t.Run("NagClean", func(t *testing.T) {
+		errs := assertions.Annotations_FromStack(s.Stack).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+		for _, e := range *errs {
+			t.Errorf("cdk-nag: %s: %v", *e.Id, e.Entry.Data)
+		}
+	})
+
+	t.Run("StateMachines", func(t *testing.T) {
+		machines := byType("AWS::StepFunctions::StateMachine")
+		if len(machines) != 2 {
+			t.Fatalf("%d state machines, want 2", len(machines))
+		}
+		queue := logicalID("FailureQueue", "AWS::SQS::Queue")
+		for id, m := range machines {
+			p := props(m)
+			def, ok := p["DefinitionString"].(string)
+			if !ok {
+				t.Fatalf("%s: DefinitionString is not a literal: %v", id, p["DefinitionString"])
+			}
+			subs, _ := p["DefinitionSubstitutions"].(obj)
+			for _, v := range statemachine.Variables([]byte(def)) {
+				if subs[v] == nil {
+					t.Errorf("%s: ${%s} is not provided by the stack", id, v)
+				}
+			}
+			if !reflect.DeepEqual(subs[statemachine.VarFailureQueueURL], obj{"Ref": queue}) {
+				t.Errorf("%s: FailureQueueUrl = %v, want Ref %s", id, subs[statemachine.VarFailureQueueURL], queue)
+			}
+			for v, sub := range subs {
+				if v == statemachine.VarFailureQueueURL {
+					continue
+				}
+				// ExtractMetadataFunctionArn -> Fn::GetAtt [ExtractMetadataFunction..., Arn]
+				want := strings.TrimSuffix(v, "Arn")
+				ga, _ := sub.(obj)["Fn::GetAtt"].([]any)
+				if len(ga) != 2 || !strings.HasPrefix(ga[0].(string), want) || ga[1] != "Arn" {
+					t.Errorf("%s: ${%s} = %v, want the Arn of %s", id, v, sub, want)
+				}
+			}
+			if p["TracingConfiguration"].(obj)["Enabled"] != true {
+				t.Errorf("%s: no X-Ray tracing", id)
+			}
+			if p["LoggingConfiguration"].(obj)["Level"] != "ALL" {
+				t.Errorf("%s: logging level %v", id, p["LoggingConfiguration"])
+			}
+			if p["StateMachineType"] != "STANDARD" {
+				t.Errorf("%s: type %v, want STANDARD by default", id, p["StateMachineType"])
+			}
+			vars := map[string]string{}
+			for v := range subs {
+				vars[v] = "sub:" + v
+			}
+			out, err := statemachine.Substitute([]byte(def), vars)
+			if err != nil {
+				t.Fatalf("%s: %v", id, err)
+			}
+			checkDefinition(t, id, out)
+		}
+	})
+
+	t.Run("Rules", func(t *testing.T) {
+		bucket := logicalID("Images", "AWS::S3::Bucket")
+		want := map[string]statemachine.Pattern{
+			"Pipeline": statemachine.ObjectCreatedPattern("BUCKET"),
+			"Remove":   statemachine.ObjectDeletedPattern("BUCKET"),
+		}
+		found := 0
+		for id, r := range byType("AWS::Events::Rule") {
+			p := props(r)
+			pattern, _ := json.Marshal(p["EventPattern"])
+			pattern = []byte(strings.ReplaceAll(string(pattern), `{"Ref":"`+bucket+`"}`, `"BUCKET"`))
+			targets := p["Targets"].([]any)
+			if len(targets) != 1 {
+				t.Fatalf("%s: %d targets", id, len(targets))
+			}
+			tg := targets[0].(obj)
+			arn, _ := tg["Arn"].(obj)["Ref"].(string)
+			for machine, w := range want {
+				if !strings.HasPrefix(arn, machine) {
+					continue
+				}
+				found++
+				wj, _ := json.Marshal(w)
+				var a, b any
+				_ = json.Unmarshal(pattern, &a)
+				_ = json.Unmarshal(wj, &b)
+				if !reflect.DeepEqual(a, b) {
+					t.Errorf("%s: pattern %s, want %s", id, pattern, wj)
+				}
+				if tg["DeadLetterConfig"] == nil || tg["RetryPolicy"] == nil {
+					t.Errorf("%s: target lacks a dead-letter queue or retry policy: %v", id, tg)
+				}
+			}
+		}
+		if found != 2 {
+			t.Errorf("%d rules target the state machines, want 2", found)
+		}
+	})
+
+	t.Run("IAMOnEveryMethod", func(t *testing.T) {
+		methods := byType("AWS::ApiGateway::Method")
+		gets := 0
+		for id, m := range methods {
+			p := props(m)
+			if p["HttpMethod"] == "OPTIONS" {
+				continue
+			}
+			if p["HttpMethod"] == "GET" {
+				gets++
+			}
+			if p["AuthorizationType"] != "AWS_IAM" {
+				t.Errorf("%s %v: AuthorizationType %v", id, p["HttpMethod"], p["AuthorizationType"])
+			}
+		}
+		if gets != 2 {
+			t.Errorf("%d GET methods, want 2 (/images, /ping)", gets)
+		}
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Method"), &map[string]any{
+			"HttpMethod":         "GET",
+			"RequestParameters":  map[string]any{"method.request.querystring.search": true},
+			"RequestValidatorId": assertions.Match_AnyValue(),
+		})
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Stage"), &map[string]any{
+			"StageName":        stack.StageName,
+			"AccessLogSetting": assertions.Match_ObjectLike(&map[string]any{"DestinationArn": assertions.Match_AnyValue()}),
+			"MethodSettings":   assertions.Match_ArrayWith(&[]any{assertions.Match_ObjectLike(&map[string]any{"ThrottlingRateLimit": 50})}),
+			"TracingEnabled":   true,
+		})
+	})
+
+	t.Run("GuestRole", func(t *testing.T) {
+		role := logicalID("GuestRole", "AWS::IAM::Role")
+		var stmts []any
+		for _, p := range byType("AWS::IAM::Policy") {
+			pp := props(p)
+			for _, r := range pp["Roles"].([]any) {
+				if reflect.DeepEqual(r, obj{"Ref": role}) {
+					stmts = append(stmts, pp["PolicyDocument"].(obj)["Statement"].([]any)...)
+				}
+			}
+		}
+		var actions []string
+		for _, st := range stmts {
+			m := st.(obj)
+			if m["Effect"] != "Allow" {
+				t.Errorf("unexpected statement %v", m)
+			}
+			switch a := m["Action"].(type) {
+			case string:
+				actions = append(actions, a)
+			case []any:
+				for _, x := range a {
+					actions = append(actions, x.(string))
+				}
+			}
+			res, _ := json.Marshal(m["Resource"])
+			switch {
+			case strings.Contains(string(res), "execute-api"):
+				if !strings.Contains(string(res), "/prod/GET/images") {
+					t.Errorf("guests may invoke %s", res)
+				}
+			case strings.Contains(string(res), "/upload/*"):
+			default:
+				t.Errorf("guests reach %s", res)
+			}
+		}
+		slices.Sort(actions)
+		if want := []string{"execute-api:Invoke", "s3:AbortMultipartUpload", "s3:PutObject"}; !reflect.DeepEqual(actions, want) {
+			t.Errorf("guest actions = %v, want %v", actions, want)
+		}
+	})
+
+	t.Run("BucketsBlockPublicAccess", func(t *testing.T) {
+		buckets := byType("AWS::S3::Bucket")
+		if len(buckets) < 3 {
+			t.Fatalf("%d buckets, want images, website and access logs", len(buckets))
+		}
+		all := obj{"BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true}
+		for id, b := range buckets {
+			if !reflect.DeepEqual(props(b)["PublicAccessBlockConfiguration"], all) {
+				t.Errorf("%s: PublicAccessBlockConfiguration = %v", id, props(b)["PublicAccessBlockConfiguration"])
+			}
+			if props(b)["BucketEncryption"] == nil {
+				t.Errorf("%s: not encrypted", id)
+			}
+		}
+		images := props(resources[logicalID("Images", "AWS::S3::Bucket")].(obj))
+		if images["NotificationConfiguration"] == nil && !hasEventBridge(resources) {
+			t.Errorf("images bucket does not send EventBridge notifications")
+		}
+	})
+
+	t.Run("Lambdas", func(t *testing.T) {
+		fns := map[string]obj{}
+		for id, f := range byType("AWS::Lambda::Function") {
+			if p := props(f); p["Runtime"] == "provided.al2023" {
+				fns[id] = p
+			}
+		}
+		if len(fns) != len(stack.FunctionNames()) {
+			t.Fatalf("%d provided.al2023 functions, want %d", len(fns), len(stack.FunctionNames()))
+		}
+		for id, p := range fns {
+			if !reflect.DeepEqual(p["Architectures"], []any{"arm64"}) || p["Handler"] != "bootstrap" {
+				t.Errorf("%s: architectures %v, handler %v", id, p["Architectures"], p["Handler"])
+			}
+			if p["TracingConfig"].(obj)["Mode"] != "Active" {
+				t.Errorf("%s: X-Ray off", id)
+			}
+			_, reserved := p["ReservedConcurrentExecutions"]
+			if strings.HasPrefix(id, "DetectLabels") != reserved {
+				t.Errorf("%s: reserved concurrency %v", id, p["ReservedConcurrentExecutions"])
+			}
+		}
+	})
+
+	t.Run("FailureQueue", func(t *testing.T) {
+		q := props(resources[logicalID("FailureQueue", "AWS::SQS::Queue")].(obj))
+		if q["MessageRetentionPeriod"] != float64(14*24*3600) || q["SqsManagedSseEnabled"] != true {
+			t.Errorf("failure queue: %v", q)
+		}
+		tpl.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), &map[string]any{
+			"MetricName": "ApproximateNumberOfMessagesVisible",
+			"Dimensions": []any{map[string]any{"Name": "QueueName", "Value": map[string]any{"Fn::GetAtt": []any{logicalID("FailureQueue", "AWS::SQS::Queue"), "QueueName"}}}},
+		})
+	})
+
+	t.Run("SearchDomain", func(t *testing.T) {
+		tpl.HasResourceProperties(jsii.String("AWS::OpenSearchService::Domain"), &map[string]any{
+			"EncryptionAtRestOptions":     map[string]any{"Enabled": true},
+			"NodeToNodeEncryptionOptions": map[string]any{"Enabled": true},
+			"DomainEndpointOptions":       assertions.Match_ObjectLike(&map[string]any{"EnforceHTTPS": true}),
+		})
+	})
+
+	t.Run("Outputs", func(t *testing.T) {
+		outputs := template["Outputs"].(obj)
+		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl"} {
+			if outputs[name] == nil {
+				t.Errorf("no output %s", name)
+			}
+		}
+	})
+}
+
+func hasEventBridge(resources obj) bool {
+	for _, r := range resources {
+		b, _ := json.Marshal(r)
+		if strings.Contains(string(b), `"EventBridgeConfiguration"`) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkDefinition re-checks, on the substituted definition from the template, what
+// statemachine's tests check on the source: three branches, jittered retries on every
+// Task, Catch towards sqs:sendMessage on the failure queue and then Fail.
+func checkDefinition(t *testing.T, id string, def []byte) {
+	t.Helper()
+	var sm obj
+	if err := json.Unmarshal(def, &sm); err != nil {
+		t.Fatalf("%s: %v", id, err)
+	}
+	states := sm["States"].(obj)
+	if p, ok := states[statemachine.StateProcessImage].(obj); ok {
+		if n := len(p["Branches"].([]any)); n != 3 {
+			t.Errorf("%s: Parallel has %d branches", id, n)
+		}
+	} else if _, ok := states[statemachine.StateRemoveDocument]; !ok {
+		t.Fatalf("%s: neither the pipeline nor the removal definition", id)
+	}
+	notify := states[statemachine.StateSendToFailureQueue].(obj)
+	if notify["Resource"] != "arn:aws:states:::sqs:sendMessage" ||
+		notify["Parameters"].(obj)["QueueUrl"] != "sub:"+statemachine.VarFailureQueueURL {
+		t.Errorf("%s: failure path %v", id, notify)
+	}
+	if states[notify["Next"].(string)].(obj)["Type"] != "Fail" {
+		t.Errorf("%s: failure path does not end in Fail", id)
+	}
+	var walk func(states obj)
+	walk = func(states obj) {
+		for name, v := range states {
+			st := v.(obj)
+			if st["Type"] == "Task" {
+				retry, _ := st["Retry"].([]any)
+				catch, _ := st["Catch"].([]any)
+				if len(retry) == 0 || len(catch) == 0 {
+					t.Errorf("%s/%s: Retry %v, Catch %v", id, name, retry, catch)
+				}
+				for _, r := range retry {
+					if r.(obj)["JitterStrategy"] != "FULL" {
+						t.Errorf("%s/%s: retry without full jitter", id, name)
+					}
+				}
+			}
+			for _, b := range asSlice(st["Branches"]) {
+				walk(b.(obj)["States"].(obj))
+			}
+		}
+	}
+	walk(states)
+}
+
+func asSlice(v any) []any { s, _ := v.([]any); return s }

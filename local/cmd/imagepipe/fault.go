@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+
+	"github.com/imagepipe/imagepipe/functions/faults"
+)
+
+func init() {
+	commands["fault"] = command{summary: "set a function's fault mode on a running twin: FUNCTION always|off|rate=F|latency=D|throttle", run: runFault}
+}
+
+func runFault(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
+	api := fs.String("api", "http://127.0.0.1:8080", "the twin's web and API address")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) == 0 { // list the current modes
+		return faultCall(ctx, http.MethodGet, *api+"/api/faults", nil)
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: imagepipe fault [--api URL] FUNCTION MODE   (MODE: off, always, throttle, rate=0.3, latency=2s)")
+		return errUsage
+	}
+	mode, err := faults.Parse(pos[1])
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string]string{"mode": mode.String()})
+	return faultCall(ctx, http.MethodPut, *api+"/api/faults/"+pos[0], body)
+}
+
+func faultCall(ctx context.Context, method, url string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("is the twin running? %w", err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(out))
+	}
+	os.Stdout.Write(out)
+	return nil
+}

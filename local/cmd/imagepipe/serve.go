@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/imagepipe/imagepipe/local/twin"
+)
+
+func init() {
+	commands["serve"] = command{summary: "run the local twin in the foreground (S3, Step Functions, SQS on the edge; web app and API)", run: runServe}
+}
+
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	cfg := twin.Config{}
+	fs.StringVar(&cfg.DataDir, "data", ".imagepipe", "data folder: objects, search index, executions, failure queue")
+	fs.StringVar(&cfg.EdgeAddr, "edge-addr", "127.0.0.1:4566", "AWS-compatible edge (S3, Step Functions, SQS)")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "web app and /api/")
+	fs.StringVar(&cfg.WebDir, "web", "web/dist", "the built web app")
+	fs.IntVar(&cfg.Workers, "workers", 0, "executions run at once (0: twice the CPUs)")
+	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow listening beyond loopback (then IMAGEPIPE_ACCESS_KEY_ID and IMAGEPIPE_SECRET_ACCESS_KEY are required)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
+	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")
+	cfg.Logger = slog.Default()
+
+	tw, err := twin.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Printf(`imagepipe twin is running (data in %s)
+  AWS edge (S3, Step Functions, SQS): %s
+  web app and API:                     %s
+
+Try it:
+  aws --endpoint-url %s s3 cp photo.jpg s3://%s/upload/
+  curl '%s/api/images?search=photo'
+  aws --endpoint-url %s stepfunctions list-executions --state-machine-arn %s
+`, cfg.DataDir, tw.EdgeURL(), tw.HTTPURL(), tw.EdgeURL(), twin.Bucket, tw.HTTPURL(), tw.EdgeURL(), tw.PipelineARN())
+	<-ctx.Done()
+	slog.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return tw.Close(shutdown)
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
+)
+
+func init() {
+	commands["thumbnail"] = command{summary: "IN OUT [--size 80] : write what make-thumbnail writes", run: runThumbnail}
+}
+
+func runThumbnail(ctx context.Context, args []string) error {
+	return thumbnail(ctx, args, os.Stderr)
+}
+
+// thumbnail renders IN with make-thumbnail's own function and writes the JPEG to OUT.
+func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("thumbnail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	size := fs.Int("size", makethumbnail.DefaultSize, "longest side of the thumbnail, in pixels")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: imagepipe thumbnail IN OUT [--size 80]")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 || *size <= 0 || *size > 4096 {
+		fs.Usage()
+		return errUsage
+	}
+	in, out := pos[0], pos[1]
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, imaging.DefaultLimits.MaxBytes+1))
+	f.Close()
+	if err != nil {
+		return err
+	}
+	r, err := makethumbnail.Render(data, imaging.DefaultLimits, *size, 0)
+	if err != nil {
+		return fmt.Errorf("%s: %s", in, errorLine(err))
+	}
+	return os.WriteFile(out, r.Thumbnail.JPEG, 0o644)
+}
+
+// parseInterspersed parses flags wherever they appear among the positional
+// arguments (the flag package alone stops at the first positional one).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,97 @@
+package s3edge
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAWSCLI drives the real aws CLI on PATH against a real listener: put,
+// multipart (20 MB), ls, cp back, rm. Skipped when aws is absent;
+// IMAGEPIPE_AWS_CLI picks another binary (e.g. /usr/bin/aws from Debian's awscli).
+func TestAWSCLI(t *testing.T) {
+	awsBin, err := exec.LookPath(cmp.Or(os.Getenv("IMAGEPIPE_AWS_CLI"), "aws"))
+	if err != nil {
+		t.Skip("aws CLI not on PATH")
+	}
+	k := &sink{}
+	srv, err := New(t.TempDir(), Options{Emit: k.emit, RedeliverEvery: -1, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() {
+		hs.Shutdown(context.Background())
+		srv.Close()
+	})
+	endpoint := "http://" + ln.Addr().String()
+	home := t.TempDir()
+	run := func(args ...string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, awsBin, append([]string{"--endpoint-url", endpoint}, args...)...)
+		cmd.Env = append(os.Environ(),
+			"HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
+			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	version := strings.TrimSpace(run("--version"))
+	t.Logf("aws CLI: %s", version)
+
+	dir := t.TempDir()
+	small := filepath.Join(dir, "photo one+two.jpg")
+	smallData := []byte("\xff\xd8\xff small jpeg-ish")
+	big := filepath.Join(dir, "big.jpg")
+	bigData := make([]byte, 20<<20)
+	rand.Read(bigData)
+	if err := os.WriteFile(small, smallData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(big, bigData, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	run("s3", "cp", small, "s3://images/upload/")
+	run("s3", "cp", big, "s3://images/upload/big.jpg")
+	expect(t, k.take(), "Object Created|PutObject|upload/photo one+two.jpg",
+		"Object Created|CompleteMultipartUpload|upload/big.jpg")
+
+	ls := run("s3", "ls", "s3://images/upload/")
+	if !strings.Contains(ls, "photo one+two.jpg") || !strings.Contains(ls, "20971520 big.jpg") {
+		t.Errorf("ls:\n%s", ls)
+	}
+	back := filepath.Join(dir, "back.jpg")
+	run("s3", "cp", "s3://images/upload/big.jpg", back)
+	if got, _ := os.ReadFile(back); !bytes.Equal(got, bigData) {
+		t.Errorf("downloaded big.jpg differs (%d bytes)", len(got))
+	}
+	if head := run("s3api", "head-object", "--bucket", "images", "--key", "upload/photo one+two.jpg"); !strings.Contains(head, "image/jpeg") {
+		t.Errorf("head-object: no guessed Content-Type:\n%s", head)
+	}
+
+	run("s3", "rm", "s3://images/upload/photo one+two.jpg")
+	expect(t, k.take(), "Object Deleted|DeleteObject|upload/photo one+two.jpg")
+	run("s3", "rm", "--recursive", "s3://images/upload/")
+	expect(t, k.take(), "Object Deleted|DeleteObject|upload/big.jpg")
+}

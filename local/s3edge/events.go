@@ -1,0 +1,160 @@
+package s3edge
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Values S3 puts in its EventBridge events; the twin plays one account in one region.
+const (
+	Account               = "000000000000"
+	Region                = "us-east-1"
+	ReasonPut             = "PutObject"
+	ReasonCopy            = "CopyObject"
+	ReasonMultipart       = "CompleteMultipartUpload"
+	ReasonDelete          = "DeleteObject"
+	DeletionTypePermanent = "Permanently Deleted"
+)
+
+var outboxBucket = []byte("outbox")
+
+// eventInfo is what the edge knows about one request that changed one key.
+type eventInfo struct {
+	detailType, reason string
+	bucket, key        string
+	size               int64
+	etag               string
+	requestID          string
+	sourceIP           string
+	at                 time.Time
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
+	ev := pipeline.ObjectEvent{
+		Version:    "0",
+		ID:         newUUID(),
+		DetailType: in.detailType,
+		Source:     pipeline.SourceS3,
+		Account:    Account,
+		Time:       in.at.UTC().Truncate(time.Second),
+		Region:     Region,
+		Resources:  []string{"arn:aws:s3:::" + in.bucket},
+		Detail: pipeline.ObjectDetail{
+			Version:         "0",
+			Bucket:          pipeline.BucketRef{Name: in.bucket},
+			Object:          pipeline.ObjectRef{Key: in.key, Sequencer: sequencer},
+			RequestID:       in.requestID,
+			Requester:       Account,
+			SourceIPAddress: in.sourceIP,
+			Reason:          in.reason,
+		},
+	}
+	if in.detailType == pipeline.DetailTypeCreated {
+		ev.Detail.Object.Size = in.size
+		ev.Detail.Object.ETag = in.etag
+	} else {
+		ev.Detail.DeletionType = DeletionTypePermanent
+	}
+	return ev
+}
+
+// stage assigns the next sequencer to each event and records them in the outbox in
+// one transaction, so an event whose delivery fails is redelivered later.
+func (s *store) stage(infos []eventInfo) ([]pipeline.ObjectEvent, [][]byte, error) {
+	evs := make([]pipeline.ObjectEvent, 0, len(infos))
+	ids := make([][]byte, 0, len(infos))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket(countersBucket)
+		var seq uint64
+		if v := c.Get(sequencerKey); len(v) == 8 {
+			seq = binary.BigEndian.Uint64(v)
+		}
+		ob, err := tx.CreateBucketIfNotExists(outboxBucket)
+		if err != nil {
+			return err
+		}
+		for _, in := range infos {
+			seq++
+			ev := buildEvent(in, fmt.Sprintf("%016X", seq))
+			v, err := json.Marshal(ev)
+			if err != nil {
+				return err
+			}
+			id := binary.BigEndian.AppendUint64(nil, seq)
+			if err := ob.Put(id, v); err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+			ids = append(ids, id)
+		}
+		var buf [8]byte
+		binary.BigEndian.PutUint64(buf[:], seq)
+		return c.Put(sequencerKey, buf[:])
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("s3edge: stage events: %w", err)
+	}
+	return evs, ids, nil
+}
+
+// delivered removes events from the outbox.
+func (s *store) delivered(ids ...[]byte) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ob := tx.Bucket(outboxBucket)
+		if ob == nil {
+			return nil
+		}
+		for _, id := range ids {
+			if err := ob.Delete(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("s3edge: outbox delete: %w", err)
+	}
+	return nil
+}
+
+// pending returns the outbox in sequencer order.
+func (s *store) pending() ([]pipeline.ObjectEvent, [][]byte, error) {
+	var evs []pipeline.ObjectEvent
+	var ids [][]byte
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ob := tx.Bucket(outboxBucket)
+		if ob == nil {
+			return nil
+		}
+		return ob.ForEach(func(k, v []byte) error {
+			var ev pipeline.ObjectEvent
+			if err := json.Unmarshal(v, &ev); err != nil {
+				return err
+			}
+			evs = append(evs, ev)
+			ids = append(ids, append([]byte(nil), k...))
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("s3edge: read outbox: %w", err)
+	}
+	return evs, ids, nil
+}

@@ -1,0 +1,30 @@
+// Package sfn is the local twin's AWS Step Functions: Standard state machines and
+// their executions, run by local/asl on a bounded worker pool, persisted in a bbolt
+// file, and served over the Step Functions JSON 1.0 protocol (Handler) so that the
+// AWS CLI and SDKs work against it unchanged.
+//
+// What a Step Functions user should know about the twin:
+//
+//   - One account (000000000000) in one region (us-east-1): ARNs look like
+//     arn:aws:states:us-east-1:000000000000:execution:<stateMachine>:<name>.
+//   - StartExecution returns only once the execution and its ExecutionStarted event
+//     are on disk. Executions then run on at most Options.Workers workers; the rest
+//     are RUNNING with only ExecutionStarted in their history until a worker is free
+//     (only their ARNs wait in memory; inputs stay on disk).
+//   - Shutdown (Close) stops accepting starts and lets running executions finish
+//     until its context ends; those still running then stay RUNNING.
+//   - After a shutdown or a crash, executions left RUNNING (or PENDING_REDRIVE) are
+//     re-run from the start of their current run when the twin starts again
+//     (Resume). The interrupted run's partial history is discarded, so the history
+//     reads as one clean run; name, input and startDate are unchanged. The
+//     pipeline's steps are idempotent, so a re-run converges on the same result.
+//   - RedriveExecution re-runs the whole definition, not only the failed state as
+//     AWS does: the history gains ExecutionRedriven, then the new run's events;
+//     redriveCount and redriveDate are set. The status is PENDING_REDRIVE until a
+//     worker takes it, then RUNNING.
+//   - A re-run uses the state machine's current definition (the twin re-applies its
+//     definitions at every start), where AWS would keep the version it started with.
+//   - StopExecution on an execution that has already stopped changes nothing and
+//     returns its stop date.
+//   - Requests are not authenticated; the twin listens on loopback.
+package sfn

@@ -1,0 +1,833 @@
+package sfn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Invoker runs Lambda Task resources in process (asl.Functions is one).
+type Invoker interface {
+	Invoke(ctx context.Context, functionARN string, payload []byte) ([]byte, error)
+}
+
+// MessageSender backs arn:aws:states:::sqs:sendMessage (the twin's SQS queue is one).
+type MessageSender interface {
+	SendMessage(ctx context.Context, queueURL, body string) (messageID string, err error)
+}
+
+// Clock is the time source for dates, Wait states and retry intervals (asl.RealClock
+// is one).
+type Clock interface {
+	Now() time.Time
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Options configure a Service.
+type Options struct {
+	// Workers bounds the executions running at once (0: 2×GOMAXPROCS). Further starts
+	// are accepted, recorded, and wait their turn in start order.
+	Workers int
+	Invoker Invoker
+	Queue   MessageSender
+	Clock   Clock
+	Logger  *slog.Logger
+	// CloseGrace bounds how long Close waits, once its context has ended, for
+	// canceled executions to return before it closes the store anyway (0: 5s).
+	CloseGrace time.Duration
+
+	engine engine // tests substitute a fake; nil: the asl engine
+}
+
+// engine runs one execution; the asl engine in production, fakes in tests.
+type engine interface {
+	validate(definition string) error
+	// run executes spec. emit receives each history event as GetExecutionHistory JSON
+	// (calls serialised). A failed execution returns *Failure.
+	run(ctx context.Context, spec runSpec, emit func(event []byte)) (output string, err error)
+}
+
+type runSpec struct {
+	Definition   string
+	Input        string
+	Execution    Execution
+	RoleARN      string
+	StateMachine string
+	Invoker      Invoker
+	Queue        MessageSender
+	Clock        Clock
+}
+
+// Failure is how an engine reports a failed execution: Step Functions' error name
+// and cause.
+type Failure struct {
+	Name  string
+	Cause string
+}
+
+func (f *Failure) Error() string { return f.Name + ": " + f.Cause }
+
+// Causes of a run's context cancellation.
+var (
+	errStopped  = errors.New("execution stopped")
+	errShutdown = errors.New("service shutting down")
+)
+
+// Service is the twin's Step Functions: state machines, executions on a bounded
+// worker pool, their history in a bbolt file, and the JSON 1.0 API over them.
+type Service struct {
+	st    *store
+	opts  Options
+	log   *slog.Logger
+	eng   engine
+	clock Clock
+
+	base       context.Context // parent of every run; canceled with errShutdown by Close
+	cancelBase context.CancelCauseFunc
+	wg         sync.WaitGroup
+	wake       chan struct{} // one token: "the queue may be non-empty"
+	quit       chan struct{} // closed by Close: workers take no more work
+
+	mu        sync.Mutex
+	closed    bool
+	queue     []string        // ARNs of accepted executions waiting for a worker
+	recovered []string        // unfinished at Open; queued by Resume
+	running   map[string]*run // executions a worker holds
+	changed   chan struct{}   // closed and replaced on every status change
+}
+
+// run is one execution held by a worker.
+type run struct {
+	mu      sync.Mutex
+	arn     string
+	cancel  context.CancelCauseFunc
+	ready   bool            // prepared: next and startID are valid
+	done    bool            // a terminal status is written; drop further events
+	next    int64           // id of the next stored event
+	startID int64           // the event this run began at
+	ids     map[int64]int64 // engine event id → stored id
+	final   []byte          // the engine's terminal event, written with the status
+	finalTy string
+	again   bool // guarded by Service.mu: queued again while held
+}
+
+// Open opens (or creates) the store at path and starts the workers. Executions a
+// previous process left RUNNING or PENDING_REDRIVE wait for Resume, so that the
+// caller can first bring up what their tasks need.
+func Open(path string, opts Options) (*Service, error) {
+	if opts.Workers <= 0 {
+		opts.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.CloseGrace <= 0 {
+		opts.CloseGrace = 5 * time.Second
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = wallClock{}
+	}
+	eng := opts.engine
+	if eng == nil {
+		eng = newASLEngine()
+	}
+	st, err := openStore(path)
+	if err != nil {
+		return nil, err
+	}
+	var pending []string
+	if err := st.view(func(t *txn) error { pending = t.unfinished(); return nil }); err != nil {
+		_ = st.close()
+		return nil, fmt.Errorf("read unfinished executions: %w", err)
+	}
+	base, cancel := context.WithCancelCause(context.Background())
+	s := &Service{
+		st: st, opts: opts, log: opts.Logger, eng: eng, clock: clock,
+		base: base, cancelBase: cancel,
+		wake: make(chan struct{}, 1), quit: make(chan struct{}),
+		recovered: pending, running: map[string]*run{}, changed: make(chan struct{}),
+	}
+	for range opts.Workers {
+		s.wg.Add(1)
+		go s.worker()
+	}
+	return s, nil
+}
+
+// Resume queues the executions a previous process left unfinished, oldest first,
+// ahead of anything started since Open. Each re-runs from the start of its current
+// run: the partial history the interrupted run left is discarded, so the history
+// reads as one clean run (ExecutionStarted or ExecutionRedriven, then the re-run's
+// events); startDate and the execution's name and input are unchanged.
+func (s *Service) Resume(ctx context.Context) {
+	s.mu.Lock()
+	rec := s.recovered
+	s.recovered = nil
+	if !s.closed && len(rec) > 0 {
+		s.queue = append(rec, s.queue...)
+	}
+	s.mu.Unlock()
+	if len(rec) > 0 {
+		s.log.Info("step functions: re-running executions left unfinished", "count", len(rec))
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// CreateStateMachine creates the state machine called name, or updates its
+// definition and role when it exists (the twin re-applies its definitions at every
+// start). It returns the state machine's ARN.
+func (s *Service) CreateStateMachine(name, definition, roleARN string) (string, error) {
+	if err := validName(name); err != nil {
+		return "", apiErr("InvalidName", "Invalid Name: '%s': %v", name, err)
+	}
+	if err := s.eng.validate(definition); err != nil {
+		return "", apiErr("InvalidDefinition", "Invalid State Machine Definition: '%v'", err)
+	}
+	sm := &StateMachine{ARN: StateMachineARN(name), Name: name, Definition: definition, RoleARN: roleARN, Type: "STANDARD", CreationDate: s.clock.Now().UTC()}
+	err := s.st.update(func(t *txn) error {
+		if old, err := t.stateMachine(name); err == nil {
+			sm.CreationDate = old.CreationDate
+		}
+		return t.putStateMachine(sm)
+	})
+	if err != nil {
+		return "", fmt.Errorf("create state machine %s: %w", name, err)
+	}
+	return sm.ARN, nil
+}
+
+// maxInput is the largest execution input Step Functions accepts (256 KiB).
+const maxInput = 256 * 1024
+
+// Start starts an execution of the state machine smARN (name "" means a generated
+// UUID) and returns it once it is durable: a crash after Start returns cannot lose it.
+// As AWS does, a second Start with the same name and input while the first is still
+// running returns the first execution; otherwise a reused name is
+// ExecutionAlreadyExists.
+func (s *Service) Start(ctx context.Context, smARN, name, input string) (Execution, error) {
+	if name == "" {
+		name = newUUID()
+	}
+	return s.start(ctx, smARN, name, input)
+}
+
+// StartExecution starts an execution with a generated name: the signature the event
+// router's targets take.
+func (s *Service) StartExecution(ctx context.Context, smARN string, input []byte) error {
+	_, err := s.Start(ctx, smARN, "", string(input))
+	return err
+}
+
+func (s *Service) start(ctx context.Context, smARN, name, input string) (Execution, error) {
+	smName, found, err := parseStateMachineARN(smARN)
+	if err != nil {
+		return Execution{}, err
+	}
+	if !found {
+		return Execution{}, apiErr("StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", smARN)
+	}
+	if err := validName(name); err != nil {
+		return Execution{}, apiErr("InvalidName", "Invalid Name: '%s': %v", name, err)
+	}
+	if input == "" {
+		input = "{}"
+	}
+	if len(input) > maxInput {
+		return Execution{}, apiErr("ValidationException", "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to %d", maxInput)
+	}
+	if !json.Valid([]byte(input)) {
+		return Execution{}, apiErr("InvalidExecutionInput", "Invalid State Machine Execution Input: 'Unexpected input: not valid JSON'")
+	}
+	if s.isClosed() {
+		return Execution{}, ErrClosed
+	}
+	now := s.clock.Now().UTC()
+	ex := Execution{
+		ARN: ExecutionARN(smName, name), StateMachineARN: smARN, StateMachine: smName,
+		Name: name, Status: StatusRunning, StartDate: now, RunStart: 1,
+	}
+	var existing *Execution
+	// A batch: concurrent starts (a burst of uploads) share one commit. The function
+	// may run twice, so it resets what it sets.
+	err = s.st.batch(func(t *txn) error {
+		existing, ex.Seq = nil, 0
+		sm, err := t.stateMachine(smName)
+		if errors.Is(err, errNotFound) {
+			return apiErr("StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", smARN)
+		} else if err != nil {
+			return err
+		}
+		old, err := t.execution(ex.ARN)
+		switch {
+		case err == nil:
+			if old.Status == StatusRunning && t.data(old.ARN, 'i') == input {
+				existing = old
+				return nil
+			}
+			return apiErr("ExecutionAlreadyExists", "Execution Already Exists: '%s'", ex.ARN)
+		case !errors.Is(err, errNotFound):
+			return err
+		}
+		if err := t.putExecution(&ex); err != nil {
+			return err
+		}
+		if err := t.putData(ex.ARN, 'i', input); err != nil {
+			return err
+		}
+		started := map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}}
+		if sm.RoleARN != "" {
+			started["roleArn"] = sm.RoleARN
+		}
+		return t.putEvent(ex.ARN, 1, eventJSON(now, "ExecutionStarted", 1, 0, "executionStartedEventDetails", started))
+	})
+	if err != nil {
+		return Execution{}, wrapStoreErr("start execution", err)
+	}
+	if existing != nil {
+		return *existing, nil
+	}
+	s.enqueue(ex.ARN)
+	s.notify()
+	return ex, nil
+}
+
+// Stop aborts a running or waiting execution: status ABORTED with an
+// ExecutionAborted event, written before Stop returns. Stopping an execution that
+// has already stopped changes nothing and returns its stop date.
+func (s *Service) Stop(ctx context.Context, arn, errName, cause string) (time.Time, error) {
+	if _, _, found, err := parseExecutionARN(arn); err != nil {
+		return time.Time{}, err
+	} else if !found {
+		return time.Time{}, execNotFound(arn)
+	}
+	s.mu.Lock()
+	r := s.running[arn]
+	if r == nil {
+		// Not held by a worker: abort it in the store while holding s.mu, so that no
+		// worker can pick it up between the check and the write.
+		stop, err := s.abort(arn, nil, errName, cause)
+		s.mu.Unlock()
+		if err == nil {
+			s.notify()
+		}
+		return stop, err
+	}
+	s.mu.Unlock()
+	r.mu.Lock()
+	stop, err := s.abort(arn, r, errName, cause)
+	r.mu.Unlock()
+	if err == nil {
+		r.cancel(errStopped)
+		s.notify()
+	}
+	return stop, err
+}
+
+// abort writes ABORTED; r (locked by the caller) is the worker's run, if any.
+func (s *Service) abort(arn string, r *run, errName, cause string) (time.Time, error) {
+	var stop time.Time
+	err := s.st.update(func(t *txn) error {
+		ex, err := t.execution(arn)
+		if errors.Is(err, errNotFound) {
+			return execNotFound(arn)
+		} else if err != nil {
+			return err
+		}
+		if ex.Terminal() {
+			stop = ex.StopDate
+			return nil
+		}
+		id := ex.RunStart + 1
+		if r != nil && r.ready && !r.done {
+			id = r.next
+		} else if err := t.truncateHistory(arn, ex.RunStart); err != nil {
+			return err
+		}
+		stop = s.clock.Now().UTC()
+		ex.Status, ex.StopDate, ex.Error, ex.Cause = StatusAborted, stop, errName, cause
+		details := map[string]string{}
+		if errName != "" {
+			details["error"] = errName
+		}
+		if cause != "" {
+			details["cause"] = cause
+		}
+		if err := t.putEvent(arn, id, eventJSON(stop, "ExecutionAborted", id, id-1, "executionAbortedEventDetails", details)); err != nil {
+			return err
+		}
+		return t.putExecution(ex)
+	})
+	if err != nil {
+		return time.Time{}, wrapStoreErr("stop execution", err)
+	}
+	if r != nil {
+		r.done = true
+	}
+	return stop, nil
+}
+
+// Redrive re-runs a FAILED, ABORTED or TIMED_OUT execution. Unlike AWS, which
+// resumes from the state that failed, the twin re-runs the whole definition (every
+// step of the pipeline is idempotent); the history gains an ExecutionRedriven event
+// followed by the new run's events, and redriveCount goes up by one.
+func (s *Service) Redrive(ctx context.Context, arn string) (time.Time, error) {
+	if _, _, found, err := parseExecutionARN(arn); err != nil {
+		return time.Time{}, err
+	} else if !found {
+		return time.Time{}, execNotFound(arn)
+	}
+	if s.isClosed() {
+		return time.Time{}, ErrClosed
+	}
+	now := s.clock.Now().UTC()
+	err := s.st.update(func(t *txn) error {
+		ex, err := t.execution(arn)
+		if errors.Is(err, errNotFound) {
+			return execNotFound(arn)
+		} else if err != nil {
+			return err
+		}
+		switch ex.Status {
+		case StatusFailed, StatusAborted, StatusTimedOut:
+		default:
+			return apiErr("ExecutionNotRedrivable", "Execution is %s and cannot be redriven: '%s'", ex.Status, arn)
+		}
+		id := t.lastEventID(arn) + 1
+		ex.Status, ex.RedriveCount, ex.RedriveDate, ex.RunStart = StatusPendingRedrive, ex.RedriveCount+1, now, id
+		ex.StopDate, ex.Error, ex.Cause = time.Time{}, "", ""
+		if err := t.putData(arn, 'o', ""); err != nil {
+			return err
+		}
+		if err := t.putEvent(arn, id, eventJSON(now, "ExecutionRedriven", id, id-1, "executionRedrivenEventDetails", map[string]int{"redriveCount": ex.RedriveCount})); err != nil {
+			return err
+		}
+		return t.putExecution(ex)
+	})
+	if err != nil {
+		return time.Time{}, wrapStoreErr("redrive execution", err)
+	}
+	s.enqueue(arn)
+	s.notify()
+	return now, nil
+}
+
+// Describe returns an execution with its input and output.
+func (s *Service) Describe(ctx context.Context, arn string) (ex Execution, input, output string, err error) {
+	if _, _, found, err := parseExecutionARN(arn); err != nil {
+		return Execution{}, "", "", err
+	} else if !found {
+		return Execution{}, "", "", execNotFound(arn)
+	}
+	err = s.st.view(func(t *txn) error {
+		e, err := t.execution(arn)
+		if errors.Is(err, errNotFound) {
+			return execNotFound(arn)
+		} else if err != nil {
+			return err
+		}
+		ex, input, output = *e, t.data(arn, 'i'), t.data(arn, 'o')
+		return nil
+	})
+	return ex, input, output, wrapStoreErr("describe execution", err)
+}
+
+// WaitFor blocks until the execution has stopped (any terminal status) or ctx ends.
+func (s *Service) WaitFor(ctx context.Context, arn string) (Execution, error) {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		ex, _, _, err := s.Describe(ctx, arn)
+		if err != nil || ex.Terminal() {
+			return ex, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ex, fmt.Errorf("wait for %s: %w", arn, ctx.Err())
+		}
+	}
+}
+
+// Changed returns a channel closed at the next status change of any execution: a
+// hook for callers (tests, UIs) that wait without polling blindly.
+func (s *Service) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// Close stops accepting starts, lets running executions finish until ctx ends, then
+// cancels them and leaves them RUNNING (with queued ones) for the next Open to
+// re-run. It closes the store.
+func (s *Service) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.quit)
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.cancelBase(errShutdown)
+		select {
+		case <-done:
+		case <-time.After(s.opts.CloseGrace):
+			s.log.Warn("step functions: executions still running at close; they will re-run at next start")
+		}
+	}
+	s.cancelBase(errShutdown)
+	if err := s.st.close(); err != nil {
+		return fmt.Errorf("close step functions store: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+func (s *Service) enqueue(arn string) {
+	s.mu.Lock()
+	if s.closed {
+		// Durable already: the next Open re-runs it.
+		s.mu.Unlock()
+		return
+	}
+	s.queue = append(s.queue, arn)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) notify() {
+	s.mu.Lock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// take pops the next queued execution and registers its run, or reports none.
+func (s *Service) take() (*run, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.queue) == 0 {
+		return nil, false
+	}
+	arn := s.queue[0]
+	s.queue[0] = ""
+	s.queue = s.queue[1:]
+	if len(s.queue) > 0 {
+		// Pass the token on so that other idle workers wake too.
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+	if r := s.running[arn]; r != nil {
+		// Redriven while its previous run is still winding down: run it again after.
+		r.again = true
+		return nil, true
+	}
+	r := &run{arn: arn, ids: map[int64]int64{}}
+	s.running[arn] = r
+	return r, true
+}
+
+func (s *Service) worker() {
+	defer s.wg.Done()
+	for {
+		r, ok := s.take()
+		if !ok {
+			select {
+			case <-s.wake:
+				continue
+			case <-s.quit:
+				return
+			}
+		}
+		if r != nil {
+			s.execute(r)
+		}
+	}
+}
+
+func (s *Service) execute(r *run) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, r.arn)
+		again := r.again
+		s.mu.Unlock()
+		if again {
+			s.enqueue(r.arn)
+		}
+	}()
+	ctx, cancel := context.WithCancelCause(s.base)
+	defer cancel(nil)
+	r.mu.Lock()
+	r.cancel = cancel
+	spec, ok, err := s.prepare(r)
+	r.mu.Unlock()
+	if err != nil {
+		s.log.Error("step functions: cannot start execution", "execution", r.arn, "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	spec.Invoker, spec.Queue, spec.Clock = s.opts.Invoker, s.opts.Queue, s.opts.Clock
+	out, err := s.eng.run(ctx, spec, func(ev []byte) { s.emit(ctx, r, ev) })
+	s.finish(ctx, r, out, err)
+}
+
+// prepare (r locked) loads what the run needs, marks a PENDING_REDRIVE execution
+// RUNNING and discards history an interrupted run left after RunStart.
+func (s *Service) prepare(r *run) (runSpec, bool, error) {
+	var spec runSpec
+	var ex *Execution
+	var dirty bool
+	err := s.st.view(func(t *txn) error {
+		var err error
+		if ex, err = t.execution(r.arn); err != nil {
+			return err
+		}
+		if ex.Terminal() {
+			return nil
+		}
+		sm, err := t.stateMachine(ex.StateMachine)
+		if err != nil {
+			return fmt.Errorf("state machine %s: %w", ex.StateMachine, err)
+		}
+		spec = runSpec{Definition: sm.Definition, Input: t.data(r.arn, 'i'), Execution: *ex, RoleARN: sm.RoleARN, StateMachine: sm.Name}
+		dirty = ex.Status != StatusRunning || t.lastEventID(r.arn) != ex.RunStart
+		return nil
+	})
+	if err != nil || ex.Terminal() {
+		r.done = true
+		return spec, false, err
+	}
+	if dirty {
+		err = s.st.update(func(t *txn) error {
+			if err := t.truncateHistory(r.arn, ex.RunStart); err != nil {
+				return err
+			}
+			if ex.Status == StatusRunning {
+				return nil
+			}
+			ex.Status = StatusRunning
+			return t.putExecution(ex)
+		})
+		if err != nil {
+			r.done = true
+			return spec, false, err
+		}
+		s.notify()
+	}
+	r.ready, r.next, r.startID = true, ex.RunStart+1, ex.RunStart
+	return spec, true, nil
+}
+
+var terminalEvents = map[string]string{
+	"ExecutionSucceeded": StatusSucceeded,
+	"ExecutionFailed":    StatusFailed,
+	"ExecutionTimedOut":  StatusTimedOut,
+	"ExecutionAborted":   StatusAborted,
+}
+
+// emit stores one engine event under the execution's own numbering: the engine
+// counts from its ExecutionStarted, which the service wrote already at Start.
+func (s *Service) emit(ctx context.Context, r *run, ev []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done || ctx.Err() != nil {
+		return
+	}
+	var m map[string]json.RawMessage
+	var head struct {
+		Type string `json:"type"`
+		ID   int64  `json:"id"`
+		Prev int64  `json:"previousEventId"`
+	}
+	if err := json.Unmarshal(ev, &m); err != nil {
+		s.log.Error("step functions: bad history event", "execution", r.arn, "err", err)
+		return
+	}
+	if err := json.Unmarshal(ev, &head); err != nil {
+		s.log.Error("step functions: bad history event", "execution", r.arn, "err", err)
+		return
+	}
+	if head.Type == "ExecutionStarted" {
+		r.ids[head.ID] = r.startID
+		return
+	}
+	id := r.next
+	r.next++
+	r.ids[head.ID] = id
+	prev, ok := r.ids[head.Prev]
+	if !ok {
+		prev = id - 1
+	}
+	m["id"] = json.RawMessage(strconv.FormatInt(id, 10))
+	m["previousEventId"] = json.RawMessage(strconv.FormatInt(prev, 10))
+	b, err := json.Marshal(m)
+	if err != nil {
+		s.log.Error("step functions: encode history event", "execution", r.arn, "err", err)
+		return
+	}
+	if _, ok := terminalEvents[head.Type]; ok {
+		r.final, r.finalTy = b, head.Type
+		return
+	}
+	if err := s.st.batch(func(t *txn) error { return t.putEvent(r.arn, id, b) }); err != nil {
+		s.log.Error("step functions: store history event", "execution", r.arn, "err", err)
+	}
+}
+
+// finish writes the run's outcome, unless it was stopped or the service is closing.
+func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) {
+	if errors.Is(context.Cause(ctx), errShutdown) {
+		return // left RUNNING: the next Open re-runs it
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.done {
+		return
+	}
+	now := s.clock.Now().UTC()
+	status, errName, cause := StatusSucceeded, "", ""
+	var f *Failure
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &f):
+		status, errName, cause = StatusFailed, f.Name, f.Cause
+	default:
+		status, errName, cause = StatusFailed, "States.Runtime", runErr.Error()
+	}
+	if st, ok := terminalEvents[r.finalTy]; ok && runErr != nil {
+		// The engine's terminal event decides (a TimedOut event means TIMED_OUT).
+		status = st
+		if e, c, ok := errorCause(r.final); ok {
+			errName, cause = e, c
+		}
+	}
+	final := r.final
+	if final == nil {
+		id := r.next
+		r.next++
+		if status == StatusSucceeded {
+			final = eventJSON(now, "ExecutionSucceeded", id, id-1, "executionSucceededEventDetails", map[string]any{"output": out, "outputDetails": map[string]bool{"truncated": false}})
+		} else {
+			final = eventJSON(now, "ExecutionFailed", id, id-1, "executionFailedEventDetails", map[string]string{"error": errName, "cause": cause})
+		}
+	}
+	var head struct {
+		ID int64 `json:"id"`
+	}
+	_ = json.Unmarshal(final, &head)
+	err := s.st.batch(func(t *txn) error {
+		ex, err := t.execution(r.arn)
+		if err != nil {
+			return err
+		}
+		if ex.Terminal() {
+			return nil
+		}
+		ex.Status, ex.StopDate, ex.Error, ex.Cause = status, now, errName, cause
+		if err := t.putData(r.arn, 'o', out); err != nil {
+			return err
+		}
+		if err := t.putEvent(r.arn, head.ID, final); err != nil {
+			return err
+		}
+		return t.putExecution(ex)
+	})
+	r.done = true
+	if err != nil {
+		s.log.Error("step functions: record execution result", "execution", r.arn, "err", err)
+		return
+	}
+	s.log.Info("step functions: execution finished", "execution", r.arn, "status", status, "error", errName)
+	s.notify()
+}
+
+// errorCause reads the error and cause from a terminal event's details.
+func errorCause(event []byte) (string, string, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(event, &m) != nil {
+		return "", "", false
+	}
+	for k, v := range m {
+		if k == "executionFailedEventDetails" || k == "executionTimedOutEventDetails" || k == "executionAbortedEventDetails" {
+			var d struct{ Error, Cause string }
+			if json.Unmarshal(v, &d) == nil && d.Error != "" {
+				return d.Error, d.Cause, true
+			}
+		}
+	}
+	return "", "", false
+}
+
+func execNotFound(arn string) error {
+	return apiErr("ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn)
+}
+
+// wrapStoreErr passes API errors through and wraps the others.
+func wrapStoreErr(op string, err error) error {
+	var e *Error
+	if err == nil || errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// eventJSON builds one history event in the GetExecutionHistory shape.
+func eventJSON(ts time.Time, typ string, id, prev int64, detailsKey string, details any) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"timestamp":       epoch(ts),
+		"type":            typ,
+		"id":              id,
+		"previousEventId": prev,
+		detailsKey:        details,
+	})
+	return b
+}
+
+// epoch is a timestamp as the JSON 1.0 protocol writes it: epoch seconds, a number.
+func epoch(t time.Time) json.Number {
+	ms := t.UnixMilli()
+	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,441 @@
+// Package webapi is the twin's browser-facing server on :8080: the web app from
+// web/dist, its runtime config.json, and the /api/ routes. Search and ping go through
+// the same API Gateway handlers the Lambdas run; executions, objects and the failure
+// queue go through the twin's own AWS endpoints with the real SDK clients.
+package webapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+// ProxyHandler is an API Gateway proxy handler (the search and ping Lambdas' code).
+type ProxyHandler func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+
+// DocumentGetter reads one document by id.
+type DocumentGetter interface {
+	Get(ctx context.Context, id string) (pipeline.Document, bool, error)
+}
+
+// FailureMessage is one message of the failure queue as the API shows it.
+type FailureMessage struct {
+	MessageID     string          `json:"messageId"`
+	SentTimestamp int64           `json:"sentTimestamp,omitempty"`
+	ReceiveCount  int             `json:"receiveCount"`
+	Body          json.RawMessage `json:"body"`
+}
+
+// Failures reads and redrives the failure queue.
+type Failures interface {
+	List(ctx context.Context) ([]FailureMessage, error)
+	Redrive(ctx context.Context) (started, failed int, err error)
+}
+
+// Config wires the server.
+type Config struct {
+	Search, Ping  ProxyHandler
+	Documents     DocumentGetter
+	Failures      Failures
+	S3            *s3.Client // on the twin's edge
+	EdgeURL       string     // the twin's AWS endpoints (Step Functions calls)
+	Bucket        string
+	StateMachines []string                // ARNs listed on /api/executions, the pipeline first
+	WebDir        string                  // web/dist; empty or missing: a short page says how to build it
+	Extra         map[string]http.Handler // more routes under /api/ (fault, load)
+	Logger        *slog.Logger
+}
+
+// New returns the server's handler.
+func New(cfg Config) http.Handler {
+	s := &server{cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/images", s.proxy(cfg.Search))
+	mux.HandleFunc("GET /api/images/{id}", s.getDocument)
+	mux.HandleFunc("GET /api/ping", s.proxy(cfg.Ping))
+	mux.HandleFunc("GET /api/failures", s.listFailures)
+	mux.HandleFunc("POST /api/failures/redrive", s.redrive)
+	mux.HandleFunc("GET /api/executions", s.listExecutions)
+	mux.HandleFunc("GET /api/executions/{arn}", s.getExecution)
+	mux.HandleFunc("GET /api/objects/{key...}", s.getObject)
+	mux.HandleFunc("PUT /api/objects/{key...}", s.putObject)
+	for p, h := range cfg.Extra {
+		mux.Handle(p, h)
+	}
+	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"mode": "local", "apiBase": "/api", "bucket": cfg.Bucket})
+	})
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+	mux.HandleFunc("/", s.static)
+	return mux
+}
+
+type server struct {
+	cfg Config
+}
+
+// proxy turns an HTTP request into an API Gateway proxy event, as API Gateway does.
+func (s *server) proxy(h ProxyHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := map[string]string{}
+		mq := map[string][]string{}
+		for k, v := range r.URL.Query() {
+			q[k] = v[len(v)-1]
+			mq[k] = v
+		}
+		hdr := map[string]string{}
+		for k := range r.Header {
+			hdr[k] = r.Header.Get(k)
+		}
+		resp, err := h(r.Context(), events.APIGatewayProxyRequest{
+			Resource:                        strings.TrimPrefix(r.URL.Path, "/api"),
+			Path:                            strings.TrimPrefix(r.URL.Path, "/api"),
+			HTTPMethod:                      r.Method,
+			Headers:                         hdr,
+			QueryStringParameters:           q,
+			MultiValueQueryStringParameters: mq,
+			RequestContext:                  events.APIGatewayProxyRequestContext{Stage: "local", HTTPMethod: r.Method},
+		})
+		if err != nil {
+			s.cfg.Logger.ErrorContext(r.Context(), "api handler failed", "path", r.URL.Path, "err", err)
+			writeError(w, http.StatusBadGateway, "internal error")
+			return
+		}
+		for k, v := range resp.Headers {
+			w.Header().Set(k, v)
+		}
+		w.WriteHeader(resp.StatusCode)
+		io.WriteString(w, resp.Body)
+	}
+}
+
+func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if len(id) != 64 || strings.Trim(id, "0123456789abcdef") != "" {
+		writeError(w, http.StatusBadRequest, "id must be 64 lowercase hex digits")
+		return
+	}
+	doc, ok, err := s.cfg.Documents.Get(r.Context(), id)
+	switch {
+	case err != nil:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	case !ok:
+		writeError(w, http.StatusNotFound, "no document "+id)
+	default:
+		doc.ThumbnailURL = objectURL(doc.Thumbnail)
+		doc.PreviewURL = objectURL(doc.Preview)
+		writeJSON(w, http.StatusOK, doc)
+	}
+}
+
+// objectURL is where a browser loads an object from this server.
+func objectURL(key string) string {
+	if key == "" {
+		return ""
+	}
+	return "/api/objects/" + escapeKey(key)
+}
+
+func escapeKey(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+func (s *server) listFailures(w http.ResponseWriter, r *http.Request) {
+	msgs, err := s.cfg.Failures.List(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if msgs == nil {
+		msgs = []FailureMessage{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+func (s *server) redrive(w http.ResponseWriter, r *http.Request) {
+	started, failed, err := s.cfg.Failures.Redrive(r.Context())
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"started": started, "failed": failed})
+}
+
+type executionItem struct {
+	ExecutionArn    string   `json:"executionArn"`
+	Name            string   `json:"name"`
+	Status          string   `json:"status"`
+	StartDate       float64  `json:"startDate"`
+	StopDate        *float64 `json:"stopDate,omitempty"`
+	StateMachineArn string   `json:"stateMachineArn"`
+	Key             string   `json:"key,omitempty"`
+}
+
+// listExecutions lists executions newest first, through the twin's Step Functions API.
+// With key=, only those whose input names that object.
+func (s *server) listExecutions(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	max := 50
+	if v := q.Get("maxResults"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "maxResults must be 1..1000")
+			return
+		}
+		max = n
+	}
+	sm := q.Get("stateMachineArn")
+	if sm == "" && len(s.cfg.StateMachines) > 0 {
+		sm = s.cfg.StateMachines[0]
+	}
+	in := map[string]any{"stateMachineArn": sm, "maxResults": max}
+	if st := q.Get("status"); st != "" {
+		in["statusFilter"] = st
+	}
+	if tok := q.Get("nextToken"); tok != "" {
+		in["nextToken"] = tok
+	}
+	var out struct {
+		Executions []executionItem `json:"executions"`
+		NextToken  string          `json:"nextToken,omitempty"`
+	}
+	if err := s.sfnCall(r.Context(), "ListExecutions", in, &out); err != nil {
+		writeAWSError(w, err)
+		return
+	}
+	key := q.Get("key")
+	items := make([]executionItem, 0, len(out.Executions))
+	for _, it := range out.Executions {
+		if key != "" || q.Get("withKeys") != "" {
+			it.Key = s.executionKey(r.Context(), it.ExecutionArn)
+			if key != "" && it.Key != key {
+				continue
+			}
+		}
+		items = append(items, it)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"executions": items, "nextToken": out.NextToken})
+}
+
+func (s *server) executionKey(ctx context.Context, arn string) string {
+	var d struct {
+		Input string `json:"input"`
+	}
+	if s.sfnCall(ctx, "DescribeExecution", map[string]string{"executionArn": arn}, &d) != nil {
+		return ""
+	}
+	var ev pipeline.ObjectEvent
+	json.Unmarshal([]byte(d.Input), &ev)
+	return ev.Detail.Object.Key
+}
+
+// getExecution answers the execution, its state machine's definition and its history,
+// in the Step Functions API's own JSON shapes.
+func (s *server) getExecution(w http.ResponseWriter, r *http.Request) {
+	arn := r.PathValue("arn")
+	ctx := r.Context()
+	var exec map[string]any
+	if err := s.sfnCall(ctx, "DescribeExecution", map[string]string{"executionArn": arn}, &exec); err != nil {
+		writeAWSError(w, err)
+		return
+	}
+	smArn, _ := exec["stateMachineArn"].(string)
+	var sm struct {
+		Definition string `json:"definition"`
+	}
+	if err := s.sfnCall(ctx, "DescribeStateMachine", map[string]string{"stateMachineArn": smArn}, &sm); err != nil {
+		writeAWSError(w, err)
+		return
+	}
+	history := []json.RawMessage{}
+	token := ""
+	for {
+		in := map[string]any{"executionArn": arn, "maxResults": 1000}
+		if token != "" {
+			in["nextToken"] = token
+		}
+		var h struct {
+			Events    []json.RawMessage `json:"events"`
+			NextToken string            `json:"nextToken"`
+		}
+		if err := s.sfnCall(ctx, "GetExecutionHistory", in, &h); err != nil {
+			writeAWSError(w, err)
+			return
+		}
+		history = append(history, h.Events...)
+		if h.NextToken == "" {
+			break
+		}
+		token = h.NextToken
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"execution":  exec,
+		"definition": json.RawMessage(sm.Definition),
+		"history":    history,
+	})
+}
+
+// apiError is an AWS JSON-protocol error answer.
+type apiError struct {
+	Type    string `json:"__type"`
+	Message string `json:"message"`
+	status  int
+}
+
+func (e *apiError) Error() string     { return e.Type + ": " + e.Message }
+func (e *apiError) ErrorCode() string { return e.Type }
+
+// sfnCall calls the twin's Step Functions JSON 1.0 API on the edge.
+func (s *server) sfnCall(ctx context.Context, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.cfg.EdgeURL+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "AWSStepFunctions."+op)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("step functions %s: %w", op, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("step functions %s: %w", op, err)
+	}
+	if resp.StatusCode >= 300 {
+		e := &apiError{status: resp.StatusCode}
+		json.Unmarshal(data, e)
+		if i := strings.LastIndexByte(e.Type, '#'); i >= 0 {
+			e.Type = e.Type[i+1:]
+		}
+		return e
+	}
+	return json.Unmarshal(data, out)
+}
+
+func (s *server) getObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	out, err := s.cfg.S3.GetObject(r.Context(), &s3.GetObjectInput{Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key)})
+	if err != nil {
+		var nsk *s3types.NoSuchKey
+		if errors.As(err, &nsk) {
+			writeError(w, http.StatusNotFound, "no object "+key)
+			return
+		}
+		writeAWSError(w, err)
+		return
+	}
+	defer out.Body.Close()
+	if ct := aws.ToString(out.ContentType); ct != "" {
+		w.Header().Set("Content-Type", ct)
+	}
+	if cc := aws.ToString(out.CacheControl); cc != "" {
+		w.Header().Set("Cache-Control", cc)
+	}
+	if out.ContentLength != nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(*out.ContentLength, 10))
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	io.Copy(w, out.Body)
+}
+
+// maxUploadBytes bounds one browser upload; the pipeline's own limit is checked later.
+const maxUploadBytes = 100 << 20
+
+func (s *server) putObject(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	if !strings.HasPrefix(key, pipeline.UploadPrefix) || len(key) > 1024 || strings.Contains(key, "..") {
+		writeError(w, http.StatusBadRequest, "key must be under upload/, at most 1024 bytes, without '..'")
+		return
+	}
+	if r.ContentLength < 0 || r.ContentLength > maxUploadBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload needs a Content-Length of at most %d bytes", maxUploadBytes))
+		return
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	out, err := s.cfg.S3.PutObject(r.Context(), &s3.PutObjectInput{
+		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key),
+		Body: io.LimitReader(r.Body, r.ContentLength), ContentLength: aws.Int64(r.ContentLength), ContentType: aws.String(ct),
+	})
+	if err != nil {
+		writeAWSError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"key": key, "etag": strings.Trim(aws.ToString(out.ETag), `"`)})
+}
+
+func (s *server) static(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	dir := s.cfg.WebDir
+	if dir == "" {
+		dir = "web/dist"
+	}
+	index := filepath.Join(dir, "index.html")
+	if _, err := os.Stat(index); err != nil {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<!doctype html><title>imagepipe</title><p>The web app is not built yet: run <code>make build</code>, then reload. The API is under <a href="/api/ping">/api/</a>.</p>`)
+		return
+	}
+	p := filepath.Join(dir, filepath.FromSlash(filepath.Clean("/"+r.URL.Path)))
+	if st, err := os.Stat(p); err != nil || st.IsDir() {
+		p = index // SPA routing
+	}
+	http.ServeFile(w, r, p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func writeAWSError(w http.ResponseWriter, err error) {
+	status := http.StatusBadGateway
+	var nf interface{ ErrorCode() string }
+	if errors.As(err, &nf) {
+		switch code := nf.ErrorCode(); {
+		case strings.Contains(code, "DoesNotExist"), strings.Contains(code, "NotFound"), code == "NoSuchKey":
+			status = http.StatusNotFound
+		case strings.Contains(code, "Invalid"), strings.Contains(code, "Validation"):
+			status = http.StatusBadRequest
+		}
+	}
+	writeError(w, status, err.Error())
+}

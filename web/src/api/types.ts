@@ -1,0 +1,164 @@
+import type { HistoryEvent } from "../history";
+
+export interface Label {
+  name: string;
+  confidence: number;
+  parents?: string[];
+}
+
+export interface ImageDoc {
+  id: string;
+  bucket: string;
+  key: string;
+  thumbnail?: string;
+  preview?: string;
+  etag?: string;
+  size?: number;
+  format?: string;
+  width?: number;
+  height?: number;
+  orientation?: number;
+  colorspace?: string;
+  takenAt?: string;
+  camera?: { make?: string; model?: string };
+  location?: { lat: number; lon: number };
+  exif?: Record<string, string>;
+  labels?: Label[];
+  duplicateOf?: string;
+  uploadedAt?: string;
+  processedAt?: string;
+  thumbnailUrl?: string;
+  previewUrl?: string;
+}
+
+export interface SearchResult {
+  total: number;
+  images: ImageDoc[];
+}
+
+export interface ExecutionItem {
+  executionArn: string;
+  name: string;
+  status: string;
+  startDate?: unknown;
+  stopDate?: unknown;
+  stateMachineArn?: string;
+  key?: string;
+}
+
+export interface ExecutionDetail {
+  execution: {
+    executionArn: string;
+    name?: string;
+    status: string;
+    startDate?: unknown;
+    stopDate?: unknown;
+    input?: string;
+    output?: string;
+    error?: string;
+    cause?: string;
+    redriveCount?: number;
+    stateMachineArn?: string;
+  };
+  definition: unknown;
+  history: HistoryEvent[];
+}
+
+export interface FailureMessage {
+  messageId: string;
+  sentTimestamp?: unknown;
+  receiveCount?: number;
+  body: { error?: string; cause?: string; state?: string; input?: unknown } | string;
+}
+
+export interface LoadStatus {
+  running: boolean;
+  sent: number;
+  indexed: number;
+  failed: number;
+  p50Ms?: number;
+  p95Ms?: number;
+}
+
+export interface ListExecutionsParams {
+  status?: string;
+  key?: string;
+  maxResults?: number;
+  nextToken?: string;
+}
+
+export interface Api {
+  readonly mode: "local" | "aws";
+  search(q: string, from: number, size: number): Promise<SearchResult>;
+  ping(): Promise<{ count: number }>;
+  /** upload sends one file to `key`, reporting progress as a fraction 0..1. */
+  upload(file: File, key: string, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<{ key: string; etag?: string }>;
+  listExecutions(p: ListExecutionsParams): Promise<{ executions: ExecutionItem[]; nextToken?: string }>;
+  describeExecution(arn: string): Promise<ExecutionDetail>;
+  listFailures(): Promise<{ messages: FailureMessage[] }>;
+  redrive(): Promise<{ started: number; failed: number }>;
+  startLoad(rate: number, duration: string): Promise<{ id: string }>;
+  loadStatus(): Promise<LoadStatus>;
+  /** consoleUrl links to the AWS console for an execution, when there is one. */
+  consoleUrl?(arn: string): string;
+}
+
+/** ApiError carries the HTTP status and the server's words. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** NotAvailable says a feature does not exist in this deployment (e.g. a 404). */
+export class NotAvailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotAvailable";
+  }
+}
+
+/** errorFromResponse turns {"error": "..."} or any body into an ApiError in words. */
+export async function errorFromResponse(res: Response, what: string): Promise<ApiError> {
+  let text = "";
+  try {
+    text = await res.text();
+  } catch {
+    /* body unreadable: the status alone will do */
+  }
+  let msg = "";
+  try {
+    const j = JSON.parse(text);
+    msg = j?.error ?? j?.message ?? j?.Message ?? "";
+  } catch {
+    msg = text.length < 300 ? text.trim() : "";
+  }
+  return new ApiError(`${what} failed: ${msg || res.statusText || "HTTP " + res.status} (HTTP ${res.status})`, res.status);
+}
+
+/** xhrPut uploads with progress events; fetch has no upload progress. */
+export function xhrPut(
+  url: string,
+  body: Blob,
+  headers: Record<string, string>,
+  onProgress: (f: number) => void,
+  signal?: AbortSignal,
+): Promise<{ status: number; text: string; etag: string | null }> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("PUT", url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);
+    };
+    xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText, etag: xhr.getResponseHeader("ETag") });
+    xhr.onerror = () => reject(new Error("network error while uploading"));
+    xhr.onabort = () => reject(new DOMException("upload cancelled", "AbortError"));
+    signal?.addEventListener("abort", () => xhr.abort());
+    xhr.send(body);
+  });
+}

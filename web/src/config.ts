@@ -1,0 +1,95 @@
+// Runtime configuration: one build serves both the local twin and AWS; /config.json
+// (served by the twin, written by CDK) says which.
+
+export interface LocalConfig {
+  mode: "local";
+  apiBase: string;
+}
+
+export interface AwsConfig {
+  mode: "aws";
+  region: string;
+  identityPoolId: string;
+  userPoolId?: string;
+  userPoolClientId?: string;
+  apiUrl: string;
+  bucket: string;
+  stateMachineArn?: string;
+}
+
+export type Config = LocalConfig | AwsConfig;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+function str(o: Record<string, unknown>, k: string, required: boolean): string | undefined {
+  const v = o[k];
+  if (v === undefined || v === null || v === "") {
+    if (required) throw new ConfigError(`config.json: "${k}" is required in this mode`);
+    return undefined;
+  }
+  if (typeof v !== "string") throw new ConfigError(`config.json: "${k}" must be a string`);
+  return v;
+}
+
+const regionRe = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/** parseConfig validates the decoded config.json and fills defaults. */
+export function parseConfig(raw: unknown): Config {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw new ConfigError("config.json must hold a JSON object");
+  }
+  const o = raw as Record<string, unknown>;
+  const mode = o.mode ?? "local";
+  if (mode === "local") {
+    const apiBase = (str(o, "apiBase", false) ?? "/api").replace(/\/+$/, "");
+    return { mode: "local", apiBase: apiBase || "/api" };
+  }
+  if (mode !== "aws") throw new ConfigError(`config.json: unknown mode ${JSON.stringify(mode)} (want "local" or "aws")`);
+  const region = str(o, "region", true)!;
+  if (!regionRe.test(region)) throw new ConfigError(`config.json: "${region}" is not an AWS region`);
+  const identityPoolId = str(o, "identityPoolId", true)!;
+  if (!identityPoolId.startsWith(region + ":")) {
+    throw new ConfigError(`config.json: identityPoolId must be "${region}:<uuid>"`);
+  }
+  const apiUrl = str(o, "apiUrl", true)!.replace(/\/+$/, "");
+  try {
+    const u = new URL(apiUrl);
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error();
+  } catch {
+    throw new ConfigError(`config.json: apiUrl "${apiUrl}" is not an http(s) URL`);
+  }
+  return {
+    mode: "aws",
+    region,
+    identityPoolId,
+    userPoolId: str(o, "userPoolId", false),
+    userPoolClientId: str(o, "userPoolClientId", false),
+    apiUrl,
+    bucket: str(o, "bucket", true)!,
+    stateMachineArn: str(o, "stateMachineArn", false),
+  };
+}
+
+/** loadConfig fetches and parses /config.json relative to the page. */
+export async function loadConfig(fetchFn: typeof fetch = fetch): Promise<Config> {
+  let res: Response;
+  try {
+    res = await fetchFn("config.json", { cache: "no-store" });
+  } catch (e) {
+    throw new ConfigError(`could not fetch config.json: ${(e as Error).message}`);
+  }
+  if (res.status === 404) return { mode: "local", apiBase: "/api" };
+  if (!res.ok) throw new ConfigError(`config.json: HTTP ${res.status}`);
+  let body: unknown;
+  try {
+    body = await res.json();
+  } catch {
+    throw new ConfigError("config.json is not valid JSON");
+  }
+  return parseConfig(body);
+}

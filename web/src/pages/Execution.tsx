@@ -1,0 +1,184 @@
+import { useMemo, useState } from "preact/hooks";
+import type { Api } from "../api/types";
+import { AslError, allStates, layout, type Graph } from "../asl";
+import { summarize, type StateSummary } from "../history";
+import { formatDate, formatDuration, pretty, toDate } from "../format";
+import { href } from "../router";
+import { ErrorBox, Status, useInterval, useLoad } from "../components/common";
+import { StateGraph } from "../components/Graph";
+
+export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
+  const { data, error, reload } = useLoad(() => api.describeExecution(arn), [arn]);
+  const running = data?.execution.status === "RUNNING";
+  useInterval(reload, 2000, running);
+  const [selected, setSelected] = useState<string>();
+
+  const graph = useMemo<Graph | AslError | undefined>(() => {
+    if (!data) return undefined;
+    try {
+      return layout(data.definition);
+    } catch (e) {
+      return e instanceof AslError ? e : new AslError(String(e));
+    }
+  }, [data?.definition]);
+  const states = useMemo(() => (data ? summarize(data.history ?? [], data.execution.status) : new Map<string, StateSummary>()), [data]);
+
+  if (error) {
+    return (
+      <section>
+        <p>
+          <a href="#/executions">← Executions</a>
+        </p>
+        <ErrorBox error={error} />
+        {api.consoleUrl && (
+          <p>
+            <a href={api.consoleUrl(arn)} target="_blank" rel="noopener noreferrer">
+              Open this execution in the Step Functions console
+            </a>
+          </p>
+        )}
+      </section>
+    );
+  }
+  if (!data) return <p role="status">Loading the execution…</p>;
+  const x = data.execution;
+  const start = toDate(x.startDate);
+  const stop = toDate(x.stopDate);
+  const names = graph && !(graph instanceof AslError) ? allStates(graph) : [...states.keys()];
+  const sel = selected ?? names.find((n) => states.get(n)?.status === "FAILED") ?? names[0];
+  const s = sel ? states.get(sel) : undefined;
+  const node = sel && graph && !(graph instanceof AslError) ? findNode(graph, sel) : undefined;
+
+  return (
+    <section>
+      <p>
+        <a href="#/executions">← Executions</a>
+      </p>
+      <h1 class="exec-title">
+        {x.name ?? arn} <Status status={x.status} />
+      </h1>
+      <dl class="facts inline">
+        <dt>Started</dt>
+        <dd>{formatDate(x.startDate)}</dd>
+        <dt>Stopped</dt>
+        <dd>{x.stopDate ? formatDate(x.stopDate) : "—"}</dd>
+        <dt>Duration</dt>
+        <dd>{start && stop ? formatDuration(stop.getTime() - start.getTime()) : "—"}</dd>
+        {x.redriveCount ? (
+          <>
+            <dt>Redriven</dt>
+            <dd>{x.redriveCount}×</dd>
+          </>
+        ) : null}
+        <dt>ARN</dt>
+        <dd>
+          <code class="key">{x.executionArn}</code>
+        </dd>
+      </dl>
+      {(x.error || x.cause) && (
+        <div class="error" role="alert">
+          <strong>{x.error}</strong>
+          {x.cause && <pre>{pretty(x.cause)}</pre>}
+        </div>
+      )}
+      <div class="exec-layout">
+        <div class="exec-graph" aria-label="State machine">
+          {graph instanceof AslError ? <ErrorBox error={graph} /> : graph ? <StateGraph graph={graph} states={states} selected={sel} onSelect={setSelected} /> : null}
+          <p class="legend muted">
+            <span class="dot st-succeeded" /> succeeded <span class="dot st-failed" /> failed <span class="dot st-caught" /> caught{" "}
+            <span class="dot st-running" /> running <span class="dot st-not_run" /> not run
+          </p>
+        </div>
+        <aside class="state-panel" aria-live="polite">
+          {sel ? (
+            <>
+              <h2>
+                {sel} <Status status={s?.status ?? "NOT_RUN"} testid="state-status" />
+              </h2>
+              <dl class="facts">
+                <dt>Type</dt>
+                <dd>{node?.type ?? s?.type ?? "—"}</dd>
+                {node?.resource && (
+                  <>
+                    <dt>Resource</dt>
+                    <dd>
+                      <code class="key">{node.resource}</code>
+                    </dd>
+                  </>
+                )}
+                <dt>Entered</dt>
+                <dd>{s?.enteredAt ? formatDate(s.enteredAt.getTime() / 1000) : "—"}</dd>
+                <dt>Duration</dt>
+                <dd>{formatDuration(s?.durationMs)}</dd>
+                <dt>Attempts</dt>
+                <dd>{s?.attempts ? `${s.attempts} (${s.attempts - 1} retr${s.attempts === 2 ? "y" : "ies"})` : "—"}</dd>
+              </dl>
+              {s?.errors.length ? (
+                <>
+                  <h3>Errors</h3>
+                  <ol class="errors">
+                    {s.errors.map((e) => (
+                      <li>
+                        <strong>{e.error}</strong>
+                        {e.cause && <pre>{pretty(e.cause)}</pre>}
+                      </li>
+                    ))}
+                  </ol>
+                </>
+              ) : null}
+              {node?.retry.length ? (
+                <>
+                  <h3>Retry policy</h3>
+                  <ul class="retry">
+                    {node.retry.map((r) => (
+                      <li>
+                        {r.ErrorEquals.join(", ")}: up to {r.MaxAttempts ?? 3} more, {r.IntervalSeconds ?? 1} s × {r.BackoffRate ?? 2}
+                        {r.MaxDelaySeconds ? `, at most ${r.MaxDelaySeconds} s` : ""}
+                        {r.JitterStrategy ? `, jitter ${r.JitterStrategy.toLowerCase()}` : ""}
+                      </li>
+                    ))}
+                  </ul>
+                </>
+              ) : null}
+              <h3>Input</h3>
+              <pre class="json">{s?.input !== undefined ? pretty(s.input) : "—"}</pre>
+              <h3>Output</h3>
+              <pre class="json">{s?.output !== undefined ? pretty(s.output) : "—"}</pre>
+            </>
+          ) : (
+            <p class="muted">Choose a state.</p>
+          )}
+        </aside>
+      </div>
+      <details>
+        <summary>Execution input and output</summary>
+        <h3>Input</h3>
+        <pre class="json">{pretty(x.input) || "—"}</pre>
+        <h3>Output</h3>
+        <pre class="json">{pretty(x.output) || "—"}</pre>
+      </details>
+      <p>
+        <a href={href(["executions"])}>All executions</a>
+        {api.consoleUrl && (
+          <>
+            {" · "}
+            <a href={api.consoleUrl(arn)} target="_blank" rel="noopener noreferrer">
+              Step Functions console
+            </a>
+          </>
+        )}
+      </p>
+    </section>
+  );
+}
+
+function findNode(g: Graph, name: string): Graph["nodes"][string] | undefined {
+  if (g.nodes[name]) return g.nodes[name];
+  for (const n of Object.values(g.nodes)) {
+    for (const b of n.branches) {
+      const f = findNode(b, name);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,101 @@
+import { useState } from "preact/hooks";
+import { NotAvailable, type Api, type LoadStatus } from "../api/types";
+import { ErrorBox, useInterval, useLoad } from "../components/common";
+
+export function StatusPage({ api }: { api: Api }) {
+  const ping = useLoad(() => api.ping(), []);
+  return (
+    <section>
+      <h1>Status</h1>
+      <div class="card">
+        <h2>API</h2>
+        <p>
+          Images indexed:{" "}
+          <strong data-testid="ping-count" class="big">
+            {ping.data ? ping.data.count : ping.loading ? "…" : "?"}
+          </strong>
+        </p>
+        <ErrorBox error={ping.error} />
+        <button type="button" onClick={ping.reload}>
+          Test API endpoint
+        </button>
+      </div>
+      <LoadTest api={api} />
+    </section>
+  );
+}
+
+const DURATION = /^\d+(ms|s|m)$/;
+
+function LoadTest({ api }: { api: Api }) {
+  const [status, setStatus] = useState<LoadStatus>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  const [watching, setWatching] = useState(true);
+  const poll = () =>
+    api.loadStatus().then(
+      (s) => {
+        setStatus(s);
+        setError(undefined);
+        if (!s.running) setWatching(false);
+      },
+      (e) => {
+        setError(e);
+        setWatching(false);
+      },
+    );
+  // Read once on open (a run may be going), then live while it runs.
+  useLoad(poll, []);
+  useInterval(poll, 1000, watching);
+  const start = async (e: Event) => {
+    e.preventDefault();
+    const f = new FormData(e.target as HTMLFormElement);
+    const rate = Number(f.get("rate"));
+    const duration = String(f.get("duration")).trim();
+    if (!(rate > 0 && rate <= 1000)) return setError(new Error("Rate must be between 1 and 1000 uploads a second."));
+    if (!DURATION.test(duration)) return setError(new Error("Duration is a number with ms, s or m, e.g. 30s."));
+    setBusy(true);
+    setError(undefined);
+    try {
+      await api.startLoad(rate, duration);
+      setWatching(true);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const unavailable = error instanceof NotAvailable;
+  return (
+    <div class="card">
+      <h2>Load test</h2>
+      <form class="load" onSubmit={start}>
+        <label>
+          Rate (uploads/s) <input name="rate" type="number" min={1} max={1000} defaultValue="5" required />
+        </label>
+        <label>
+          Duration <input name="duration" defaultValue="30s" pattern="\d+(ms|s|m)" required />
+        </label>
+        <button disabled={busy || status?.running || unavailable}>{status?.running ? "Running…" : "Start"}</button>
+      </form>
+      <ErrorBox error={error} />
+      {status && (
+        <dl class="facts inline" aria-live="polite">
+          <dt>State</dt>
+          <dd>{status.running ? "running" : "idle"}</dd>
+          <dt>Sent</dt>
+          <dd>{status.sent}</dd>
+          <dt>Indexed</dt>
+          <dd>{status.indexed}</dd>
+          <dt>Failed</dt>
+          <dd>{status.failed}</dd>
+          <dt>p50</dt>
+          <dd>{status.p50Ms !== undefined ? `${Math.round(status.p50Ms)} ms` : "—"}</dd>
+          <dt>p95</dt>
+          <dd>{status.p95Ms !== undefined ? `${Math.round(status.p95Ms)} ms` : "—"}</dd>
+        </dl>
+      )}
+      {status && status.sent > 0 && <progress max={status.sent} value={status.indexed + status.failed} aria-label="processed of sent" />}
+    </div>
+  );
+}

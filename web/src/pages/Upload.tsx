@@ -1,0 +1,161 @@
+import { useRef, useState } from "preact/hooks";
+import type { Api } from "../api/types";
+import { buildKey } from "../keys";
+import { formatBytes } from "../format";
+import { href } from "../router";
+import { Status, useInterval } from "../components/common";
+
+interface Item {
+  id: number;
+  file: File;
+  key: string;
+  progress: number;
+  state: "queued" | "uploading" | "uploaded" | "failed";
+  error?: string;
+  uploadedAt?: number;
+  execArn?: string;
+  execStatus?: string;
+  lookupGaveUp?: boolean;
+}
+
+const PARALLEL = 3;
+// How long to look for the execution an upload started before saying so.
+const FIND_DEADLINE_MS = 60_000;
+const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]);
+
+let nextId = 1;
+
+export function UploadPage({ api }: { api: Api }) {
+  const [items, setItems] = useState<Item[]>([]);
+  const [over, setOver] = useState(false);
+  const queue = useRef<Item[]>([]);
+  const active = useRef(0);
+  const inputRef = useRef<HTMLInputElement>(null);
+
+  const patch = (id: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...p } : x)));
+
+  const pump = () => {
+    while (active.current < PARALLEL && queue.current.length) {
+      const it = queue.current.shift()!;
+      active.current++;
+      patch(it.id, { state: "uploading" });
+      api
+        .upload(it.file, it.key, (f) => patch(it.id, { progress: f }))
+        .then(
+          (r) => patch(it.id, { state: "uploaded", progress: 1, key: r.key, uploadedAt: Date.now() }),
+          (e: Error) => patch(it.id, { state: "failed", error: e.message }),
+        )
+        .finally(() => {
+          active.current--;
+          pump();
+        });
+    }
+  };
+
+  const add = (files: FileList | File[] | null) => {
+    if (!files) return;
+    const now = new Date();
+    const fresh = Array.from(files).map<Item>((file) => ({ id: nextId++, file, key: buildKey(file.name, now), progress: 0, state: "queued" }));
+    if (!fresh.length) return;
+    setItems((xs) => [...fresh, ...xs]);
+    queue.current.push(...fresh);
+    pump();
+  };
+
+  // Look for each upload's execution, then follow it until it ends.
+  const polling = useRef(false);
+  const watch = items.filter((x) => x.state === "uploaded" && !x.lookupGaveUp && !(x.execStatus && TERMINAL.has(x.execStatus)));
+  useInterval(
+    () => {
+      if (polling.current) return;
+      polling.current = true;
+      Promise.all(
+        watch.map(async (it) => {
+          try {
+            const r = await api.listExecutions({ key: it.key, maxResults: 5 });
+            const e = r.executions[0];
+            if (e) patch(it.id, { execArn: e.executionArn, execStatus: e.status });
+            else if (Date.now() - (it.uploadedAt ?? 0) > FIND_DEADLINE_MS) patch(it.id, { lookupGaveUp: true });
+          } catch {
+            patch(it.id, { lookupGaveUp: true });
+          }
+        }),
+      ).finally(() => (polling.current = false));
+    },
+    1000,
+    watch.length > 0,
+  );
+
+  const done = items.filter((x) => x.state === "uploaded").length;
+  return (
+    <section>
+      <h1>Upload</h1>
+      <div
+        class={`drop ${over ? "over" : ""}`}
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => {
+          e.preventDefault();
+          setOver(false);
+          add(e.dataTransfer?.files ?? null);
+        }}
+      >
+        <p>Drop photos here, or</p>
+        <label class="button">
+          Choose files…
+          <input
+            ref={inputRef}
+            class="visually-hidden"
+            type="file"
+            multiple
+            accept="image/*,.heic,.heif"
+            data-testid="upload-input"
+            onChange={(e) => {
+              add((e.target as HTMLInputElement).files);
+              (e.target as HTMLInputElement).value = "";
+            }}
+          />
+        </label>
+        <p class="hint">Each file lands under upload/ with the date and a unique id before its name, and starts the pipeline.</p>
+      </div>
+      {items.length > 0 && (
+        <p role="status">
+          {done} of {items.length} uploaded
+        </p>
+      )}
+      <ul class="uploads">
+        {items.map((it) => (
+          <li key={it.id} class={`upload st-${it.state}`} data-key={it.key}>
+            <div class="name">
+              <strong>{it.file.name}</strong> <span class="muted">{formatBytes(it.file.size)}</span>
+            </div>
+            <progress max={1} value={it.progress} aria-label={`Upload progress of ${it.file.name}`} />
+            <div class="detail">
+              {it.state === "failed" ? (
+                <span class="error">{it.error}</span>
+              ) : it.state === "uploaded" ? (
+                <>
+                  <code>{it.key}</code>{" "}
+                  {it.execArn ? (
+                    <a href={href(["executions", it.execArn])} class="exec-link">
+                      execution <Status status={it.execStatus ?? "RUNNING"} testid="upload-execution-status" />
+                    </a>
+                  ) : it.lookupGaveUp ? (
+                    <span class="muted">no execution found for this key yet — see Executions</span>
+                  ) : (
+                    <span class="muted">waiting for its execution…</span>
+                  )}
+                </>
+              ) : (
+                <span class="muted">{it.state === "queued" ? "queued" : `${Math.round(it.progress * 100)}%`}</span>
+              )}
+            </div>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
