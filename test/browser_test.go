@@ -2,6 +2,7 @@ package test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,10 +178,12 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="search-input"]`)),
 		chromedp.SendKeys(chromedp.CSS(chromedp.CSS(`[data-testid="search-input"]`)), strings.ToLower(token)),
 	)
-	b.waitJS("two thumbnails loaded", `(() => {
+	want, _ := json.Marshal(keys)
+	b.waitJS("both uploads found and their thumbnails loaded", fmt.Sprintf(`(() => {
+		const want = %s;
 		const imgs = [...document.querySelectorAll('[data-testid="result-thumb"]')];
-		return imgs.length === 2 && imgs.every(i => i.complete && i.naturalWidth > 0);
-	})()`, time.Minute)
+		return imgs.length === 2 && imgs.every(i => want.includes(i.dataset.key) && i.complete && i.naturalWidth > 0);
+	})()`, want), time.Minute)
 	found := eval[[]string](b, `[...document.querySelectorAll('[data-testid="result-thumb"]')].map(i => i.dataset.key).sort()`)
 	if strings.Join(found, " ") != strings.Join(sorted(keys), " ") {
 		t.Errorf("search found %v, want %v", found, sorted(keys))

@@ -282,4 +282,3 @@ func mustJSON(t *testing.T, s string, v any) {
 		t.Fatalf("decode %q: %v", s, err)
 	}
 }
-

@@ -138,5 +138,5 @@ func classify(op, bucket, key string, err error) error {
 	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, context.DeadlineExceeded) {
 		return &pipeline.TransientError{Op: op, Err: err}
 	}
-	return fmt.Errorf("%s: %w", op, err)
+	return &pipeline.StorageError{Op: op, Err: err}
 }

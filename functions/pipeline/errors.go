@@ -18,6 +18,7 @@ const (
 	ErrNameInvalidEvent     = "InvalidEventError"
 	ErrNameObjectNotFound   = "ObjectNotFoundError"
 	ErrNameInvalidParameter = "InvalidParameterError"
+	ErrNameStorage          = "StorageError"
 )
 
 // RetryableErrorNames are the functions' own errors worth retrying.
@@ -106,3 +107,13 @@ type InvalidParameterError struct {
 func (e *InvalidParameterError) Error() string {
 	return fmt.Sprintf("invalid parameter %q: %s", e.Name, e.Reason)
 }
+
+// StorageError is an S3 failure that a retry will not mend (access denied, a bad
+// request): named, so that the state machine and the failure queue say what happened.
+type StorageError struct {
+	Op  string
+	Err error
+}
+
+func (e *StorageError) Error() string { return e.Op + ": " + e.Err.Error() }
+func (e *StorageError) Unwrap() error { return e.Err }

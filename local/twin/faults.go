@@ -78,16 +78,24 @@ func (f *FaultTable) Handler(names []string) http.Handler {
 	})
 }
 
-// faultInvoker applies a function's fault mode before invoking it. An injected error
-// is returned as the handler would return it, so the engine names it as AWS would.
+// faultInvoker applies a function's fault mode before invoking it, and bounds how
+// many invocations run at once (as Lambda concurrency would). An injected error is
+// returned as the handler would return it, so the engine names it as AWS would.
 type faultInvoker struct {
 	next  asl.Invoker
 	table *FaultTable
+	slots chan struct{}
 }
 
 func (i faultInvoker) Invoke(ctx context.Context, arn string, payload []byte) ([]byte, error) {
 	name := arn[strings.LastIndex(arn, ":")+1:]
 	name = strings.TrimPrefix(name, "imagepipe-")
+	select {
+	case i.slots <- struct{}{}:
+		defer func() { <-i.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	if err := i.table.Mode(name).Apply(ctx, name, rand01); err != nil {
 		return nil, err
 	}

@@ -71,7 +71,8 @@ type Config struct {
 	DataDir            string
 	EdgeAddr, HTTPAddr string
 	WebDir             string
-	Workers            int
+	Workers            int // executions open at once (0: 64)
+	Invocations        int // handler invocations at once (0: twice the CPUs)
 	// AllowRemote permits non-loopback addresses; then AccessKeyID and SecretAccessKey
 	// are required and checked on both listeners.
 	AllowRemote                  bool
@@ -102,8 +103,13 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	// Executions mostly wait (retry back-off, S3 round trips), so many may be open at
+	// once; the CPU-heavy part, handler invocations, is bounded separately.
 	if cfg.Workers <= 0 {
-		cfg.Workers = 2 * runtime.GOMAXPROCS(0)
+		cfg.Workers = 64
+	}
+	if cfg.Invocations <= 0 {
+		cfg.Invocations = 2 * runtime.GOMAXPROCS(0)
 	}
 	if err := checkAddrs(cfg); err != nil {
 		return nil, err
@@ -164,7 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	for _, name := range functionNames {
 		fns[FunctionARN(name)] = lambda.NewHandler(handlers[name])
 	}
-	invoker := faultInvoker{next: fns, table: t.faults}
+	invoker := faultInvoker{next: fns, table: t.faults, slots: make(chan struct{}, cfg.Invocations)}
 
 	if t.executions, err = sfn.Open(filepath.Join(cfg.DataDir, "executions.db"), sfn.Options{
 		Workers: cfg.Workers, Invoker: invoker, Queue: t.queue, Clock: asl.RealClock{}, Logger: t.log,

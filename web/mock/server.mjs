@@ -35,7 +35,7 @@ const failures = [];
 let load = null;
 
 function isImage(b) {
-  return (b[0] === 0xff && b[1] === 0xd8) || (b[0] === 0x89 && b[1] === 0x50) || (b[0] === 0x47 && b[1] === 0x49);
+  return (b[0] === 0xff && b[1] === 0xd8 && b[b.length - 2] === 0xff && b[b.length - 1] === 0xd9) || (b[0] === 0x89 && b[1] === 0x50) || (b[0] === 0x47 && b[1] === 0x49);
 }
 
 function startExecution(key, body, etag) {
@@ -104,7 +104,7 @@ function startExecution(key, body, etag) {
     objects.set(thumb, objects.get(key));
     docs.push({
       id: createHash("sha256").update("images/" + key).digest("hex"), bucket: "images", key, thumbnail: thumb, etag, size: body.length,
-      format: "png", width: 64, height: 48, colorspace: "RGB", camera: { make: "Mock", model: "Camera 1" }, location: { lat: 43.467, lon: 11.885 },
+      format: "png", width: 64, height: 48, colorspace: "RGB", camera: { make: /Browsertest/.exec(body.toString("latin1"))?.[0] ?? "Mock", model: /Cam\d+/.exec(body.toString("latin1"))?.[0] ?? "Camera 1" }, location: { lat: 43.467, lon: 11.885 },
       exif: { Make: "Mock", Model: "Camera 1", DateTimeOriginal: "2019:06:01 10:22:31" }, labels: [{ name: "Pattern", confidence: 91.2 }, { name: "Art", confidence: 67.5 }],
       contentSha256: sha, duplicateOf: dup?.key, uploadedAt: new Date(t0 * 1000).toISOString(), processedAt: new Date().toISOString(),
       thumbnailUrl: `/api/objects/${thumb}`, previewUrl: `/api/objects/${key}`,

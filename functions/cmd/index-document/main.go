@@ -1,7 +1,7 @@
 // Command index-document is the IndexDocument Lambda: it merges the branch results
 // into the search document and upserts it in Amazon OpenSearch.
 //
-// Environment: OPENSEARCH_ENDPOINT (required, https://...), INDEX_NAME (default images).
+// Environment: OPENSEARCH_ENDPOINT (required, https://...), OPENSEARCH_INDEX (default images).
 package main
 
 import (
@@ -24,7 +24,7 @@ func main() {
 	if err != nil {
 		fail("opensearch client", "error", err.Error())
 	}
-	ix := &searchindex.OpenSearch{Client: c, Name: env("INDEX_NAME", "images", false)}
+	ix := &searchindex.OpenSearch{Client: c, Name: env("OPENSEARCH_INDEX", "images", false)}
 	lambda.Start(indexdocument.Handler{Index: ix}.Handle)
 }
 

@@ -1,7 +1,7 @@
 // Command ping is the ping API Lambda: GET /ping → {"count": N}.
 //
-// Environment: OPENSEARCH_ENDPOINT (required), INDEX_NAME (default images),
-// ALLOW_ORIGIN (default *).
+// Environment: OPENSEARCH_ENDPOINT (required), OPENSEARCH_INDEX (default images),
+// ALLOWED_ORIGIN (default *).
 package main
 
 import (
@@ -25,8 +25,8 @@ func main() {
 		fail("opensearch client", "error", err.Error())
 	}
 	lambda.Start(api.Ping{
-		Index:       &searchindex.OpenSearch{Client: c, Name: env("INDEX_NAME", "images", false)},
-		AllowOrigin: env("ALLOW_ORIGIN", "*", false),
+		Index:       &searchindex.OpenSearch{Client: c, Name: env("OPENSEARCH_INDEX", "images", false)},
+		AllowOrigin: env("ALLOWED_ORIGIN", "*", false),
 	}.Handle)
 }
 

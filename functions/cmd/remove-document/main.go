@@ -1,8 +1,8 @@
 // Command remove-document is the RemoveDocument Lambda of "Object Deleted" events:
 // it removes the search document, the thumbnail and the preview.
 //
-// Environment: OPENSEARCH_ENDPOINT (required), INDEX_NAME (default images),
-// THUMBNAIL_BUCKET (default: the event's bucket), S3_USE_PATH_STYLE.
+// Environment: OPENSEARCH_ENDPOINT (required), OPENSEARCH_INDEX (default images),
+// IMAGES_BUCKET (default: the event's bucket), S3_USE_PATH_STYLE.
 package main
 
 import (
@@ -30,9 +30,9 @@ func main() {
 	}
 	pathStyle := env("S3_USE_PATH_STYLE", "false", false) == "true"
 	lambda.Start(removedocument.Handler{
-		Index:           &searchindex.OpenSearch{Client: c, Name: env("INDEX_NAME", "images", false)},
+		Index:           &searchindex.OpenSearch{Client: c, Name: env("OPENSEARCH_INDEX", "images", false)},
 		Store:           objects.Store{S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle || cfg.BaseEndpoint != nil })},
-		ThumbnailBucket: env("THUMBNAIL_BUCKET", "", false),
+		ThumbnailBucket: env("IMAGES_BUCKET", "", false),
 	}.Handle)
 }
 

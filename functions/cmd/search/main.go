@@ -1,8 +1,8 @@
 // Command search is the search API Lambda (API Gateway proxy integration):
 // GET /images?search=Q&from=&size= → {"total": N, "images": [document...]}.
 //
-// Environment: OPENSEARCH_ENDPOINT (required), INDEX_NAME (default images),
-// THUMBNAIL_BUCKET (default: each document's bucket), ALLOW_ORIGIN (default *),
+// Environment: OPENSEARCH_ENDPOINT (required), OPENSEARCH_INDEX (default images),
+// IMAGES_BUCKET (default: each document's bucket), ALLOWED_ORIGIN (default *),
 // S3_USE_PATH_STYLE.
 package main
 
@@ -31,10 +31,10 @@ func main() {
 	pathStyle := env("S3_USE_PATH_STYLE", "false", false) == "true"
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle || cfg.BaseEndpoint != nil })
 	lambda.Start(api.Search{
-		Index:           &searchindex.OpenSearch{Client: c, Name: env("INDEX_NAME", "images", false)},
+		Index:           &searchindex.OpenSearch{Client: c, Name: env("OPENSEARCH_INDEX", "images", false)},
 		URLs:            api.Presigner{Client: s3.NewPresignClient(s3c)},
-		ThumbnailBucket: env("THUMBNAIL_BUCKET", "", false),
-		AllowOrigin:     env("ALLOW_ORIGIN", "*", false),
+		ThumbnailBucket: env("IMAGES_BUCKET", "", false),
+		AllowOrigin:     env("ALLOWED_ORIGIN", "*", false),
 	}.Handle)
 }
 

@@ -66,4 +66,3 @@ func runRedrive(ctx context.Context, args []string) error {
 	json.NewEncoder(os.Stdout).Encode(rep)
 	return err
 }
-

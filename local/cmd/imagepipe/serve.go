@@ -22,7 +22,8 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.EdgeAddr, "edge-addr", "127.0.0.1:4566", "AWS-compatible edge (S3, Step Functions, SQS)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "web app and /api/")
 	fs.StringVar(&cfg.WebDir, "web", "web/dist", "the built web app")
-	fs.IntVar(&cfg.Workers, "workers", 0, "executions run at once (0: twice the CPUs)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "executions open at once (0: 64)")
+	fs.IntVar(&cfg.Invocations, "invocations", 0, "function invocations at once (0: twice the CPUs)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow listening beyond loopback (then IMAGEPIPE_ACCESS_KEY_ID and IMAGEPIPE_SECRET_ACCESS_KEY are required)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

@@ -70,11 +70,10 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
             <dd>{x.redriveCount}×</dd>
           </>
         ) : null}
-        <dt>ARN</dt>
-        <dd>
-          <code class="key">{x.executionArn}</code>
-        </dd>
       </dl>
+      <p class="muted">
+        <code class="key">{x.executionArn}</code>
+      </p>
       {(x.error || x.cause) && (
         <div class="error" role="alert">
           <strong>{x.error}</strong>
