@@ -45,6 +45,7 @@ test-go:
 lint:
 	@out=$$(gofmt -l $(GO_MODULES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(addprefix ./,$(addsuffix /...,$(filter-out infra,$(GO_MODULES))))
+	$(MAKE) --no-print-directory staticcheck
 
 deps: $(DEPS_TARGETS)
 

@@ -13,3 +13,14 @@ deps-apt:
 
 deps-go:
 	for m in $(GO_MODULES); do (cd $$m && $(GO) mod download); done
+
+# staticcheck, pinned, for `make lint`.
+STATICCHECK := $(CURDIR)/build/tools/staticcheck
+DEPS_TARGETS += deps-staticcheck
+.PHONY: deps-staticcheck staticcheck
+deps-staticcheck: $(STATICCHECK)
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/build/tools GOWORK=off $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./functions/... ./local/... ./statemachine/... ./test/...

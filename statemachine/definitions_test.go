@@ -129,9 +129,7 @@ func checkScope(t *testing.T, where string, sm obj) {
 			continue
 		}
 		seen[n] = true
-		for _, next := range targets(st) {
-			queue = append(queue, next)
-		}
+		queue = append(queue, targets(st)...)
 		end, _ := st["End"].(bool)
 		terminal := end || st["Type"] == "Fail" || st["Type"] == "Succeed" || st["Type"] == "Choice"
 		if _, hasNext := st["Next"]; !terminal && !hasNext {

@@ -48,8 +48,7 @@ func Substitute(def []byte, vars map[string]string) ([]byte, error) {
 		return nil, &MissingVariableError{Names: missing}
 	}
 	out := variablePattern.ReplaceAllFunc(def, func(m []byte) []byte {
-		name := string(m[2 : len(m)-1])
-		quoted, _ := json.Marshal(vars[name]) // a string always marshals
+		quoted, _ := json.Marshal(vars[string(m[2:len(m)-1])]) // a string always marshals
 		return quoted[1 : len(quoted)-1]
 	})
 	if !json.Valid(out) {

@@ -203,10 +203,7 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 	tw := startTwin(t)
 	ctx := ctxT(t)
 	client := tw.S3()
-	const n = 40
-	var buf bytes.Buffer
-	jpeg.Encode(&buf, photo(640, 480, 7), nil)
-	body := buf.Bytes()
+	const n = 100
 	var wg sync.WaitGroup
 	accepted := make(chan string, n)
 	for w := 0; w < 4; w++ {
@@ -215,7 +212,7 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 			defer wg.Done()
 			for i := w; i < n; i += 4 {
 				k := fmt.Sprintf("upload/crash/%03d.jpg", i)
-				if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(k), Body: bytes.NewReader(body)}); err == nil {
+				if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(k), Body: bytes.NewReader(smallJPEG(t, i))}); err == nil {
 					accepted <- k
 				}
 			}

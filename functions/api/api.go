@@ -100,7 +100,9 @@ func preflight(req events.APIGatewayProxyRequest, origin string) (events.APIGate
 	return respond(origin, http.StatusMethodNotAllowed, errorBody("method "+req.HTTPMethod+" not allowed")), true
 }
 
-// Search answers GET /images?search=Q&from=&size=.
+// Search answers GET /images?search=Q&from=&size=. The index folds duplicates (same
+// bytes under another key) into their original, which carries alsoKeys; total counts
+// originals.
 type Search struct {
 	Index           searchindex.Index
 	URLs            URLSigner

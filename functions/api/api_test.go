@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,4 +230,68 @@ func FuzzParseSearch(f *testing.F) {
 			t.Fatalf("accepted out-of-range %+v", got)
 		}
 	})
+}
+
+// Duplicates (same bytes under other keys) come back once, as their original with
+// alsoKeys; the total counts originals.
+func TestSearchFoldsDuplicates(t *testing.T) {
+	ix := seeded(t)
+	ctx := context.Background()
+	orig := pipeline.DocumentID("images", "upload/lighthouse.jpg")
+	d, _, _ := ix.Get(ctx, orig)
+	d.ContentHash = "feed"
+	if _, err := ix.Upsert(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	for i, key := range []string{"upload/copies/lighthouse (1).jpg", "upload/copies/lighthouse (2).jpg"} {
+		c := d
+		c.ID, c.Key, c.DuplicateOf = pipeline.DocumentID("images", key), key, orig
+		c.Thumbnail, c.Preview = pipeline.ThumbnailKey(key), pipeline.PreviewKey(key)
+		c.UploadedAt = d.UploadedAt.Add(time.Duration(i+1) * time.Hour)
+		if _, err := ix.Upsert(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := Search{Index: ix, URLs: pathURLs{}, Logger: quiet}
+	for q, wantTotal := range map[string]int64{"lighthouse": 1, "*": 2} {
+		r := invoke(t, s.Handle, request(map[string]string{"search": q}))
+		var body struct {
+			Total  int64 `json:"total"`
+			Images []struct {
+				Key          string   `json:"key"`
+				DuplicateOf  string   `json:"duplicateOf"`
+				AlsoKeys     []string `json:"alsoKeys"`
+				ThumbnailURL string   `json:"thumbnailUrl"`
+			} `json:"images"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &body); err != nil || r.StatusCode != 200 {
+			t.Fatalf("%q: %d %s", q, r.StatusCode, r.Body)
+		}
+		if body.Total != wantTotal || len(body.Images) != int(wantTotal) {
+			t.Errorf("%q: total %d, %d images, want %d: %s", q, body.Total, len(body.Images), wantTotal, r.Body)
+			continue
+		}
+		var seen []string
+		for _, im := range body.Images {
+			seen = append(seen, im.Key)
+			if im.DuplicateOf != "" {
+				t.Errorf("%q: a duplicate is listed: %s", q, im.Key)
+			}
+			if im.Key == "upload/lighthouse.jpg" {
+				if strings.Join(im.AlsoKeys, "|") != "upload/copies/lighthouse (1).jpg|upload/copies/lighthouse (2).jpg" {
+					t.Errorf("%q: alsoKeys %v", q, im.AlsoKeys)
+				}
+				if im.ThumbnailURL != "http://127.0.0.1:8080/objects/images/thumbnail/lighthouse.jpg" {
+					t.Errorf("%q: thumbnail %s", q, im.ThumbnailURL)
+				}
+			}
+		}
+		if !slices.Contains(seen, "upload/lighthouse.jpg") {
+			t.Errorf("%q: original missing: %v", q, seen)
+		}
+	}
+	// Ping counts documents, copies included.
+	if r := invoke(t, Ping{Index: ix, Logger: quiet}.Handle, fixture(t, "search-ping-request.json")); r.Body != `{"count":4}` {
+		t.Errorf("ping: %s", r.Body)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -116,4 +118,19 @@ func Wrap[In, Out any](fn string, mode func() Mode, rnd func() float64, h func(c
 		}
 		return h(ctx, in)
 	}
+}
+
+// FromEnv reads FAULT_MODE once, at a Lambda's init: an invalid value stops the
+// function before it takes any event (an init error) rather than running unfaulted.
+// The mode is fixed for the life of the execution environment; CDK context changes it.
+func FromEnv(function string) func() Mode {
+	m, err := Parse(os.Getenv("FAULT_MODE"))
+	if err != nil {
+		slog.Error("invalid FAULT_MODE", "function", function, "error", err.Error())
+		os.Exit(1)
+	}
+	if m.Kind != Off {
+		slog.Warn("fault injection is on", "function", function, "mode", m.String())
+	}
+	return func() Mode { return m }
 }

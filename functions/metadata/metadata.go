@@ -76,8 +76,12 @@ func Extract(r io.ReaderAt, size int64, lim imaging.Limits) (pipeline.Metadata, 
 		return md, err
 	}
 	if rawEXIF != nil {
-		// Errors here are deliberately dropped: partial EXIF is still worth keeping.
-		facts, _ := readEXIF(rawEXIF)
+		// Damaged EXIF does not fail the image: what could be read is kept, and the
+		// damage is said in exifError so that a user sees why facts are missing.
+		facts, err := readEXIF(rawEXIF)
+		if err != nil {
+			md.EXIFError = err.Error()
+		}
 		md.EXIF, md.Orientation, md.TakenAt = facts.tags, facts.orientation, facts.takenAt
 		md.Camera, md.Location = facts.camera, facts.location
 	}

@@ -15,6 +15,7 @@ type Metadata struct {
 	Camera      *Camera           `json:"camera,omitempty"`
 	Location    *Location         `json:"location,omitempty"`
 	EXIF        map[string]string `json:"exif,omitempty"`
+	EXIFError   string            `json:"exifError,omitempty"` // why EXIF facts are missing
 }
 
 // Camera is the EXIF Make and Model.
@@ -70,6 +71,8 @@ type IndexInput struct {
 type IndexResult struct {
 	ID      string `json:"id"`
 	Outcome string `json:"outcome"` // "created", "updated" or "skipped-older"
+	// DuplicateOf is the id of the earlier document with the same content, if any.
+	DuplicateOf string `json:"duplicateOf,omitempty"`
 }
 
 // Document is the one search document per original image (DESIGN.md).
@@ -91,11 +94,15 @@ type Document struct {
 	Camera      *Camera           `json:"camera,omitempty"`
 	Location    *Location         `json:"location,omitempty"`
 	EXIF        map[string]string `json:"exif,omitempty"`
+	EXIFError   string            `json:"exifError,omitempty"`
 	Labels      []Label           `json:"labels,omitempty"`
 	ContentHash string            `json:"contentSha256,omitempty"`
 	DuplicateOf string            `json:"duplicateOf,omitempty"`
-	UploadedAt  time.Time         `json:"uploadedAt"`
-	ProcessedAt time.Time         `json:"processedAt"`
+	// AlsoKeys is filled by search on an original: the keys of its duplicates
+	// (same bytes), earliest first; never stored.
+	AlsoKeys    []string  `json:"alsoKeys,omitempty"`
+	UploadedAt  time.Time `json:"uploadedAt"`
+	ProcessedAt time.Time `json:"processedAt"`
 	// ThumbnailURL is filled by search for the browser (pre-signed in AWS); never stored.
 	ThumbnailURL string `json:"thumbnailUrl,omitempty"`
 	PreviewURL   string `json:"previewUrl,omitempty"`
@@ -122,6 +129,7 @@ func NewDocument(in IndexInput, now time.Time) Document {
 		Camera:      md.Camera,
 		Location:    md.Location,
 		EXIF:        md.EXIF,
+		EXIFError:   md.EXIFError,
 		Labels:      in.Labels.Labels,
 		ContentHash: in.Thumbnail.ContentSHA256,
 		UploadedAt:  ev.Time.UTC(),

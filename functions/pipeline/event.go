@@ -80,14 +80,25 @@ func DocumentID(bucket, key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// MaxKeyBytes is S3's longest object key.
+const MaxKeyBytes = 1024
+
 // ThumbnailKey maps upload/a/b.jpg to thumbnail/a/b.jpg.
-func ThumbnailKey(key string) string {
-	return ThumbnailPrefix + strings.TrimPrefix(key, UploadPrefix)
-}
+func ThumbnailKey(key string) string { return derivedKey(ThumbnailPrefix, key) }
 
 // PreviewKey maps upload/a/b.jpg to preview/a/b.jpg.
-func PreviewKey(key string) string {
-	return PreviewPrefix + strings.TrimPrefix(key, UploadPrefix)
+func PreviewKey(key string) string { return derivedKey(PreviewPrefix, key) }
+
+// derivedKey keeps the relative key under prefix. A key too long to carry a longer
+// prefix (S3 keys end at 1024 bytes) is named by its hash instead, still derived and
+// so still idempotent.
+func derivedKey(prefix, key string) string {
+	k := prefix + strings.TrimPrefix(key, UploadPrefix)
+	if len(k) <= MaxKeyBytes {
+		return k
+	}
+	sum := sha256.Sum256([]byte(key))
+	return prefix + "_long/" + hex.EncodeToString(sum[:]) + ".jpg"
 }
 
 // CompareSequencers orders two S3 sequencer values for the same key, as S3 documents:

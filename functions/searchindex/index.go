@@ -5,6 +5,7 @@ package searchindex
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -29,9 +30,19 @@ type Index interface {
 	// Delete removes a document; deleting a missing one succeeds.
 	Delete(ctx context.Context, id string) error
 	Get(ctx context.Context, id string) (pipeline.Document, bool, error)
+	// Search finds originals only: a document with duplicateOf is folded into its
+	// original, which comes back with alsoKeys; Total counts originals.
 	Search(ctx context.Context, q Query) (Result, error)
+	// Count is the number of documents, duplicates included.
 	Count(ctx context.Context) (int64, error)
+	// FindByContentHash returns the documents whose contentSha256 is hash, at most
+	// MaxGroup of them, earliest first (see Before). "" finds nothing.
+	FindByContentHash(ctx context.Context, hash string) ([]pipeline.Document, error)
 }
+
+// MaxGroup bounds the documents one content-hash lookup (or one page's duplicates
+// lookup) returns: a bound on work, far above any real number of copies.
+const MaxGroup = 1000
 
 // Query is a free-text search. Text "" or "*" lists everything, newest first.
 type Query struct {
@@ -76,4 +87,101 @@ func normalize(q Query) Query {
 		q.Size = max(0, MaxWindow-q.From)
 	}
 	return q
+}
+
+// Before orders documents with the same content: earlier upload first, then the
+// smaller id, so that every writer picks the same original.
+func Before(a, b pipeline.Document) bool {
+	if !a.UploadedAt.Equal(b.UploadedAt) {
+		return a.UploadedAt.Before(b.UploadedAt)
+	}
+	return a.ID < b.ID
+}
+
+func sortGroup(docs []pipeline.Document) {
+	slices.SortFunc(docs, func(a, b pipeline.Document) int {
+		switch {
+		case Before(a, b):
+			return -1
+		case Before(b, a):
+			return 1
+		}
+		return 0
+	})
+}
+
+// DuplicateOf is what d's duplicateOf should be among group (documents with d's
+// content hash; d itself, in any version, may be in it): the id of the earliest
+// document, or "" when d is the earliest.
+func DuplicateOf(d pipeline.Document, group []pipeline.Document) string {
+	orig := d
+	for _, g := range group {
+		if g.ID != d.ID && g.ContentHash == d.ContentHash && Before(g, orig) {
+			orig = g
+		}
+	}
+	if orig.ID == d.ID {
+		return ""
+	}
+	return orig.ID
+}
+
+// Reconcile makes one content hash's documents agree: the earliest (by Before) is
+// the original with no duplicateOf, every other one points at it. Documents whose id
+// is in gone are ignored (being deleted). It is idempotent, and whoever runs it last
+// after the last write leaves the group right, which is how concurrent index-document
+// and remove-document runs converge. It returns the original's id ("" for an empty
+// group) and how many documents it rewrote.
+func Reconcile(ctx context.Context, ix Index, hash string, gone ...string) (original string, changed int, err error) {
+	if hash == "" {
+		return "", 0, nil
+	}
+	// Errors are returned as they are: their type (TransientError...) is the
+	// state machine's error name, which a wrapper would hide.
+	found, err := ix.FindByContentHash(ctx, hash)
+	if err != nil {
+		return "", 0, err
+	}
+	var group []pipeline.Document
+	for _, d := range found {
+		if !slices.Contains(gone, d.ID) && d.ContentHash == hash {
+			group = append(group, d)
+		}
+	}
+	if len(group) == 0 {
+		return "", 0, nil
+	}
+	sortGroup(group)
+	for i, d := range group {
+		want := group[0].ID
+		if i == 0 {
+			want = ""
+		}
+		if d.DuplicateOf == want {
+			continue
+		}
+		d.DuplicateOf = want
+		// Same sequencer as stored: the upsert applies, unless a newer upload of that
+		// key landed meanwhile, whose own index-document run reconciles again.
+		if _, err := ix.Upsert(ctx, d); err != nil {
+			return group[0].ID, changed, err
+		}
+		changed++
+	}
+	return group[0].ID, changed, nil
+}
+
+// foldAlsoKeys sets AlsoKeys on each original in page from dups (documents whose
+// duplicateOf names one of them), earliest duplicate first.
+func foldAlsoKeys(page []pipeline.Document, dups []pipeline.Document) {
+	sortGroup(dups)
+	at := map[string]int{}
+	for i := range page {
+		at[page[i].ID] = i
+	}
+	for _, d := range dups {
+		if i, ok := at[d.DuplicateOf]; ok && d.ID != page[i].ID {
+			page[i].AlsoKeys = append(page[i].AlsoKeys, d.Key)
+		}
+	}
 }

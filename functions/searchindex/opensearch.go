@@ -68,6 +68,7 @@ const indexBody = `{
       "sequencer": {"type": "keyword"},
       "etag": {"type": "keyword"},
       "contentSha256": {"type": "keyword"},
+      "duplicateOf": {"type": "keyword"},
       "size": {"type": "long"},
       "width": {"type": "integer"},
       "height": {"type": "integer"},
@@ -87,6 +88,19 @@ const indexBody = `{
     }
   }
 }`
+
+// mappingUpdate adds the fields later versions introduced to an existing index.
+const mappingUpdate = `{"properties": {"contentSha256": {"type": "keyword"}, "duplicateOf": {"type": "keyword"}}}`
+
+// writeQuery makes a write visible to searches before it returns: duplicate
+// detection searches for what the previous writer just wrote.
+func writeQuery(q url.Values) url.Values {
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("refresh", "wait_for")
+	return q
+}
 
 // upsertScript keeps the newer of two documents by S3 sequencer: both are
 // left-padded with zeros to one length and compared as strings, as S3 documents.
@@ -203,6 +217,13 @@ func (o *OpenSearch) ensure(ctx context.Context) error {
 	if err != nil && !(errors.As(err, &oe) && oe.Status == http.StatusBadRequest && oe.Type == "resource_already_exists_exception") {
 		return err
 	}
+	if err != nil {
+		// An index created before duplicate detection: adding a field is allowed
+		// (and a no-op when it is already mapped the same way).
+		if _, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name)+"/_mapping", nil, []byte(mappingUpdate), nil, false); err != nil {
+			return err
+		}
+	}
 	o.ready = true
 	return nil
 }
@@ -216,7 +237,7 @@ func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, e
 	if d.ID == "" {
 		d.ID = pipeline.DocumentID(d.Bucket, d.Key)
 	}
-	d.ThumbnailURL, d.PreviewURL = "", ""
+	d.ThumbnailURL, d.PreviewURL, d.AlsoKeys = "", "", nil
 	if err := o.ensure(ctx); err != nil {
 		return "", err
 	}
@@ -228,7 +249,7 @@ func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, e
 	var out struct {
 		Result string `json:"result"`
 	}
-	q := url.Values{"retry_on_conflict": {"3"}}
+	q := writeQuery(url.Values{"retry_on_conflict": {"3"}})
 	if _, err := o.do(ctx, http.MethodPost, o.docPath("_update", d.ID), q, body, &out, false); err != nil {
 		return "", err
 	}
@@ -245,7 +266,7 @@ func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, e
 
 // Delete implements Index.
 func (o *OpenSearch) Delete(ctx context.Context, id string) error {
-	_, err := o.do(ctx, http.MethodDelete, o.docPath("_doc", id), nil, nil, nil, true)
+	_, err := o.do(ctx, http.MethodDelete, o.docPath("_doc", id), writeQuery(nil), nil, nil, true)
 	return err
 }
 
@@ -276,8 +297,12 @@ func (o *OpenSearch) Count(ctx context.Context) (int64, error) {
 func SearchBody(q Query) map[string]any {
 	q = normalize(q)
 	body := map[string]any{"from": q.From, "size": q.Size, "track_total_hits": true}
+	notDuplicate := []any{map[string]any{"exists": map[string]any{"field": "duplicateOf"}}}
 	if matchAll(q.Text) {
-		body["query"] = map[string]any{"match_all": map[string]any{}}
+		body["query"] = map[string]any{"bool": map[string]any{
+			"must":     []any{map[string]any{"match_all": map[string]any{}}},
+			"must_not": notDuplicate,
+		}}
 		body["sort"] = []any{map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
 		return body
 	}
@@ -292,34 +317,97 @@ func SearchBody(q Query) map[string]any {
 			strings.Split(f, "^")[0]: map[string]any{"query": text},
 		}})
 	}
-	body["query"] = map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1}}
+	body["query"] = map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1, "must_not": notDuplicate}}
 	body["sort"] = []any{"_score", map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
 	return body
 }
 
+// hitsAnswer is the part of a _search answer the index reads.
+type hitsAnswer struct {
+	Hits struct {
+		Total struct {
+			Value int64 `json:"value"`
+		} `json:"total"`
+		Hits []struct {
+			Source pipeline.Document `json:"_source"`
+		} `json:"hits"`
+	} `json:"hits"`
+}
+
+func (h hitsAnswer) docs() []pipeline.Document {
+	out := []pipeline.Document{}
+	for _, x := range h.Hits.Hits {
+		out = append(out, x.Source)
+	}
+	return out
+}
+
+// groupSort is the order of a content group: earliest upload, then id (Before).
+var groupSort = []any{map[string]any{"uploadedAt": map[string]any{"order": "asc"}}, map[string]any{"id": map[string]any{"order": "asc"}}}
+
+// DuplicatesBody is the request for the duplicates of a page's originals.
+func DuplicatesBody(ids []string) map[string]any {
+	return map[string]any{
+		"size":    MaxGroup,
+		"query":   map[string]any{"terms": map[string]any{"duplicateOf": ids}},
+		"_source": []string{"id", "key", "duplicateOf", "uploadedAt"},
+		"sort":    groupSort,
+	}
+}
+
+// ContentHashBody is the request for the documents with one content hash.
+func ContentHashBody(hash string) map[string]any {
+	return map[string]any{
+		"size":  MaxGroup,
+		"query": map[string]any{"term": map[string]any{"contentSha256": hash}},
+		"sort":  groupSort,
+	}
+}
+
+func (o *OpenSearch) search(ctx context.Context, body map[string]any) (hitsAnswer, bool, error) {
+	var out hitsAnswer
+	ok, err := o.do(ctx, http.MethodPost, "/"+url.PathEscape(o.Name)+"/_search", nil, body, &out, true)
+	return out, ok, err
+}
+
 // Search implements Index.
 func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
-	var out struct {
-		Hits struct {
-			Total struct {
-				Value int64 `json:"value"`
-			} `json:"total"`
-			Hits []struct {
-				Source pipeline.Document `json:"_source"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
 	res := Result{Images: []pipeline.Document{}}
 	if !matchAll(q.Text) && len(Words(q.Text)) == 0 {
 		return res, nil // only punctuation: nothing can match
 	}
-	ok, err := o.do(ctx, http.MethodPost, "/"+url.PathEscape(o.Name)+"/_search", nil, SearchBody(q), &out, true)
+	out, ok, err := o.search(ctx, SearchBody(q))
 	if err != nil || !ok { // 404: no index yet, so no images
 		return res, err
 	}
 	res.Total = out.Hits.Total.Value
-	for _, h := range out.Hits.Hits {
-		res.Images = append(res.Images, h.Source)
+	res.Images = out.docs()
+	if len(res.Images) == 0 {
+		return res, nil
 	}
+	ids := make([]string, 0, len(res.Images))
+	for _, d := range res.Images {
+		ids = append(ids, d.ID)
+	}
+	dups, _, err := o.search(ctx, DuplicatesBody(ids))
+	if err != nil {
+		return Result{}, err
+	}
+	foldAlsoKeys(res.Images, dups.docs())
 	return res, nil
+}
+
+// FindByContentHash implements Index.
+func (o *OpenSearch) FindByContentHash(ctx context.Context, hash string) ([]pipeline.Document, error) {
+	if hash == "" {
+		return nil, nil
+	}
+	// Errors stay unwrapped: their type is the state machine's error name.
+	out, _, err := o.search(ctx, ContentHashBody(hash))
+	if err != nil {
+		return nil, err
+	}
+	docs := out.docs()
+	sortGroup(docs)
+	return docs, nil
 }

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -28,6 +30,8 @@ type fakeOpenSearch struct {
 	mu     sync.Mutex
 	got    []exchange
 	routes map[string][2]string // status code as text, body
+	// answer, when set, is asked first: it may answer from the request body.
+	answer func(e exchange) ([2]string, bool)
 }
 
 func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -35,8 +39,15 @@ func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var body map[string]any
 	_ = json.Unmarshal(raw, &body)
 	f.mu.Lock()
-	f.got = append(f.got, exchange{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), body})
-	ans, ok := f.routes[r.Method+" "+r.URL.Path]
+	e := exchange{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), body}
+	f.got = append(f.got, e)
+	ans, ok := [2]string{}, false
+	if f.answer != nil {
+		ans, ok = f.answer(e)
+	}
+	if !ok {
+		ans, ok = f.routes[r.Method+" "+r.URL.Path]
+	}
 	f.mu.Unlock()
 	if !ok {
 		ans = [2]string{"404", `{"error":{"type":"not_found"},"status":404}`}
@@ -100,7 +111,7 @@ func TestOpenSearchUpsert(t *testing.T) {
 			t.Errorf("mapping: %v", m)
 		}
 		u := f.got[1]
-		if u.query != "retry_on_conflict=3" || u.body["scripted_upsert"] != true {
+		if u.query != "refresh=wait_for&retry_on_conflict=3" || u.body["scripted_upsert"] != true {
 			t.Errorf("update request: %s %v", u.query, u.body)
 		}
 		script := u.body["script"].(map[string]any)
@@ -116,12 +127,23 @@ func TestOpenSearchUpsert(t *testing.T) {
 
 func TestOpenSearchIndexExists(t *testing.T) {
 	d := doc("upload/a.jpg", "1", t0)
-	_, o := newFakeOS(t, map[string][2]string{
+	f, o := newFakeOS(t, map[string][2]string{
 		"PUT /images":                  {"400", `{"error":{"type":"resource_already_exists_exception","reason":"index [images] already exists"},"status":400}`},
+		"PUT /images/_mapping":         {"200", `{"acknowledged":true}`},
 		"POST /images/_update/" + d.ID: {"200", `{"result":"created"}`},
 	})
 	if got, err := o.Upsert(context.Background(), d); err != nil || got != OutcomeCreated {
 		t.Fatalf("%q %v", got, err)
+	}
+	// An existing index gains the duplicate fields.
+	if len(f.got) != 3 || f.got[1].path != "/images/_mapping" {
+		t.Fatalf("requests: %+v", f.got)
+	}
+	props := f.got[1].body["properties"].(map[string]any)
+	for _, k := range []string{"contentSha256", "duplicateOf"} {
+		if props[k].(map[string]any)["type"] != "keyword" {
+			t.Errorf("mapping update %s: %v", k, props[k])
+		}
 	}
 }
 
@@ -211,7 +233,7 @@ func TestOpenSearchSearch(t *testing.T) {
 	}
 	raw, _ := json.Marshal(b["query"])
 	q := string(raw)
-	for _, want := range []string{`"multi_match"`, `"fuzziness":"AUTO"`, `"match_phrase_prefix"`, `"labels.name^3"`, `"query":"ligthouse or"`} {
+	for _, want := range []string{`"multi_match"`, `"fuzziness":"AUTO"`, `"match_phrase_prefix"`, `"labels.name^3"`, `"query":"ligthouse or"`, `"must_not":[{"exists":{"field":"duplicateOf"}}]`} {
 		if !strings.Contains(q, want) {
 			t.Errorf("query lacks %s: %s", want, q)
 		}
@@ -223,18 +245,106 @@ func TestOpenSearchSearch(t *testing.T) {
 	if _, err := o.Search(ctx, Query{Text: "*"}); err != nil {
 		t.Fatal(err)
 	}
-	raw, _ = json.Marshal(f.got[1].body)
-	if !strings.Contains(string(raw), `"match_all":{}`) || !strings.Contains(string(raw), `"uploadedAt":{"order":"desc"}`) {
+	// Each search is two requests: the page, then its duplicates.
+	raw, _ = json.Marshal(f.got[2].body)
+	if !strings.Contains(string(raw), `"match_all":{}`) || !strings.Contains(string(raw), `"uploadedAt":{"order":"desc"}`) ||
+		!strings.Contains(string(raw), `"must_not":[{"exists":{"field":"duplicateOf"}}]`) {
 		t.Errorf("match all body: %s", raw)
 	}
 	// Punctuation only sends nothing; a missing index means no images.
-	if res, err := o.Search(ctx, Query{Text: `"!?`}); err != nil || res.Total != 0 || len(f.got) != 2 {
+	if res, err := o.Search(ctx, Query{Text: `"!?`}); err != nil || res.Total != 0 || len(f.got) != 4 {
 		t.Errorf("punctuation: %+v %v %d", res, err, len(f.got))
 	}
 	_, o2 := newFakeOS(t, nil)
 	if res, err := o2.Search(ctx, Query{Text: "x"}); err != nil || res.Total != 0 || res.Images == nil {
 		t.Errorf("no index: %+v %v", res, err)
 	}
+}
+
+func hitsJSON(t *testing.T, docs ...pipeline.Document) string {
+	t.Helper()
+	var hits []map[string]any
+	for _, d := range docs {
+		hits = append(hits, map[string]any{"_id": d.ID, "_source": d})
+	}
+	raw, err := json.Marshal(map[string]any{"hits": map[string]any{"total": map[string]any{"value": len(docs), "relation": "eq"}, "hits": hits}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
+
+// TestOpenSearchDuplicates checks the recorded exchanges of duplicate handling: the
+// content-hash lookup is a term query on the keyword field, search excludes
+// duplicates and folds the page's duplicates into alsoKeys with one terms query.
+func TestOpenSearchDuplicates(t *testing.T) {
+	orig := doc("upload/a.jpg", "1", t0, "Cat")
+	orig.ContentHash = "c0ffee"
+	copy1 := doc("upload/copy1.jpg", "2", t0.Add(time.Minute), "Cat")
+	copy1.ContentHash, copy1.DuplicateOf = "c0ffee", orig.ID
+	copy2 := doc("upload/copy2.jpg", "3", t0.Add(2*time.Minute), "Cat")
+	copy2.ContentHash, copy2.DuplicateOf = "c0ffee", orig.ID
+	other := doc("upload/b.jpg", "4", t0, "Dog")
+	f, o := newFakeOS(t, nil)
+	f.answer = func(e exchange) ([2]string, bool) {
+		if e.method != "POST" || e.path != "/images/_search" {
+			return [2]string{}, false
+		}
+		q, _ := json.Marshal(e.body["query"])
+		switch {
+		case strings.Contains(string(q), `"term":{"contentSha256":"c0ffee"}`):
+			return [2]string{"200", hitsJSON(t, copy2, orig, copy1)}, true // any order: sorted on read
+		case strings.Contains(string(q), `"terms":{"duplicateOf"`):
+			return [2]string{"200", hitsJSON(t, copy2, copy1)}, true
+		}
+		return [2]string{"200", hitsJSON(t, other, orig)}, true
+	}
+	ctx := context.Background()
+
+	group, err := o.FindByContentHash(ctx, "c0ffee")
+	if err != nil || len(group) != 3 || group[0].ID != orig.ID || group[1].ID != copy1.ID || group[2].ID != copy2.ID {
+		t.Fatalf("group: %v %v", keysOf(group), err)
+	}
+	e := f.got[0]
+	checkSigned(t, e)
+	raw, _ := json.Marshal(e.body)
+	for _, want := range []string{`"size":1000`, `"sort":[{"uploadedAt":{"order":"asc"}},{"id":{"order":"asc"}}]`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("hash lookup lacks %s: %s", want, raw)
+		}
+	}
+	if got, err := o.FindByContentHash(ctx, ""); got != nil || err != nil || len(f.got) != 1 {
+		t.Errorf("empty hash: %v %v (%d requests)", got, err, len(f.got))
+	}
+
+	res, err := o.Search(ctx, Query{Text: "*"})
+	if err != nil || len(res.Images) != 2 {
+		t.Fatalf("search: %+v %v", res, err)
+	}
+	if fmt.Sprint(res.Images[1].AlsoKeys) != "[upload/copy1.jpg upload/copy2.jpg]" || res.Images[0].AlsoKeys != nil {
+		t.Errorf("alsoKeys: %v / %v", res.Images[0].AlsoKeys, res.Images[1].AlsoKeys)
+	}
+	raw, _ = json.Marshal(f.got[2].body)
+	if !strings.Contains(string(raw), `"terms":{"duplicateOf":["`+other.ID+`","`+orig.ID+`"]}`) {
+		t.Errorf("duplicates lookup: %s", raw)
+	}
+
+	// A lookup that fails is the index's typed error, unwrapped (the state machine's error name).
+	f.answer = nil
+	f.routes = map[string][2]string{"POST /images/_search": {"503", `{}`}}
+	if _, err := o.FindByContentHash(ctx, "c0ffee"); err == nil {
+		t.Error("no error")
+	} else if _, ok := err.(*pipeline.TransientError); !ok {
+		t.Errorf("err = %T, want *pipeline.TransientError", err)
+	}
+}
+
+func keysOf(docs []pipeline.Document) []string {
+	var k []string
+	for _, d := range docs {
+		k = append(k, d.Key)
+	}
+	return k
 }
 
 func FuzzSearchBody(f *testing.F) {

@@ -35,6 +35,8 @@ func functionSpecs() []FunctionSpec {
 		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		{Name: FnPing, Description: "GET /ping: counts the indexed documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
+		// A partial run (stopped near the timeout) is safe: the next run carries on.
+		{Name: FnRedrive, Description: "Redrives failed work: failure queue to new executions, or RedriveExecution", MemoryMiB: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 	}
 }
 
@@ -47,6 +49,7 @@ const (
 	FnRemoveDocument  = "remove-document"
 	FnSearch          = "search"
 	FnPing            = "ping"
+	FnRedrive         = "redrive"
 )
 
 // FunctionNames lists every Lambda the stack deploys.

@@ -5,6 +5,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -39,6 +40,13 @@ type Props struct {
 	AlarmEmail string
 	// Search sizes the OpenSearch domain.
 	Search SearchSize
+	// Faults sets FAULT_MODE per pipeline function (ParseFaults); nil reads the
+	// "faults" context.
+	Faults map[string]string
+	// RedriveSchedule, an EventBridge rate(...) or cron(...) expression, runs the
+	// redrive Lambda on a schedule; "" reads the "redriveSchedule" context, and
+	// without either the Lambda runs only on demand.
+	RedriveSchedule string
 }
 
 // SearchSize is the OpenSearch domain's capacity.
@@ -71,6 +79,26 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 	if err := checkBootstraps(props.LambdaDir, specs); err != nil {
 		return nil, err
 	}
+	if props.Faults == nil {
+		f, err := ParseFaults(contextString(scope, ContextFaults))
+		if err != nil {
+			return nil, err
+		}
+		props.Faults = f
+	}
+	for name := range props.Faults {
+		if !slices.Contains(FaultFunctions, name) {
+			return nil, fmt.Errorf("faults: %q is not a pipeline function", name)
+		}
+	}
+	if props.RedriveSchedule == "" {
+		props.RedriveSchedule = contextString(scope, ContextRedriveSchedule)
+	}
+	if props.RedriveSchedule != "" {
+		if err := CheckSchedule(props.RedriveSchedule); err != nil {
+			return nil, err
+		}
+	}
 	props.Search = props.Search.withDefaults()
 	s := &ImagePipe{Stack: awscdk.NewStack(scope, jsii.String(id), &props.StackProps)}
 	awscdk.Tags_Of(s.Stack).Add(jsii.String("project"), jsii.String("imagepipe"), nil)
@@ -80,10 +108,11 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 	s.newImagesBucket(logBucket, site.origin)
 	s.newQueues()
 	s.newSearchDomain(props.Search)
-	s.newFunctions(props.LambdaDir, specs, site.origin, props.Search.DomainName)
+	s.newFunctions(props.LambdaDir, specs, site.origin, props.Search.DomainName, props.Faults)
 	if err := s.newStateMachines(props.Express); err != nil {
 		return nil, err
 	}
+	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule)
 	s.newRules()
 	api := s.newAPI(site.origin)
 	identity := s.newIdentity(api)
@@ -198,15 +227,28 @@ func availabilityZones(multiAZ bool) *float64 {
 	return nil
 }
 
-func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *string, domainName string) {
+// contextString is a CDK context value given as a string ("" when absent).
+func contextString(scope constructs.Construct, key string) string {
+	v, _ := scope.Node().TryGetContext(jsii.String(key)).(string)
+	return v
+}
+
+func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *string, domainName string, faults map[string]string) {
 	endpoint := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), s.Search.DomainEndpoint()})
 	s.Functions = map[string]awslambda.Function{}
 	for _, spec := range specs {
+		if spec.Name == FnRedrive { // needs the state machines: newRedrive
+			continue
+		}
 		env := map[string]*string{
 			"IMAGES_BUCKET":       s.Bucket.BucketName(),
 			"OPENSEARCH_ENDPOINT": endpoint,
 			"OPENSEARCH_INDEX":    jsii.String(SearchIndex),
 			"ALLOWED_ORIGIN":      webOrigin,
+		}
+		// Only the named functions get FAULT_MODE; a deploy without the context heals.
+		if mode, ok := faults[spec.Name]; ok {
+			env["FAULT_MODE"] = jsii.String(mode)
 		}
 		s.Functions[spec.Name] = NewGoFunction(s.Stack, constructID(spec.Name)+"Function", dir, spec, env)
 	}
@@ -240,6 +282,9 @@ func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *st
 func (s *ImagePipe) restrictDomainToFunctions(domainName string) {
 	var principals []awsiam.IPrincipal
 	for _, name := range FunctionNames() {
+		if name == FnRedrive { // talks to SQS and Step Functions only
+			continue
+		}
 		principals = append(principals, awsiam.NewArnPrincipal(s.Functions[name].Role().RoleArn()))
 	}
 	// The domain's own ARN cannot be a Ref here (a self-reference), so it is built

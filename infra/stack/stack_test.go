@@ -331,9 +331,85 @@ func TestStack(t *testing.T) {
 		})
 	})
 
+	t.Run("NoFaultsByDefault", func(t *testing.T) {
+		for id, f := range byType("AWS::Lambda::Function") {
+			env, _ := props(f)["Environment"].(obj)
+			vars, _ := env["Variables"].(obj)
+			if _, ok := vars["FAULT_MODE"]; ok {
+				t.Errorf("%s: FAULT_MODE set without the faults context", id)
+			}
+		}
+	})
+
+	t.Run("RedriveLeastPrivilege", func(t *testing.T) {
+		fnID := logicalID("RedriveFunction", "AWS::Lambda::Function")
+		fn := props(resources[fnID].(obj))
+		vars := fn["Environment"].(obj)["Variables"].(obj)
+		queue := logicalID("FailureQueue", "AWS::SQS::Queue")
+		if !reflect.DeepEqual(vars["FAILURE_QUEUE_URL"], obj{"Ref": queue}) || vars["REDRIVE_MODE"] != "queue" ||
+			vars["PIPELINE_STATE_MACHINE_ARN"] == nil || vars["REMOVE_STATE_MACHINE_ARN"] == nil || vars["OPENSEARCH_ENDPOINT"] != nil {
+			t.Errorf("redrive environment: %v", vars)
+		}
+		role := fn["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+		got := map[string][]string{} // action → resources
+		for _, p := range byType("AWS::IAM::Policy") {
+			pp := props(p)
+			for _, r := range pp["Roles"].([]any) {
+				if !reflect.DeepEqual(r, obj{"Ref": role}) {
+					continue
+				}
+				for _, st := range pp["PolicyDocument"].(obj)["Statement"].([]any) {
+					m := st.(obj)
+					res, _ := json.Marshal(m["Resource"])
+					for _, a := range asStrings(m["Action"]) {
+						got[a] = append(got[a], string(res))
+					}
+				}
+			}
+		}
+		var actions []string
+		for a := range got {
+			actions = append(actions, a)
+		}
+		slices.Sort(actions)
+		want := []string{"sqs:DeleteMessage", "sqs:ReceiveMessage", "states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+		if !reflect.DeepEqual(actions, want) {
+			t.Errorf("redrive actions = %v, want %v", actions, want)
+		}
+		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage"} {
+			for _, r := range got[a] {
+				if r != `{"Fn::GetAtt":["`+queue+`","Arn"]}` {
+					t.Errorf("%s on %s, want the failure queue only", a, r)
+				}
+			}
+		}
+		for _, a := range []string{"states:StartExecution", "states:ListExecutions", "states:RedriveExecution"} {
+			joined := strings.Join(got[a], " ")
+			if !strings.Contains(joined, "Pipeline") || !strings.Contains(joined, "Remove") || strings.Contains(joined, `"*"`) {
+				t.Errorf("%s on %s, want both state machines only", a, joined)
+			}
+		}
+		if !strings.Contains(strings.Join(got["states:RedriveExecution"], " "), ":execution:") {
+			t.Errorf("RedriveExecution not on executions: %v", got["states:RedriveExecution"])
+		}
+		// Not among the OpenSearch domain's principals.
+		domain, _ := json.Marshal(props(resources[logicalID("Search", "AWS::OpenSearchService::Domain")].(obj))["AccessPolicies"])
+		if strings.Contains(string(domain), role) {
+			t.Errorf("redrive role may call the search domain: %s", domain)
+		}
+	})
+
+	t.Run("NoRedriveScheduleByDefault", func(t *testing.T) {
+		for id, r := range byType("AWS::Events::Rule") {
+			if props(r)["ScheduleExpression"] != nil {
+				t.Errorf("%s: a schedule without the redriveSchedule context", id)
+			}
+		}
+	})
+
 	t.Run("Outputs", func(t *testing.T) {
 		outputs := template["Outputs"].(obj)
-		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl"} {
+		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl", "RedriveFunctionName"} {
 			if outputs[name] == nil {
 				t.Errorf("no output %s", name)
 			}
@@ -401,3 +477,17 @@ func checkDefinition(t *testing.T, id string, def []byte) {
 }
 
 func asSlice(v any) []any { s, _ := v.([]any); return s }
+
+func asStrings(v any) []string {
+	switch a := v.(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}

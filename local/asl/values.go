@@ -95,13 +95,6 @@ func toInt(v any) (int64, bool) {
 	return 0, false
 }
 
-func numberOf(f float64) json.Number {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return json.Number(strconv.FormatInt(int64(f), 10))
-	}
-	return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
-}
-
 func intNumber(i int64) json.Number { return json.Number(strconv.FormatInt(i, 10)) }
 
 // jsonEqual compares two JSON values structurally (numbers by value).

@@ -2,10 +2,11 @@
 // transitions, API calls) into dollars, with dated AWS list prices.
 package cost
 
-// PricesDate is when the list prices below were read: AWS us-east-1 on-demand list
-// prices as published on the service pricing pages on this date. Prices change; the
-// model takes them as inputs so a newer table can be passed in.
-const PricesDate = "2025-06-01"
+// PricesDate is the date of the list prices below: AWS us-east-1 on-demand list
+// prices as published on each service's pricing page (cited beside each price) in
+// June 2025. They were not re-checked since (this machine reaches no AWS page).
+// Prices change; the model takes them as inputs so a newer table can be passed in.
+const PricesDate = "2025-06"
 
 // Tier is one band of tiered per-unit pricing: units up to UpTo (cumulative, per
 // month; 0 = no upper bound) cost Price each.

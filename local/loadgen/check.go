@@ -45,7 +45,7 @@ func (c APIChecker) Poll(ctx context.Context, bucket string, keys []string) (map
 	}
 	sem := make(chan struct{}, n)
 	for _, k := range keys {
-		if _, ok := out[k]; ok {
+		if _, ok := failed[k]; ok {
 			continue
 		}
 		wg.Add(1)

@@ -82,6 +82,9 @@ type Report struct {
 	Bucket     string   `json:"bucket"`
 	Prefix     string   `json:"prefix"`
 	Errors     []string `json:"errors,omitempty"` // the first few, for the report
+	// States is where the time went, from the execution histories (filled by the
+	// caller with StateTimes when it can reach Step Functions).
+	States []StateTime `json:"states,omitempty"`
 }
 
 // ErrConfig marks an invalid Config.

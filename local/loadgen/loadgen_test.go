@@ -258,3 +258,15 @@ func TestSampleJPEGAndNonce(t *testing.T) {
 		t.Errorf("only %d distinct channel values", len(seen))
 	}
 }
+
+func FuzzParseFailure(f *testing.F) {
+	f.Add([]byte(`{"error":"E","state":"S","input":{"detail":{"bucket":{"name":"images"},"object":{"key":"upload/a.jpg"}}}}`))
+	f.Add([]byte(`"{\"input\":{\"detail\":{\"object\":{\"key\":\"k\"}}}}"`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		b, ok := parseFailure(raw)
+		if ok && b.Input.Detail.Object.Key == "" {
+			t.Error("ok without a key")
+		}
+	})
+}

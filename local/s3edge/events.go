@@ -73,11 +73,13 @@ func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
 }
 
 // stage assigns the next sequencer to each event and records them in the outbox in
-// one transaction, so an event whose delivery fails is redelivered later.
+// one transaction, so an event whose delivery fails is redelivered later. Concurrent
+// requests share a commit (Batch: fn may run twice, so it starts afresh).
 func (s *store) stage(infos []eventInfo) ([]pipeline.ObjectEvent, [][]byte, error) {
-	evs := make([]pipeline.ObjectEvent, 0, len(infos))
-	ids := make([][]byte, 0, len(infos))
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	var evs []pipeline.ObjectEvent
+	var ids [][]byte
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		evs, ids = make([]pipeline.ObjectEvent, 0, len(infos)), make([][]byte, 0, len(infos))
 		c := tx.Bucket(countersBucket)
 		var seq uint64
 		if v := c.Get(sequencerKey); len(v) == 8 {
@@ -116,7 +118,7 @@ func (s *store) delivered(ids ...[]byte) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(outboxBucket)
 		if ob == nil {
 			return nil

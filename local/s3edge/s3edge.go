@@ -48,12 +48,15 @@ type Options struct {
 
 // Server is the S3 endpoint.
 type Server struct {
-	store   *store
-	fake    http.Handler
-	opts    Options
-	log     *slog.Logger
-	locks   keyLocks
-	emitMu  sync.Mutex // orders outbox redelivery against live emission
+	store *store
+	fake  http.Handler
+	opts  Options
+	log   *slog.Logger
+	locks keyLocks
+	// emitMu orders outbox redelivery (write lock) against live emission (read
+	// lock): live requests emit concurrently, so their outbox writes and execution
+	// starts share commits, and redelivery never sees an event still in flight.
+	emitMu  sync.RWMutex
 	stop    chan struct{}
 	stopped sync.WaitGroup
 	once    sync.Once
@@ -334,8 +337,8 @@ func (s *Server) emit(ctx context.Context, infos []eventInfo) error {
 	if len(infos) == 0 {
 		return nil
 	}
-	s.emitMu.Lock()
-	defer s.emitMu.Unlock()
+	s.emitMu.RLock()
+	defer s.emitMu.RUnlock()
 	evs, ids, err := s.store.stage(infos)
 	if err != nil {
 		return err

@@ -69,6 +69,9 @@ func openStore(dir string, now func() time.Time) (*store, error) {
 		return nil, fmt.Errorf("s3edge: open object database: %w", err)
 	}
 	s.db = db
+	// Concurrent requests share commits (Batch); a short window keeps each request's
+	// added latency small, and batches still form while a commit is in progress.
+	db.MaxBatchDelay = time.Millisecond
 	if err := db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketsBucket, countersBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -434,11 +437,14 @@ func (s *store) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 }
 
 // commit stores rec under key after checking conditions, and unlinks what it replaced.
+// Concurrent commits share one bbolt commit (Batch, so fn may run twice). The old
+// file is unlinked under s.mu only after the commit: a reader that looked up the old
+// record holds s.mu's read lock until it has opened the file, and one that looks up
+// later finds the new record.
 func (s *store) commit(bucket, key string, rec record, cond *gofakes3.PutConditions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var old string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		old = ""
 		b := tx.Bucket(objBucket(bucket))
 		if b == nil {
 			return gofakes3.BucketNotFound(bucket)
@@ -468,7 +474,9 @@ func (s *store) commit(bucket, key string, rec record, cond *gofakes3.PutConditi
 		return err
 	}
 	if old != "" && old != rec.Blob {
+		s.mu.Lock()
 		_ = os.Remove(filepath.Join(s.blobs, old))
+		s.mu.Unlock()
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 )
@@ -408,13 +409,23 @@ func (s *Service) apiGetExecutionHistory(_ *http.Request, body []byte) (any, err
 		Events    []json.RawMessage `json:"events"`
 		NextToken *string           `json:"nextToken,omitempty"`
 	}{Events: []json.RawMessage{}}
+	// A running execution's newest events are still in memory: take them before
+	// reading the store, so that a run finishing in between is seen whole in one or
+	// the other (events are deduplicated by id).
+	live := s.liveEvents(in.ExecutionArn)
 	err = s.st.view(func(t *txn) error {
 		if _, err := t.execution(in.ExecutionArn); errors.Is(err, errNotFound) {
 			return execNotFound(in.ExecutionArn)
 		} else if err != nil {
 			return err
 		}
-		list, next := t.events(in.ExecutionArn, int64(from), in.ReverseOrder, limit)
+		var list []json.RawMessage
+		var next int64
+		if len(live) == 0 {
+			list, next = t.events(in.ExecutionArn, int64(from), in.ReverseOrder, limit)
+		} else {
+			list, next = pageEvents(withLive(t.allEvents(in.ExecutionArn), live), int64(from), in.ReverseOrder, limit)
+		}
 		for _, ev := range list {
 			if !includeData {
 				ev = withoutData(ev)
@@ -486,4 +497,38 @@ func (s *Service) apiRedriveExecution(r *http.Request, body []byte) (any, error)
 		return nil, err
 	}
 	return map[string]any{"redriveDate": ts(date)}, nil
+}
+
+// withLive appends the in-memory events newer than the stored ones.
+func withLive(stored, live []storedEvent) []storedEvent {
+	last := int64(0)
+	if len(stored) > 0 {
+		last = stored[len(stored)-1].id
+	}
+	for _, ev := range live {
+		if ev.id > last {
+			stored = append(stored, ev)
+		}
+	}
+	return stored
+}
+
+// pageEvents is txn.events over a list in id order.
+func pageEvents(all []storedEvent, from int64, reverse bool, limit int) (list []json.RawMessage, next int64) {
+	i, step := 0, 1
+	switch {
+	case !reverse:
+		i = sort.Search(len(all), func(i int) bool { return all[i].id >= from })
+	case from == 0:
+		i, step = len(all)-1, -1
+	default:
+		i, step = sort.Search(len(all), func(i int) bool { return all[i].id > from })-1, -1
+	}
+	for ; i >= 0 && i < len(all); i += step {
+		if len(list) == limit {
+			return list, all[i].id
+		}
+		list = append(list, json.RawMessage(all[i].event))
+	}
+	return list, 0
 }

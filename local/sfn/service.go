@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -115,6 +116,44 @@ type run struct {
 	final   []byte          // the engine's terminal event, written with the status
 	finalTy string
 	again   bool // guarded by Service.mu: queued again while held
+	// pending holds the run's history events not yet in the store. They are written
+	// with the outcome (finish, abort), or in bulk once there are flushEvents of them,
+	// never one commit per event: a run that a crash interrupts re-runs from RunStart
+	// and its partial history is discarded anyway, so syncing events one by one would
+	// buy nothing but latency. GetExecutionHistory reads them from here meanwhile.
+	pending []storedEvent
+}
+
+// storedEvent is one history event under its stored id.
+type storedEvent struct {
+	id    int64
+	event []byte
+}
+
+// flushEvents bounds the history a run keeps in memory (a long Map or a retry loop).
+const flushEvents = 256
+
+// putEvents stores events in t.
+func putEvents(t *txn, arn string, evs []storedEvent) error {
+	for _, ev := range evs {
+		if err := t.putEvent(arn, ev.id, ev.event); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// liveEvents returns a copy of the events a running execution holds in memory.
+func (s *Service) liveEvents(arn string) []storedEvent {
+	s.mu.Lock()
+	r := s.running[arn]
+	s.mu.Unlock()
+	if r == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.pending)
 }
 
 // Open opens (or creates) the store at path and starts the workers. Executions a
@@ -350,6 +389,9 @@ func (s *Service) abort(arn string, r *run, errName, cause string) (time.Time, e
 		id := ex.RunStart + 1
 		if r != nil && r.ready && !r.done {
 			id = r.next
+			if err := putEvents(t, arn, r.pending); err != nil {
+				return err
+			}
 		} else if err := t.truncateHistory(arn, ex.RunStart); err != nil {
 			return err
 		}
@@ -371,7 +413,7 @@ func (s *Service) abort(arn string, r *run, errName, cause string) (time.Time, e
 		return time.Time{}, wrapStoreErr("stop execution", err)
 	}
 	if r != nil {
-		r.done = true
+		r.done, r.pending = true, nil
 	}
 	return stop, nil
 }
@@ -698,9 +740,15 @@ func (s *Service) emit(ctx context.Context, r *run, ev []byte) {
 		r.final, r.finalTy = b, head.Type
 		return
 	}
-	if err := s.st.batch(func(t *txn) error { return t.putEvent(r.arn, id, b) }); err != nil {
-		s.log.Error("step functions: store history event", "execution", r.arn, "err", err)
+	r.pending = append(r.pending, storedEvent{id, b})
+	if len(r.pending) < flushEvents {
+		return
 	}
+	if err := s.st.batch(func(t *txn) error { return putEvents(t, r.arn, r.pending) }); err != nil {
+		s.log.Error("step functions: store history events", "execution", r.arn, "err", err)
+		return
+	}
+	r.pending = nil
 }
 
 // finish writes the run's outcome, unless it was stopped or the service is closing.
@@ -756,12 +804,15 @@ func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) 
 		if err := t.putData(r.arn, 'o', out); err != nil {
 			return err
 		}
+		if err := putEvents(t, r.arn, r.pending); err != nil {
+			return err
+		}
 		if err := t.putEvent(r.arn, head.ID, final); err != nil {
 			return err
 		}
 		return t.putExecution(ex)
 	})
-	r.done = true
+	r.done, r.pending = true, nil
 	if err != nil {
 		s.log.Error("step functions: record execution result", "execution", r.arn, "err", err)
 		return

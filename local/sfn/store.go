@@ -281,6 +281,20 @@ func (t *txn) events(arn string, from int64, reverse bool, limit int) (list []js
 	return list, 0
 }
 
+// allEvents returns every stored event of arn, in id order.
+func (t *txn) allEvents(arn string) []storedEvent {
+	b := t.tx.Bucket(bktHistory).Bucket([]byte(arn))
+	if b == nil {
+		return nil
+	}
+	var out []storedEvent
+	c := b.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		out = append(out, storedEvent{int64(binary.BigEndian.Uint64(k)), bytes.Clone(v)})
+	}
+	return out
+}
+
 // lastEventID is the id of the newest history event of arn (0 when none).
 func (t *txn) lastEventID(arn string) int64 {
 	b := t.tx.Bucket(bktHistory).Bucket([]byte(arn))

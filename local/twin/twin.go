@@ -71,8 +71,9 @@ type Config struct {
 	DataDir            string
 	EdgeAddr, HTTPAddr string
 	WebDir             string
-	Workers            int // executions open at once (0: 64)
-	Invocations        int // handler invocations at once (0: twice the CPUs)
+	Workers            int            // executions open at once (0: 64)
+	Invocations        int            // handler invocations at once (0: twice the CPUs)
+	Limits             imaging.Limits // zero: imaging.DefaultLimits
 	// AllowRemote permits non-loopback addresses; then AccessKeyID and SecretAccessKey
 	// are required and checked on both listeners.
 	AllowRemote                  bool
@@ -110,6 +111,9 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	}
 	if cfg.Invocations <= 0 {
 		cfg.Invocations = 2 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Limits == (imaging.Limits{}) {
+		cfg.Limits = imaging.DefaultLimits
 	}
 	if err := checkAddrs(cfg); err != nil {
 		return nil, err
@@ -158,11 +162,11 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	// The same handlers the Lambdas run, behind lambda.NewHandler so the JSON path is
 	// the one AWS runs, each wrapped in its fault switch.
 	handlers := map[string]any{
-		"extract-metadata": extractmetadata.Handler{Store: store, Limits: imaging.DefaultLimits}.Handle,
+		"extract-metadata": extractmetadata.Handler{Store: store, Limits: cfg.Limits}.Handle,
 		"detect-labels": detectlabels.Handler{Labeler: labels.Local{
-			Store: store, Limits: imaging.DefaultLimits, Orientation: orientation,
+			Store: store, Limits: cfg.Limits, Orientation: orientation,
 		}}.Handle,
-		"make-thumbnail":  makethumbnail.Handler{Store: store, Limits: imaging.DefaultLimits, Size: 80, PreviewSize: 640}.Handle,
+		"make-thumbnail":  makethumbnail.Handler{Store: store, Limits: cfg.Limits, Size: 80, PreviewSize: 640}.Handle,
 		"index-document":  indexdocument.Handler{Index: index, Now: time.Now}.Handle,
 		"remove-document": removedocument.Handler{Index: index, Store: store}.Handle,
 	}

@@ -229,11 +229,9 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request) {
 	key := q.Get("key")
 	items := make([]executionItem, 0, len(out.Executions))
 	for _, it := range out.Executions {
-		if key != "" || q.Get("withKeys") != "" {
-			it.Key = s.executionKey(r.Context(), it.ExecutionArn)
-			if key != "" && it.Key != key {
-				continue
-			}
+		it.Key = s.executionKey(r.Context(), it.ExecutionArn)
+		if key != "" && it.Key != key {
+			continue
 		}
 		items = append(items, it)
 	}
@@ -383,9 +381,16 @@ func (s *server) putObject(w http.ResponseWriter, r *http.Request) {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	// The SDK hashes the payload before it sends it, so it needs a seekable body:
+	// read the (size-limited) upload into memory first.
+	body, err := io.ReadAll(io.LimitReader(r.Body, r.ContentLength))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "reading the upload: "+err.Error())
+		return
+	}
 	out, err := s.cfg.S3.PutObject(r.Context(), &s3.PutObjectInput{
 		Bucket: aws.String(s.cfg.Bucket), Key: aws.String(key),
-		Body: io.LimitReader(r.Body, r.ContentLength), ContentLength: aws.Int64(r.ContentLength), ContentType: aws.String(ct),
+		Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String(ct),
 	})
 	if err != nil {
 		writeAWSError(w, err)

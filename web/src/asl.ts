@@ -24,6 +24,8 @@ export interface GraphNode {
   resource?: string;
   end: boolean;
   rank: number;
+  /** errorPath: reached only through a Catch, or can only end in Fail: a clean run never enters it. */
+  errorPath: boolean;
   retry: Retrier[];
   catchTo: { errors: string[]; next: string }[];
   branches: Graph[];
@@ -84,6 +86,7 @@ export function layout(def: unknown, depth = 0): Graph {
       resource: typeof s.Resource === "string" ? s.Resource : undefined,
       end: s.End === true || s.Type === "Succeed" || s.Type === "Fail",
       rank: -1,
+      errorPath: false,
       retry: Array.isArray(s.Retry) ? (s.Retry.filter(isObj) as unknown as Retrier[]) : [],
       catchTo: [],
       branches: [],
@@ -141,6 +144,27 @@ export function layout(def: unknown, depth = 0): Graph {
       nodes[m].rank = Math.max(nodes[m].rank, nodes[n].rank + 1);
     }
   }
+  // Whatever is not reachable from StartAt without a Catch edge is the error path.
+  const clean = new Set<string>();
+  const walk = (n: string) => {
+    if (clean.has(n)) return;
+    clean.add(n);
+    for (const e of edges) if (e.from === n && e.kind !== "catch") walk(e.to);
+  };
+  walk(startAt);
+  // ...and so is whatever can only end in a Fail state (e.g. a Choice's failure arm).
+  const succeeds = new Set<string>();
+  for (const n of Object.values(nodes)) if (n.end && n.type !== "Fail") succeeds.add(n.name);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of edges) {
+      if (succeeds.has(e.to) && !succeeds.has(e.from)) {
+        succeeds.add(e.from);
+        grew = true;
+      }
+    }
+  }
+  for (const n of Object.keys(nodes)) nodes[n].errorPath = !clean.has(n) || !succeeds.has(n);
   const rows: string[][] = [];
   for (const n of order) (rows[nodes[n].rank] ??= []).push(n);
   return { startAt, rows: rows.filter((r) => r && r.length), nodes, edges };

@@ -15,10 +15,13 @@ export function formatBytes(n: number | undefined): string {
 export function toDate(v: unknown): Date | undefined {
   if (v === undefined || v === null || v === "") return undefined;
   if (v instanceof Date) return isNaN(v.getTime()) ? undefined : v;
-  if (typeof v === "number") return new Date(v * 1000);
+  // Epoch numbers are seconds (Step Functions) or milliseconds (SQS SentTimestamp):
+  // 1e11 seconds would be the year 5138, so anything larger is milliseconds.
+  const fromEpoch = (n: number) => new Date(Math.abs(n) >= 1e11 ? n : n * 1000);
+  if (typeof v === "number") return fromEpoch(v);
   if (typeof v === "string") {
     const n = Number(v);
-    const d = isFinite(n) ? new Date(n * 1000) : new Date(v);
+    const d = isFinite(n) && v.trim() !== "" ? fromEpoch(n) : new Date(v);
     return isNaN(d.getTime()) ? undefined : d;
   }
   return undefined;

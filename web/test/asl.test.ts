@@ -82,3 +82,26 @@ describe("layout", () => {
     expect(allStates(layout(pipeline)).sort()).toEqual(["DetectLabels", "ExtractMetadata", "Failed", "IndexDocument", "MakeThumbnail", "NotifyFailure", "Process"]);
   });
 });
+
+describe("error path", () => {
+  it("marks the states only a Catch reaches", () => {
+    const g = layout(pipeline);
+    expect(Object.values(g.nodes).filter((n) => n.errorPath).map((n) => n.name).sort()).toEqual(["Failed", "NotifyFailure"]);
+    expect(g.nodes.IndexDocument.errorPath).toBe(false);
+  });
+});
+
+describe("error path through a Choice", () => {
+  it("marks a Choice's arm that can only fail", () => {
+    const g = layout({
+      StartAt: "Check",
+      States: {
+        Check: { Type: "Choice", Choices: [{ Variable: "$.bad", BooleanEquals: true, Next: "Report" }], Default: "Index" },
+        Report: { Type: "Pass", Next: "Failed" },
+        Failed: { Type: "Fail" },
+        Index: { Type: "Pass", End: true },
+      },
+    });
+    expect(Object.values(g.nodes).filter((n) => n.errorPath).map((n) => n.name).sort()).toEqual(["Failed", "Report"]);
+  });
+});

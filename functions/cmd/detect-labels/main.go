@@ -4,12 +4,13 @@
 // Environment: MAX_LABELS (default 10), MIN_CONFIDENCE (default 70),
 // DETECT_MODERATION and DETECT_TEXT (true/false, default false), LABELER
 // ("rekognition", default, or "local": pixel statistics read through S3),
-// S3_USE_PATH_STYLE (true for S3-compatible endpoints).
+// S3_USE_PATH_STYLE (true for S3-compatible endpoints), FAULT_MODE (see package faults).
 package main
 
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"strconv"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rekognition"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/labels"
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/steps/detectlabels"
@@ -26,6 +28,7 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	mode := faults.FromEnv("detect-labels")
 	ctx := context.Background()
 	cfg := awsConfig(ctx)
 	var l labels.Labeler
@@ -52,7 +55,7 @@ func main() {
 	default:
 		fail("LABELER must be rekognition or local", "value", kind)
 	}
-	lambda.Start(detectlabels.Handler{Labeler: l}.Handle)
+	lambda.Start(faults.Wrap("detect-labels", mode, rand.Float64, detectlabels.Handler{Labeler: l}.Handle))
 }
 
 func boolEnv(name string) bool {

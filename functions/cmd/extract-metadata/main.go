@@ -1,17 +1,19 @@
 // Command extract-metadata is the Lambda that reads an uploaded image's facts
 // (package extractmetadata). Environment: MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE
-// (optional). The bucket comes with each event.
+// (optional), FAULT_MODE (see package faults). The bucket comes with each event.
 package main
 
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/steps/extractmetadata"
@@ -19,6 +21,7 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	mode := faults.FromEnv("extract-metadata")
 	lim, err := imaging.LimitsFromEnv(os.Getenv)
 	if err != nil {
 		fatal("configuration", err)
@@ -32,7 +35,7 @@ func main() {
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
 	h := extractmetadata.Handler{Store: objects.Store{S3: client}, Limits: lim}
 	slog.Info("starting", "function", "extract-metadata", "maxBytes", lim.MaxBytes, "maxPixels", lim.MaxPixels)
-	lambda.Start(h.Handle)
+	lambda.Start(faults.Wrap("extract-metadata", mode, rand.Float64, h.Handle))
 }
 
 func fatal(msg string, err error) {

@@ -1,18 +1,20 @@
 // Command make-thumbnail is the Lambda that writes an uploaded image's thumbnail and
 // preview (package makethumbnail). Environment: THUMBNAIL_SIZE (default 80),
 // PREVIEW_SIZE (default 640, 0 disables), MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE
-// (optional). The bucket comes with each event.
+// (optional), FAULT_MODE (see package faults). The bucket comes with each event.
 package main
 
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
@@ -20,6 +22,7 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	mode := faults.FromEnv("make-thumbnail")
 	lim, err := imaging.LimitsFromEnv(os.Getenv)
 	if err != nil {
 		fatal("configuration", err)
@@ -49,7 +52,7 @@ func main() {
 		PreviewSize: int(preview),
 	}
 	slog.Info("starting", "function", "make-thumbnail", "size", h.Size, "previewSize", h.PreviewSize)
-	lambda.Start(h.Handle)
+	lambda.Start(faults.Wrap("make-thumbnail", mode, rand.Float64, h.Handle))
 }
 
 type configError string

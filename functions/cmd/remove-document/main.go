@@ -2,12 +2,14 @@
 // it removes the search document, the thumbnail and the preview.
 //
 // Environment: OPENSEARCH_ENDPOINT (required), OPENSEARCH_INDEX (default images),
-// IMAGES_BUCKET (default: the event's bucket), S3_USE_PATH_STYLE.
+// IMAGES_BUCKET (default: the event's bucket), S3_USE_PATH_STYLE, FAULT_MODE (see
+// package faults).
 package main
 
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
 	"github.com/imagepipe/imagepipe/functions/steps/removedocument"
@@ -22,6 +25,7 @@ import (
 
 func main() {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	mode := faults.FromEnv("remove-document")
 	endpoint := env("OPENSEARCH_ENDPOINT", "", true)
 	cfg := awsConfig(context.Background())
 	c, err := searchindex.NewOpenSearchClient(endpoint, cfg, nil)
@@ -29,11 +33,12 @@ func main() {
 		fail("opensearch client", "error", err.Error())
 	}
 	pathStyle := env("S3_USE_PATH_STYLE", "false", false) == "true"
-	lambda.Start(removedocument.Handler{
+	h := removedocument.Handler{
 		Index:           &searchindex.OpenSearch{Client: c, Name: env("OPENSEARCH_INDEX", "images", false)},
 		Store:           objects.Store{S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle || cfg.BaseEndpoint != nil })},
 		ThumbnailBucket: env("IMAGES_BUCKET", "", false),
-	}.Handle)
+	}
+	lambda.Start(faults.Wrap("remove-document", mode, rand.Float64, h.Handle))
 }
 
 // env reads a variable, failing fast (a Lambda init error) when a required one is missing.

@@ -22,6 +22,9 @@ type Result struct {
 	ID      string   `json:"id"`
 	Outcome string   `json:"outcome"`
 	Removed []string `json:"removed,omitempty"` // keys deleted from the bucket
+	// Promoted is the id of the copy (same bytes) that is now the original, when
+	// the removed document had been the original of a group.
+	Promoted string `json:"promoted,omitempty"`
 }
 
 // Handler removes what the pipeline derived from a deleted object.
@@ -72,8 +75,27 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (Result, e
 		}
 		res.Removed = append(res.Removed, k)
 	}
-	if found {
-		if err := h.Index.Delete(ctx, id); err != nil {
+	if !found {
+		return res, nil
+	}
+	// Copies of the same bytes: the earliest remaining one becomes the original and
+	// the others point at it, before the delete (so that a crash after the delete
+	// cannot leave copies pointing at nothing, hidden from search) and again after it
+	// (a concurrent index-document may have seen this document still there).
+	if d.ContentHash != "" {
+		orig, _, err := searchindex.Reconcile(ctx, h.Index, d.ContentHash, id)
+		if err != nil {
+			return Result{}, err
+		}
+		if d.DuplicateOf == "" {
+			res.Promoted = orig
+		}
+	}
+	if err := h.Index.Delete(ctx, id); err != nil {
+		return Result{}, err
+	}
+	if d.ContentHash != "" {
+		if _, _, err := searchindex.Reconcile(ctx, h.Index, d.ContentHash, id); err != nil {
 			return Result{}, err
 		}
 	}

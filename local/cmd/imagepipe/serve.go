@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/local/twin"
 )
 
@@ -25,6 +26,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Workers, "workers", 0, "executions open at once (0: 64)")
 	fs.IntVar(&cfg.Invocations, "invocations", 0, "function invocations at once (0: twice the CPUs)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow listening beyond loopback (then IMAGEPIPE_ACCESS_KEY_ID and IMAGEPIPE_SECRET_ACCESS_KEY are required)")
+	cfg.Limits = imaging.DefaultLimits
+	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
+	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

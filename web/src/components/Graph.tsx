@@ -35,11 +35,13 @@ function StateNode(p: Props & { node: GraphNode }) {
   const head = (
     <button
       type="button"
-      class={`state st-${status.toLowerCase()} ${p.selected === node.name ? "selected" : ""}`}
+      class={`state st-${status.toLowerCase()} ${node.errorPath ? "error-path" : ""} ${p.selected === node.name ? "selected" : ""}`}
       aria-pressed={p.selected === node.name}
       onClick={() => p.onSelect(node.name)}
       data-state={node.name}
       data-status={status}
+      data-error-path={node.errorPath ? "true" : undefined}
+      title={node.errorPath ? "runs only when a Catch sends an error here" : undefined}
     >
       <span class="state-name">{node.name}</span>
       <span class="state-meta">

@@ -28,6 +28,7 @@ export function ExecutionsPage({ api, route }: { api: Api; route: Route }) {
     }
   };
   const rows = [...(data?.executions ?? []), ...more.items];
+  const withKeys = rows.some((e) => e.key);
   return (
     <section>
       <h1>Executions</h1>
@@ -55,7 +56,7 @@ export function ExecutionsPage({ api, route }: { api: Api; route: Route }) {
               <tr>
                 <th scope="col">Status</th>
                 <th scope="col">Name</th>
-                <th scope="col">Object</th>
+                {withKeys && <th scope="col">Object</th>}
                 <th scope="col">Started</th>
                 <th scope="col">Duration</th>
               </tr>
@@ -72,9 +73,11 @@ export function ExecutionsPage({ api, route }: { api: Api; route: Route }) {
                     <td>
                       <a href={href(["executions", e.executionArn])}>{e.name || e.executionArn}</a>
                     </td>
-                    <td>
-                      <code class="key">{e.key ?? ""}</code>
-                    </td>
+                    {withKeys && (
+                      <td>
+                        <code class="key">{e.key ?? ""}</code>
+                      </td>
+                    )}
                     <td>{formatDate(e.startDate)}</td>
                     <td>{start && stop ? formatDuration(stop.getTime() - start.getTime()) : e.status === "RUNNING" ? "running" : "—"}</td>
                   </tr>

@@ -1,0 +1,172 @@
+package twin
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+)
+
+// BenchmarkUploadToSearchable drives the whole twin in process (S3 edge, event
+// router, Step Functions, handlers, index) with small JPEGs from 8 clients, so that
+// `go test -bench . -cpuprofile/-blockprofile/-mutexprofile` shows where the twin,
+// not the image work, spends its time. One iteration is 100 uploads, all searchable.
+func BenchmarkUploadToSearchable(b *testing.B) {
+	ctx := context.Background()
+	tw, err := Start(ctx, Config{
+		DataDir: b.TempDir(), EdgeAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tw.Close(ctx)
+	client := s3.New(s3.Options{
+		Region: Region, BaseEndpoint: aws.String(tw.EdgeURL()), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	const perIter, clients = 100, 8
+	bodies := make([][]byte, perIter)
+	for i := range bodies {
+		bodies[i] = tinyJPEG(b, i)
+	}
+	b.ResetTimer()
+	var total int
+	for it := 0; it < b.N; it++ {
+		var wg sync.WaitGroup
+		errs := make(chan error, perIter)
+		for c := range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := c; i < perIter; i += clients {
+					key := fmt.Sprintf("upload/bench/%d/%03d.jpg", it, i)
+					if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key), Body: bytes.NewReader(bodies[i])}); err != nil {
+						errs <- err
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			b.Fatal(err)
+		}
+		total += perIter
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			n, err := tw.index.Count(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if n >= int64(total) {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d searchable after 5 minutes", n, total)
+			}
+			time.Sleep(10 * time.Millisecond) // a poll interval
+		}
+	}
+	b.ReportMetric(float64(total)/b.Elapsed().Seconds(), "images/s")
+	b.StopTimer()
+	sfnClient := awssfn.New(awssfn.Options{
+		Region: Region, BaseEndpoint: aws.String(tw.EdgeURL()),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+	})
+	times, err := stateTimes(ctx, sfnClient, tw.PipelineARN())
+	if err != nil {
+		b.Fatal(err)
+	}
+	DebugTimes.mu.Lock()
+	for k, v := range DebugTimes.m {
+		fmt.Fprintf(os.Stderr, "%-28s n=%d median %v\n", k, len(v), median(v).Round(time.Millisecond))
+	}
+	DebugTimes.mu.Unlock()
+	names := slices.Sorted(maps.Keys(times))
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "%-20s n=%d median %v\n", n, len(times[n]), median(times[n]).Round(time.Millisecond))
+	}
+}
+
+func tinyJPEG(b *testing.B, i int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 96, 64))
+	r := rand.New(rand.NewPCG(uint64(i), 7))
+	for y := range 64 {
+		for x := range 96 {
+			img.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), uint8(r.IntN(256)), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// stateTimes reads every execution of the pipeline and returns, per state name, the
+// durations from its Entered to its Exited event; "(queued)" is ExecutionStarted to
+// the first state entered, "(total)" ExecutionStarted to the execution's end.
+func stateTimes(ctx context.Context, client *awssfn.Client, smARN string) (map[string][]time.Duration, error) {
+	out := map[string][]time.Duration{}
+	p := awssfn.NewListExecutionsPaginator(client, &awssfn.ListExecutionsInput{StateMachineArn: aws.String(smARN)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, ex := range page.Executions {
+			h, err := client.GetExecutionHistory(ctx, &awssfn.GetExecutionHistoryInput{ExecutionArn: ex.ExecutionArn, MaxResults: 1000})
+			if err != nil {
+				return nil, err
+			}
+			var start time.Time
+			entered := map[string]time.Time{}
+			first := true
+			for _, ev := range h.Events {
+				ts := aws.ToTime(ev.Timestamp)
+				switch {
+				case ev.Type == "ExecutionStarted":
+					start = ts
+				case ev.StateEnteredEventDetails != nil:
+					if first {
+						out["(queued)"] = append(out["(queued)"], ts.Sub(start))
+						first = false
+					}
+					entered[aws.ToString(ev.StateEnteredEventDetails.Name)] = ts
+				case ev.StateExitedEventDetails != nil:
+					n := aws.ToString(ev.StateExitedEventDetails.Name)
+					out[n] = append(out[n], ts.Sub(entered[n]))
+				case ev.Type == "ExecutionSucceeded" || ev.Type == "ExecutionFailed":
+					out["(total)"] = append(out["(total)"], ts.Sub(start))
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

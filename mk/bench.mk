@@ -1,0 +1,32 @@
+# Benchmarks: `make bench` compares `imagepipe thumbnail` with ImageMagick,
+# GraphicsMagick, vipsthumbnail and djpeg on generated 12/24 MP photos (and the
+# corpus's phone photos when present), times the pipeline steps in-process, then
+# runs the Go benchmarks of each function's core. Nothing here is a test.
+#   make bench BENCH_ARGS='--sizes 12mp --runs 3'   a shorter run
+#   make bench GO_BENCHTIME=20x                      steadier Go benchmarks
+
+# The bench's own generator needs cjpeg/jpegtran; tests use them too.
+APT_PACKAGES += libjpeg-turbo-progs
+
+BENCH_APT    := imagemagick graphicsmagick libvips-tools libjpeg-turbo-progs
+BENCH_ARGS   ?=
+GO_BENCHTIME ?= 5x
+GO_BENCH_PKGS := ./functions/metadata ./functions/imaging ./functions/imaging/jpegscale ./functions/steps/makethumbnail
+
+.PHONY: bench bench-tools bench-go deps-bench
+bench: bench-tools bench-go
+
+deps-bench:
+	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+bench-tools: deps-bench imagepipe
+	$(GO) build -o bin/imagepipe-bench ./local/cmd/imagepipe-bench
+	$(GO) build -o bin/imagepipe-thumbcore ./local/cmd/imagepipe-bench/thumbcore
+	./bin/imagepipe-bench --imagepipe bin/imagepipe --dir build/bench $(BENCH_ARGS)
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(GO_BENCHTIME) $(GO_BENCH_PKGS)
