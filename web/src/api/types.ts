@@ -25,6 +25,9 @@ export interface ImageDoc {
   exif?: Record<string, string>;
   labels?: Label[];
   duplicateOf?: string;
+  /** Other keys holding the same bytes (search folds duplicates into their original). */
+  alsoKeys?: string[];
+  exifError?: string;
   uploadedAt?: string;
   processedAt?: string;
   thumbnailUrl?: string;

@@ -67,6 +67,11 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
               )}
               <span class="caption">{baseName(d.key)}</span>
               {d.duplicateOf && <span class="tag">duplicate</span>}
+              {d.alsoKeys && d.alsoKeys.length > 0 && (
+                <span class="tag" title={d.alsoKeys.join("\n")}>
+                  also ×{d.alsoKeys.length}
+                </span>
+              )}
             </button>
           </li>
         ))}
@@ -129,6 +134,19 @@ function Detail({ doc, onClose }: { doc: ImageDoc; onClose: () => void }) {
                 Duplicate: the same bytes were uploaded as <code>{doc.duplicateOf}</code>.
               </p>
             )}
+            {doc.alsoKeys && doc.alsoKeys.length > 0 && (
+              <p class="notice">
+                The same image was also uploaded as{" "}
+                {doc.alsoKeys.map((k, i) => (
+                  <span key={k}>
+                    {i > 0 && ", "}
+                    <code>{k}</code>
+                  </span>
+                ))}
+                .
+              </p>
+            )}
+            {doc.exifError && <p class="notice">Some EXIF could not be read: {doc.exifError}</p>}
             <dl class="facts">
               <dt>Key</dt>
               <dd>
