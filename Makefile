@@ -22,8 +22,10 @@ all: build
 
 build: imagepipe lambdas
 
+# bin/imagepipe runs the twin's and AWS commands from bin/imagepipe-pipeline beside it.
 imagepipe:
 	$(GO) build -o bin/imagepipe ./local/cmd/imagepipe
+	$(GO) build -o bin/imagepipe-pipeline ./local/cmd/imagepipe-pipeline
 
 lambdas:
 	@for f in $(LAMBDAS); do \

@@ -46,7 +46,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	imagepipeBin = filepath.Join(dir, "imagepipe")
-	build := exec.Command("go", "build", "-o", imagepipeBin, "./local/cmd/imagepipe")
+	// `-o DIR/` builds both commands into DIR, as `make build` puts them side by side.
+	build := exec.Command("go", "build", "-o", dir+"/", "./local/cmd/imagepipe", "./local/cmd/imagepipe-pipeline")
 	build.Dir = repoRoot()
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"os"
 	"strconv"
@@ -16,7 +17,7 @@ import (
 )
 
 func init() {
-	commands["cost"] = command{summary: "--images N [--json] : dollars per million images, from measured durations", run: runCost}
+	commands["cost"] = cli.Command{Summary: "--images N [--json] : dollars per million images, from measured durations", Run: runCost}
 }
 
 // defaultFunctions are the per-image figures the model starts from.
@@ -100,13 +101,13 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: imagepipe cost [--images N] [--json] [--function name=MB,CPU,WAIT]...")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || *images <= 0 {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	transitions, err := cost.Transitions(statemachine.Pipeline())
 	if err != nil {

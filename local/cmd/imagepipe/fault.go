@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"net/http"
 	"os"
@@ -14,22 +15,22 @@ import (
 )
 
 func init() {
-	commands["fault"] = command{summary: "set a function's fault mode on a running twin: FUNCTION always|off|rate=F|latency=D|throttle", run: runFault}
+	commands["fault"] = cli.Command{Summary: "set a function's fault mode on a running twin: FUNCTION always|off|rate=F|latency=D|throttle", Run: runFault}
 }
 
 func runFault(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
 	api := fs.String("api", "http://127.0.0.1:8080", "the twin's web and API address")
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
-		return errUsage
+		return cli.ErrUsage
 	}
 	if len(pos) == 0 { // list the current modes
 		return faultCall(ctx, http.MethodGet, *api+"/api/faults", nil)
 	}
 	if len(pos) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: imagepipe fault [--api URL] FUNCTION MODE   (MODE: off, always, throttle, rate=0.3, latency=2s)")
-		return errUsage
+		return cli.ErrUsage
 	}
 	mode, err := faults.Parse(pos[1])
 	if err != nil {

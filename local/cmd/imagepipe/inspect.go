@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"os"
 
@@ -14,7 +15,7 @@ import (
 )
 
 func init() {
-	commands["inspect"] = command{summary: "FILE... : print what extract-metadata computes for each file, as JSON", run: runInspect}
+	commands["inspect"] = cli.Command{Summary: "FILE... : print what extract-metadata computes for each file, as JSON", Run: runInspect}
 }
 
 // inspected is one output line: the step's result, plus the file it came from.
@@ -32,7 +33,7 @@ func runInspect(ctx context.Context, args []string) error {
 func inspect(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, "usage: imagepipe inspect FILE...")
-		return errUsage
+		return cli.ErrUsage
 	}
 	enc := json.NewEncoder(stdout)
 	failed := 0

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"os"
 	"time"
@@ -13,7 +14,7 @@ import (
 )
 
 func init() {
-	commands["states"] = command{summary: "states run --definition FILE [--input JSON]: run an ASL file on the local engine", run: runStates}
+	commands["states"] = cli.Command{Summary: "states run --definition FILE [--input JSON]: run an ASL file on the local engine", Run: runStates}
 }
 
 // errExecutionFailed marks a failed execution already reported on stderr.
@@ -32,7 +33,7 @@ func runStates(ctx context.Context, args []string) error {
 func statesMain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "run" {
 		fmt.Fprintln(stderr, "usage: imagepipe states run --definition FILE [--input JSON]")
-		return errUsage
+		return cli.ErrUsage
 	}
 	fs := flag.NewFlagSet("states run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -43,7 +44,7 @@ func statesMain(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if *def == "" || fs.NArg() > 0 {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	b, err := os.ReadFile(*def)
 	if err != nil {

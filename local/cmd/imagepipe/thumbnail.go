@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"os"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func init() {
-	commands["thumbnail"] = command{summary: "IN OUT [--size 80] : write what make-thumbnail writes", run: runThumbnail}
+	commands["thumbnail"] = cli.Command{Summary: "IN OUT [--size 80] : write what make-thumbnail writes", Run: runThumbnail}
 }
 
 func runThumbnail(ctx context.Context, args []string) error {
@@ -28,13 +29,13 @@ func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: imagepipe thumbnail IN OUT [--size 80]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 || *size <= 0 || *size > 4096 {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	in, out := pos[0], pos[1]
 	f, err := os.Open(in)
@@ -51,21 +52,4 @@ func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("%s: %s", in, errorLine(err))
 	}
 	return os.WriteFile(out, r.Thumbnail.JPEG, 0o644)
-}
-
-// parseInterspersed parses flags wherever they appear among the positional
-// arguments (the flag package alone stops at the first positional one).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -103,7 +104,7 @@ func TestUploadErrors(t *testing.T) {
 	if err := upload(context.Background(), []string{filepath.Join(dir, "missing")}, &out, &errOut); err == nil {
 		t.Error("missing path accepted")
 	}
-	if err := upload(context.Background(), nil, &out, &errOut); err != errUsage {
+	if err := upload(context.Background(), nil, &out, &errOut); err != cli.ErrUsage {
 		t.Errorf("no args: err = %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"os"
 
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -14,7 +15,7 @@ import (
 )
 
 func init() {
-	commands["redrive"] = command{summary: "start failed work again: failure queue → new executions (or --executions: RedriveExecution)", run: runRedrive}
+	commands["redrive"] = cli.Command{Summary: "start failed work again: failure queue → new executions (or --executions: RedriveExecution)", Run: runRedrive}
 }
 
 // Names of the twin's resources, used as defaults when talking to it.
@@ -32,7 +33,7 @@ func runRedrive(ctx context.Context, args []string) error {
 	removeArn := fs.String("remove-arn", "", "remove state machine ARN (default: the twin's)")
 	executions := fs.Bool("executions", false, "redrive FAILED executions with RedriveExecution instead of reading the queue")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return cli.ErrUsage
 	}
 	cfg, err := awsConfig(ctx, *endpoint)
 	if err != nil {

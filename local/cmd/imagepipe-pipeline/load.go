@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"os"
 	"strings"
@@ -18,7 +19,7 @@ import (
 )
 
 func init() {
-	commands["load"] = command{summary: "--rate R --duration D --concurrency C : upload generated photos, report throughput and latency", run: runLoad}
+	commands["load"] = cli.Command{Summary: "--rate R --duration D --concurrency C : upload generated photos, report throughput and latency", Run: runLoad}
 }
 
 func runLoad(ctx context.Context, args []string) error {
@@ -46,13 +47,13 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "usage: imagepipe load [--rate 5] [--duration 10s] [--concurrency 4] [--endpoint URL] [--bucket images] [--size 12mp|small] [--json]")
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 0 || (*count <= 0 && (*rate <= 0 || *duration <= 0)) {
 		fs.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	if *prefix != "" && !strings.HasSuffix(*prefix, "/") {
 		*prefix += "/"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"io"
 	"io/fs"
 	"os"
@@ -19,7 +20,7 @@ import (
 )
 
 func init() {
-	commands["upload"] = command{summary: "PATH... [--endpoint URL] [--bucket images] [--prefix upload/] : upload photos and folders", run: runUpload}
+	commands["upload"] = cli.Command{Summary: "PATH... [--endpoint URL] [--bucket images] [--prefix upload/] : upload photos and folders", Run: runUpload}
 }
 
 // imageTypes are the extensions upload picks from folders, with their content types.
@@ -49,13 +50,13 @@ func upload(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		fmt.Fprintln(stderr, "usage: imagepipe upload PATH... [--endpoint URL] [--bucket images] [--prefix upload/]")
 		fset.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fset, args)
+	pos, err := cli.ParseInterspersed(fset, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) == 0 || *conc <= 0 {
 		fset.Usage()
-		return errUsage
+		return cli.ErrUsage
 	}
 	files, err := collectUploads(pos, *prefix)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"image/jpeg"
 	"io"
 	"net/http"
@@ -79,7 +80,7 @@ func TestLoadCommandAgainstFakeTwin(t *testing.T) {
 
 func TestLoadCommandUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := load(context.Background(), []string{"--rate", "0"}, &out, &errOut); err != errUsage {
+	if err := load(context.Background(), []string{"--rate", "0"}, &out, &errOut); err != cli.ErrUsage {
 		t.Errorf("err = %v, want usage", err)
 	}
 	t.Setenv("AWS_REGION", "us-east-1")

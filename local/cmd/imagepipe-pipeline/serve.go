@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/cli"
 	"log/slog"
 	"os"
 	"time"
@@ -13,7 +14,7 @@ import (
 )
 
 func init() {
-	commands["serve"] = command{summary: "run the local twin in the foreground (S3, Step Functions, SQS on the edge; web app and API)", run: runServe}
+	commands["serve"] = cli.Command{Summary: "run the local twin in the foreground (S3, Step Functions, SQS on the edge; web app and API)", Run: runServe}
 }
 
 func runServe(ctx context.Context, args []string) error {
@@ -30,7 +31,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return cli.ErrUsage
 	}
 	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")
