@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ import (
 //
 //	IMAGEPIPE_PIPELINE_FIGURES=1 [IMAGEPIPE_FIGURES_N=200] [IMAGEPIPE_FIGURES_RATE=10]
 //	[IMAGEPIPE_FIGURES_CLIENTS=16] [IMAGEPIPE_FIGURES_MP=12] \
+//	[IMAGEPIPE_FIGURES_TWIN_ARGS="--workers 16"] \
 //	  go test -count=1 -v -timeout 30m -run TestPipelineFigures ./test/
 //
 // RATE 0 offers uploads as fast as the clients go (the sustained throughput); a
@@ -61,11 +63,13 @@ func TestPipelineFigures(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	body := func(i int) []byte { return withComment(bases[i%len(bases)], fmt.Sprintf("imagepipe figures upload %d", i)) }
+	body := func(i int) []byte {
+		return withComment(bases[i%len(bases)], fmt.Sprintf("imagepipe figures upload %d", i))
+	}
 	t.Logf("images: %d×%d (%.1f MP), JPEG quality 90 4:2:0, %.1f-%.1f MB", w, h, float64(w*h)/1e6,
 		float64(len(bases[0]))/1e6, float64(len(bases[len(bases)-1]))/1e6)
 
-	tw := startTwin(t)
+	tw := startTwin(t, strings.Fields(os.Getenv("IMAGEPIPE_FIGURES_TWIN_ARGS"))...)
 	ctx := ctxT(t)
 	keys := make([]string, n)
 	for i := range keys {
@@ -117,6 +121,10 @@ func TestPipelineFigures(t *testing.T) {
 		var ping struct{ Count int64 }
 		tw.getJSON(t, "/api/ping", &ping)
 		return ping.Count >= int64(n), nil
+	})
+	// The document is in the index just before its execution records the end.
+	waitFor(t, time.Minute, "every execution ended", func() (bool, error) {
+		return len(tw.executions(t, sfntypes.ExecutionStatusRunning)) == 0, nil
 	})
 
 	// Per execution: its key, its end, and each state's Entered→Exited time.

@@ -487,3 +487,21 @@ func TestDuplicateEventsConverge(t *testing.T) {
 		t.Errorf("%d thumbnails, want 1", len(out.Contents))
 	}
 }
+
+// The twin stays on loopback unless told otherwise, and then wants credentials.
+func TestServeRefusesNonLoopbackWithoutFlag(t *testing.T) {
+	run := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(imagepipeBin, append([]string{"serve", "--data", t.TempDir()}, args...)...)
+		cmd.Env = append(cmd.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := run(nil, "--edge-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out, "refusing to listen beyond loopback") {
+		t.Errorf("0.0.0.0 without --allow-remote: err %v, output %q", err, out)
+	}
+	out, err = run(nil, "--allow-remote", "--edge-addr", "0.0.0.0:0", "--http-addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out, "IMAGEPIPE_SECRET_ACCESS_KEY") {
+		t.Errorf("--allow-remote without credentials: err %v, output %q", err, out)
+	}
+}

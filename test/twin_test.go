@@ -321,7 +321,8 @@ func awsCLI(t *testing.T) string {
 	t.Helper()
 	for _, p := range []string{"/usr/bin/aws", "aws"} {
 		if path, err := exec.LookPath(p); err == nil {
-			if exec.Command(path, "--version").Run() == nil {
+			if v, err := exec.Command(path, "--version").CombinedOutput(); err == nil {
+				t.Logf("aws CLI: %s (%s)", strings.TrimSpace(string(v)), path)
 				return path
 			}
 		}

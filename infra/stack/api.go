@@ -71,8 +71,8 @@ type identity struct {
 }
 
 // newIdentity: a user pool with email sign-up, and an identity pool whose guests may
-// search and upload, and whose signed-in users may also ping (and, once it exists,
-// run the load tester: grant it to s.AuthRole).
+// search and upload, and whose signed-in users may also ping and run the load tester
+// (newLoadTester grants it to s.AuthRole).
 func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 	pool := awscognito.NewUserPool(s.Stack, jsii.String("Users"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(true),
@@ -91,7 +91,8 @@ func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 		RemovalPolicy:   awscdk.RemovalPolicy_DESTROY,
 	})
 	client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{
-		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true)},
+		// The web app signs in with USER_PASSWORD_AUTH (over TLS to Cognito); SRP for other clients.
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true), UserPassword: jsii.Bool(true)},
 		GenerateSecret:             jsii.Bool(false),
 		PreventUserExistenceErrors: jsii.Bool(true),
 	})

@@ -24,19 +24,35 @@ type FunctionSpec struct {
 	ReservedConcurrency float64
 }
 
+// Memory settings come from `make lambda-figures` (test/lambda_figures_test.go): the
+// bootstrap's peak resident memory (VmHWM) on generated 1, 12 and 24 MP JPEGs, × 1.5
+// plus 32 MB for the sandbox, rounded up to 64 MB, at least 128 MB. Measured peaks:
+// extract-metadata 12 MB at every size (it reads the header only), make-thumbnail
+// 37 MB (DCT-scaled decode: flat from 1 to 24 MP), detect-labels with the local
+// labeler 34 MB at 24 MP, the others 10-19 MB idle: every function fits in 128 MB.
+// Lambda's CPU scales with memory (1769 MB is one vCPU), so make-thumbnail, which is
+// CPU-bound (0.15 s for 12 MP, 0.24 s for 24 MP on this 2-core machine), gets 1769 MB: at
+// 128 MB it would get 7% of a vCPU and take ~14× as long for about the same
+// GB-seconds, and it is the slowest branch of the Parallel state.
 func functionSpecs() []FunctionSpec {
 	return []FunctionSpec{
-		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
+		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		// Rekognition allows about 50 DetectLabels calls a second per account by
-		// default; 20 concurrent calls of ~0.5 s stay under it.
-		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
-		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 1536, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
-		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 256, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
+		// default; 20 concurrent calls of ~0.5 s stay under it. Waiting on Rekognition
+		// needs no CPU; the local labeler peaks at 34 MB.
+		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
+		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 1769, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
+		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
+		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
+		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		{Name: FnPing, Description: "GET /ping: counts the indexed documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		// A partial run (stopped near the timeout) is safe: the next run carries on.
-		{Name: FnRedrive, Description: "Redrives failed work: failure queue to new executions, or RedriveExecution", MemoryMiB: 256, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+		{Name: FnRedrive, Description: "Redrives failed work: failure queue to new executions, or RedriveExecution", MemoryMiB: 128, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
+		// Runs of at most 5 minutes (functions/cmd/load-tester) plus image generation
+		// and stragglers. 1024 MB: two generated 12 MP frames (48 MB of RGBA each) and up
+		// to 64 uploads of ~3 MB in flight, and more CPU for generating them. Any
+		// signed-up user may invoke it: two runs at a time bound what they can spend.
+		{Name: FnLoadTester, Description: "Uploads generated sample images under upload/load/ at a given rate (Status page)", MemoryMiB: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(6)), ReservedConcurrency: 2},
 	}
 }
 
@@ -50,6 +66,7 @@ const (
 	FnSearch          = "search"
 	FnPing            = "ping"
 	FnRedrive         = "redrive"
+	FnLoadTester      = "load-tester"
 )
 
 // FunctionNames lists every Lambda the stack deploys.

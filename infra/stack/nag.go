@@ -39,7 +39,7 @@ func suppressFindings(s *ImagePipe) {
 		suppress(fn,
 			rule("AwsSolutions-IAM4", basicExecution, `/^Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole$/`),
 			rule("AwsSolutions-IAM5", "Grant* scopes S3 access to one key prefix (upload/, thumbnail/ or preview/) of the images bucket; the action wildcards (s3:GetObject*, s3:List*, s3:DeleteObject*...) are CDK's read/put/delete groups on that prefix only.",
-				`/^Action::s3:[A-Za-z]+\*$/`, `/^Resource::<Images[A-Za-z0-9]+\.Arn>\/(upload|thumbnail|preview)\/\*$/`),
+				`/^Action::s3:[A-Za-z]+\*$/`, `/^Resource::<Images[A-Za-z0-9]+\.Arn>\/(upload|upload\/load|thumbnail|preview)\/\*$/`),
 			rule("AwsSolutions-IAM5", "OpenSearch access is limited to the documents of the one index (images/*) of the one domain.",
 				`/^Resource::<Search[A-Za-z0-9]+\.Arn>\/images\/\*$/`),
 			rule("AwsSolutions-IAM5", "rekognition:DetectLabels and X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so \"*\" is the only valid resource.",
@@ -66,8 +66,11 @@ func suppressFindings(s *ImagePipe) {
 	)
 	suppress(s.UnauthRole, rule("AwsSolutions-IAM5", "Guests may put objects only under upload/ of the images bucket: the wildcard is the object key below that prefix.",
 		`/^Resource::<Images[A-Za-z0-9]+\.Arn>\/upload\/\*$/`))
-	suppress(s.AuthRole, rule("AwsSolutions-IAM5", "Signed-in users may put objects only under upload/ of the images bucket: the wildcard is the object key below that prefix.",
-		`/^Resource::<Images[A-Za-z0-9]+\.Arn>\/upload\/\*$/`))
+	suppress(s.AuthRole,
+		rule("AwsSolutions-IAM5", "Signed-in users may put objects only under upload/ of the images bucket: the wildcard is the object key below that prefix.",
+			`/^Resource::<Images[A-Za-z0-9]+\.Arn>\/upload\/\*$/`),
+		rule("AwsSolutions-IAM5", "Signed-in users may invoke the load tester only; lambda:InvokeFunction on <arn>:* covers its versions and aliases, which CDK's grantInvoke adds.",
+			`/^Resource::<LoadTesterFunction[A-Za-z0-9]+\.Arn>:\*$/`))
 
 	stack := s.Stack
 	byPath := func(path string, rules ...*cdknag.NagPackSuppression) {

@@ -96,6 +96,7 @@ func (s *ImagePipe) newOutputs(api awsapigateway.RestApi, id identity, site webs
 	out("RemoveStateMachineArn", "Removal state machine", s.Remove.StateMachineArn())
 	out("FailureQueueUrl", "Failure queue ({error, cause, state, input})", s.FailureQueue.QueueUrl())
 	out("RedriveFunctionName", "Redrive Lambda: invoke it to redrive the failure queue (see infra/README.md)", s.Functions[FnRedrive].FunctionName())
+	out("LoadTesterFunctionName", "Load-tester Lambda: signed-in users invoke it from the Status page (see infra/README.md)", s.Functions[FnLoadTester].FunctionName())
 	out("DashboardUrl", "CloudWatch dashboard", awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), awscdk.Aws_REGION(),
 		jsii.String("#dashboards:name="), dash.DashboardName(),

@@ -116,6 +116,7 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 	s.newRules()
 	api := s.newAPI(site.origin)
 	identity := s.newIdentity(api)
+	s.newLoadTester(props.LambdaDir, specs)
 	s.deployWebsite(site, props.WebDist, api, identity)
 	dashboard := s.newOperations(props.AlarmEmail, api)
 	s.newOutputs(api, identity, site, dashboard)
@@ -237,7 +238,7 @@ func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *st
 	endpoint := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), s.Search.DomainEndpoint()})
 	s.Functions = map[string]awslambda.Function{}
 	for _, spec := range specs {
-		if spec.Name == FnRedrive { // needs the state machines: newRedrive
+		if spec.Name == FnRedrive || spec.Name == FnLoadTester { // own env and grants: newRedrive, newLoadTester
 			continue
 		}
 		env := map[string]*string{
@@ -282,7 +283,7 @@ func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *st
 func (s *ImagePipe) restrictDomainToFunctions(domainName string) {
 	var principals []awsiam.IPrincipal
 	for _, name := range FunctionNames() {
-		if name == FnRedrive { // talks to SQS and Step Functions only
+		if name == FnRedrive || name == FnLoadTester { // never talk to the index
 			continue
 		}
 		principals = append(principals, awsiam.NewArnPrincipal(s.Functions[name].Role().RoleArn()))

@@ -306,7 +306,7 @@ func TestStack(t *testing.T) {
 				t.Errorf("%s: X-Ray off", id)
 			}
 			_, reserved := p["ReservedConcurrentExecutions"]
-			if strings.HasPrefix(id, "DetectLabels") != reserved {
+			if (strings.HasPrefix(id, "DetectLabels") || strings.HasPrefix(id, "LoadTester")) != reserved {
 				t.Errorf("%s: reserved concurrency %v", id, p["ReservedConcurrentExecutions"])
 			}
 		}
@@ -399,6 +399,89 @@ func TestStack(t *testing.T) {
 		}
 	})
 
+	// roleActions is action → resources (JSON) over the inline policies of a role.
+	roleActions := func(role string) map[string][]string {
+		got := map[string][]string{}
+		for _, p := range byType("AWS::IAM::Policy") {
+			pp := props(p)
+			for _, r := range pp["Roles"].([]any) {
+				if !reflect.DeepEqual(r, obj{"Ref": role}) {
+					continue
+				}
+				for _, st := range pp["PolicyDocument"].(obj)["Statement"].([]any) {
+					m := st.(obj)
+					res, _ := json.Marshal(m["Resource"])
+					for _, a := range asStrings(m["Action"]) {
+						got[a] = append(got[a], string(res))
+					}
+				}
+			}
+		}
+		return got
+	}
+
+	t.Run("LoadTester", func(t *testing.T) {
+		fnID := logicalID("LoadTesterFunction", "AWS::Lambda::Function")
+		fn := props(resources[fnID].(obj))
+		vars := fn["Environment"].(obj)["Variables"].(obj)
+		if !reflect.DeepEqual(vars["IMAGES_BUCKET"], obj{"Ref": logicalID("Images", "AWS::S3::Bucket")}) || vars["OPENSEARCH_ENDPOINT"] != nil || len(vars) != 1 {
+			t.Errorf("load-tester environment: %v", vars)
+		}
+		if fn["Timeout"] != float64(360) {
+			t.Errorf("load-tester timeout %v, want 360 s (5-minute runs and a margin)", fn["Timeout"])
+		}
+		got := roleActions(fn["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string))
+		var actions []string
+		for a := range got {
+			actions = append(actions, a)
+		}
+		slices.Sort(actions)
+		if want := []string{"s3:PutObject", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}; !reflect.DeepEqual(actions, want) {
+			t.Errorf("load-tester actions = %v, want %v", actions, want)
+		}
+		if puts := got["s3:PutObject"]; len(puts) != 1 || !strings.Contains(puts[0], `/upload/load/*`) {
+			t.Errorf("s3:PutObject on %v, want upload/load/* of the images bucket only", puts)
+		}
+
+		invokes := func(role string) []string {
+			return roleActions(logicalID(role, "AWS::IAM::Role"))["lambda:InvokeFunction"]
+		}
+		user := strings.Join(invokes("UserRole"), " ")
+		if !strings.Contains(user, `"Fn::GetAtt":["`+fnID+`","Arn"]`) {
+			t.Errorf("signed-in users may not invoke the load tester: %s", user)
+		}
+		for _, id := range []string{"Search", "Ping", "Redrive", "ExtractMetadata", "MakeThumbnail", "DetectLabels", "IndexDocument", "RemoveDocument"} {
+			if strings.Contains(user, `"`+id+`Function`) {
+				t.Errorf("signed-in users may invoke %s: %s", id, user)
+			}
+		}
+		if guest := invokes("GuestRole"); len(guest) != 0 {
+			t.Errorf("guests may invoke %v", guest)
+		}
+		for _, p := range byType("AWS::Lambda::Permission") {
+			if reflect.DeepEqual(props(p)["FunctionName"], obj{"Fn::GetAtt": []any{fnID, "Arn"}}) {
+				t.Errorf("a resource policy opens the load tester: %v", props(p))
+			}
+		}
+		domain, _ := json.Marshal(props(resources[logicalID("Search", "AWS::OpenSearchService::Domain")].(obj))["AccessPolicies"])
+		if role := fn["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string); strings.Contains(string(domain), role) {
+			t.Errorf("load-tester role may call the search domain: %s", domain)
+		}
+	})
+
+	t.Run("MemoryFromMeasurements", func(t *testing.T) {
+		for id, f := range byType("AWS::Lambda::Function") {
+			p := props(f)
+			if p["Runtime"] != "provided.al2023" {
+				continue
+			}
+			m, _ := p["MemorySize"].(float64)
+			if m < 128 || (int(m)%64 != 0 && m != 1769) {
+				t.Errorf("%s: MemorySize %v, want a 64 MB step (or 1769, one vCPU) of at least 128", id, p["MemorySize"])
+			}
+		}
+	})
+
 	t.Run("NoRedriveScheduleByDefault", func(t *testing.T) {
 		for id, r := range byType("AWS::Events::Rule") {
 			if props(r)["ScheduleExpression"] != nil {
@@ -409,7 +492,7 @@ func TestStack(t *testing.T) {
 
 	t.Run("Outputs", func(t *testing.T) {
 		outputs := template["Outputs"].(obj)
-		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl", "RedriveFunctionName"} {
+		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl", "RedriveFunctionName", "LoadTesterFunctionName"} {
 			if outputs[name] == nil {
 				t.Errorf("no output %s", name)
 			}

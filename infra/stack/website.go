@@ -69,12 +69,16 @@ func (s *ImagePipe) deployWebsite(site website, dist string, api awsapigateway.R
 		return
 	}
 	config := map[string]any{
+		"mode":             "aws", // without it the web app takes itself for the twin
 		"region":           *awscdk.Aws_REGION(),
 		"identityPoolId":   *id.identityPool.Ref(),
 		"userPoolId":       *id.userPool.UserPoolId(),
 		"userPoolClientId": *id.client.UserPoolClientId(),
 		"apiUrl":           *api.Url(),
 		"bucket":           *s.Bucket.BucketName(),
+		"stateMachineArn":  *s.Pipeline.StateMachineArn(),
+		// The Status page's load test: only the signed-in role may invoke it.
+		"loadTesterFunction": *s.Functions[FnLoadTester].FunctionName(),
 	}
 	awss3deployment.NewBucketDeployment(s.Stack, jsii.String("WebDeployment"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: site.bucket,

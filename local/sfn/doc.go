@@ -11,6 +11,12 @@
 //     are on disk. Executions then run on at most Options.Workers workers; the rest
 //     are RUNNING with only ExecutionStarted in their history until a worker is free
 //     (only their ARNs wait in memory; inputs stay on disk).
+//   - A running execution's history events stay in memory (GetExecutionHistory
+//     serves them from there) and reach the disk in bulk: with the execution's
+//     outcome in one transaction, or 256 at a time for a long run. Nothing is lost
+//     by this: a run interrupted by a crash re-runs from its start and its partial
+//     history is discarded anyway (below), while a finished execution's status,
+//     output and full history are written, and synced, together.
 //   - Shutdown (Close) stops accepting starts and lets running executions finish
 //     until its context ends; those still running then stay RUNNING.
 //   - After a shutdown or a crash, executions left RUNNING (or PENDING_REDRIVE) are

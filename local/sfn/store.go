@@ -330,7 +330,8 @@ func (t *txn) executionsNewestFirst(sm, status string, before uint64, limit int)
 	if before != 0 {
 		start = binary.BigEndian.AppendUint64(bytes.Clone(prefix), before)
 	}
-	k, v := c.Seek(start)
+	k, _ := c.Seek(start)
+	var v []byte
 	if k == nil {
 		k, v = c.Last()
 	} else {

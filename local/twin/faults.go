@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/local/asl"
@@ -91,8 +90,6 @@ type faultInvoker struct {
 func (i faultInvoker) Invoke(ctx context.Context, arn string, payload []byte) ([]byte, error) {
 	name := arn[strings.LastIndex(arn, ":")+1:]
 	name = strings.TrimPrefix(name, "imagepipe-")
-	t0 := time.Now()
-	defer func() { DebugTimes.Add(name, t0) }()
 	select {
 	case i.slots <- struct{}{}:
 		defer func() { <-i.slots }()
@@ -102,27 +99,8 @@ func (i faultInvoker) Invoke(ctx context.Context, arn string, payload []byte) ([
 	if err := i.table.Mode(name).Apply(ctx, name, rand01); err != nil {
 		return nil, err
 	}
-	t1 := time.Now()
-	DebugTimes.Add("wait:"+name, t0.Add(-0).Add(0)) ; _ = t1
-	defer func() { DebugTimes.Add("run:"+name, t1) }()
 	return i.next.Invoke(ctx, arn, payload)
 }
-
-type debugTimes struct {
-	mu sync.Mutex
-	m  map[string][]time.Duration
-}
-
-func (d *debugTimes) Add(k string, since time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.m == nil {
-		d.m = map[string][]time.Duration{}
-	}
-	d.m[k] = append(d.m[k], time.Since(since))
-}
-
-var DebugTimes debugTimes
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

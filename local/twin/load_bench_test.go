@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -43,7 +44,17 @@ func BenchmarkUploadToSearchable(b *testing.B) {
 	})
 	const perIter, clients = 100, 8
 	bodies := make([][]byte, perIter)
+	var big []byte
+	if os.Getenv("IMAGEPIPE_BENCH_BIG") != "" {
+		big = bigJPEG(b)
+	}
 	for i := range bodies {
+		if big != nil {
+			// Byte-distinct copies (a JPEG comment), so that no two share a content hash.
+			c := fmt.Sprintf("upload %d", i)
+			bodies[i] = append(append([]byte{0xFF, 0xD8, 0xFF, 0xFE, 0, byte(len(c) + 2)}, c...), big[2:]...)
+			continue
+		}
 		bodies[i] = tinyJPEG(b, i)
 	}
 	b.ResetTimer()
@@ -94,11 +105,6 @@ func BenchmarkUploadToSearchable(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	DebugTimes.mu.Lock()
-	for k, v := range DebugTimes.m {
-		fmt.Fprintf(os.Stderr, "%-28s n=%d median %v\n", k, len(v), median(v).Round(time.Millisecond))
-	}
-	DebugTimes.mu.Unlock()
 	names := slices.Sorted(maps.Keys(times))
 	for _, n := range names {
 		fmt.Fprintf(os.Stderr, "%-20s n=%d median %v\n", n, len(times[n]), median(times[n]).Round(time.Millisecond))
@@ -169,4 +175,26 @@ func median(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// bigJPEG is a 12-megapixel photograph-like JPEG (quality 90, 4:2:0).
+func bigJPEG(b *testing.B) []byte {
+	const w, h = 4000, 3000
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	r := rand.New(rand.NewPCG(1, 42))
+	for y := range h {
+		for x := range w {
+			u, v := float64(x)/w, float64(y)/h
+			l := 60 + 120*v + 30*math.Sin(u*5*math.Pi)*math.Cos(v*3*math.Pi) + r.NormFloat64()*9
+			img.Y[img.YOffset(x, y)] = uint8(max(0, min(255, l)))
+		}
+	}
+	for i := range img.Cb {
+		img.Cb[i], img.Cr[i] = uint8(110+i%40), uint8(140-i%30)
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
 }

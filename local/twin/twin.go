@@ -96,6 +96,9 @@ type Twin struct {
 	removeARN        string
 	serveErr         chan error
 	closeOnce        sync.Once
+	// runCtx lives as long as the twin: work a request starts (a load test) uses it.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
 }
 
 // Start opens the stores under cfg.DataDir, starts both listeners and resumes the
@@ -122,8 +125,10 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
 	t := &Twin{cfg: cfg, log: cfg.Logger, faults: NewFaultTable(), serveErr: make(chan error, 2)}
+	t.runCtx, t.cancelRun = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
+			t.cancelRun()
 			t.closeStores()
 		}
 	}()
@@ -214,6 +219,8 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	sqsClient := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = aws.String(edgeURL) })
 	sfnClient := awssfn.NewFromConfig(awsCfg, func(o *awssfn.Options) { o.BaseEndpoint = aws.String(edgeURL) })
 	redriver := &redrive.Redriver{SQS: sqsClient, SFN: sfnClient, QueueURL: queueURL, PipelineArn: t.pipelineARN, RemoveArn: t.removeARN, Logger: t.log}
+	// The load tester outlives the request that starts it, not the twin.
+	load := &loadRunner{s3: s3Client, apiURL: t.HTTPURL(), baseCtx: t.runCtx}
 	web := webapi.New(webapi.Config{
 		Search:        api.Search{Index: index, URLs: localURLs{}, Logger: t.log}.Handle,
 		Ping:          api.Ping{Index: index, Logger: t.log}.Handle,
@@ -224,8 +231,13 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		Bucket:        Bucket,
 		StateMachines: []string{t.pipelineARN, t.removeARN},
 		WebDir:        cfg.WebDir,
-		Extra:         map[string]http.Handler{"GET /api/faults": t.faults.Handler(functionNames), "PUT /api/faults/{function}": t.faults.Handler(functionNames)},
-		Logger:        t.log,
+		Extra: map[string]http.Handler{
+			"GET /api/faults":            t.faults.Handler(functionNames),
+			"PUT /api/faults/{function}": t.faults.Handler(functionNames),
+			"POST /api/load":             http.HandlerFunc(load.start),
+			"GET /api/load":              http.HandlerFunc(load.status),
+		},
+		Logger: t.log,
 	})
 
 	edge := edgeHandler(t.objects.Handler(), t.executions.Handler(), t.queue.Handler())
@@ -283,6 +295,7 @@ func (t *Twin) PipelineARN() string { return t.pipelineARN }
 func (t *Twin) Close(ctx context.Context) error {
 	var errs []error
 	t.closeOnce.Do(func() {
+		t.cancelRun()
 		errs = append(errs, t.edgeSrvShutdownAfterExecutions(ctx)...)
 		errs = append(errs, t.closeStores())
 	})

@@ -15,6 +15,8 @@ export interface AwsConfig {
   apiUrl: string;
   bucket: string;
   stateMachineArn?: string;
+  /** the load-tester Lambda's name (the stack's LoadTesterFunctionName output). */
+  loadTesterFunction?: string;
 }
 
 export type Config = LocalConfig | AwsConfig;
@@ -72,6 +74,7 @@ export function parseConfig(raw: unknown): Config {
     apiUrl,
     bucket: str(o, "bucket", true)!,
     stateMachineArn: str(o, "stateMachineArn", false),
+    loadTesterFunction: str(o, "loadTesterFunction", false),
   };
 }
 

@@ -10,7 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/imagepipe/imagepipe/local/loadgen"
+	"github.com/imagepipe/imagepipe/functions/loadgen"
 )
 
 // genVersion is part of every generated file name: bump it when the generator

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/imagepipe/imagepipe/local/loadgen"
+	"github.com/imagepipe/imagepipe/functions/loadgen"
 )
 
 func init() {

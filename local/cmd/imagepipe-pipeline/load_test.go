@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/imagepipe/imagepipe/functions/loadgen"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
-	"github.com/imagepipe/imagepipe/local/loadgen"
 )
 
 // fakeLoadTwin takes path-style PUTs and serves each uploaded JPEG's document at

@@ -34,14 +34,15 @@ func init() {
 // from Lambda, the thumbnail and preview PUTs, a Rekognition DetectLabels round trip
 // of about 0.7 s, an OpenSearch index request.
 //
-// Memory: make-thumbnail peaks at 31 MB (12 MP baseline) to 172 MB (24 MP 4:4:4
-// progressive) in `make bench`'s peak MB column, so 512 MB leaves headroom; the others
-// hold one small JSON document. Override any with --function.
+// Memory: as deployed (infra/stack/functions.go, from `make lambda-figures`): every
+// function peaks under 40 MB and gets 128 MB, except make-thumbnail, which is
+// CPU-bound and gets 1769 MB, one full vCPU, for latency (the Parallel state waits for
+// its slowest branch). Override any with --function.
 func defaultFunctions() []cost.Function {
 	return []cost.Function{
 		{Name: "extract-metadata", MemoryMB: 128, CPU: 1 * time.Millisecond, Wait: 40 * time.Millisecond},
 		{Name: "detect-labels", MemoryMB: 128, CPU: 2 * time.Millisecond, Wait: 700 * time.Millisecond},
-		{Name: "make-thumbnail", MemoryMB: 512, CPU: 110 * time.Millisecond, Wait: 150 * time.Millisecond},
+		{Name: "make-thumbnail", MemoryMB: 1769, CPU: 110 * time.Millisecond, Wait: 150 * time.Millisecond},
 		{Name: "index-document", MemoryMB: 128, CPU: 2 * time.Millisecond, Wait: 30 * time.Millisecond},
 	}
 }

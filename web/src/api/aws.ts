@@ -1,5 +1,5 @@
 // AWS mode: Cognito identity-pool credentials, SigV4-signed API Gateway calls,
-// presigned S3 uploads, Step Functions reads. Imported lazily (main.tsx) so the
+// presigned S3 uploads, Step Functions reads, the load-tester Lambda. Imported lazily (main.tsx) so the
 // local bundle never carries the SDK.
 
 import { fromCognitoIdentityPool } from "@aws-sdk/credential-provider-cognito-identity";
@@ -24,6 +24,7 @@ import {
   type ExecutionDetail,
   type ExecutionItem,
   type ListExecutionsParams,
+  type LoadStatus,
   type SearchResult,
 } from "./types";
 
@@ -46,6 +47,7 @@ export class AwsApi implements Api {
   readonly mode = "aws" as const;
   private creds?: Promise<Credentials>;
   private sfn?: SFNClient;
+  private load?: LoadRun;
   readonly auth?: Auth;
 
   constructor(private readonly cfg: AwsConfig) {
@@ -244,13 +246,139 @@ export class AwsApi implements Api {
     }
   }
 
-  async startLoad(): Promise<{ id: string }> {
-    throw new NotAvailable("The load tester runs from a shell in AWS: `imagepipe load`.");
+  /**
+   * startLoad invokes the load-tester Lambda (signed-in users only) and keeps the
+   * invocation: the Lambda answers when its run ends, with what it sent. Meanwhile
+   * loadStatus counts the documents indexed since the start (GET /ping).
+   */
+  async startLoad(rate: number, duration: string): Promise<{ id: string }> {
+    const fn = this.loadTester();
+    if (!this.auth?.user()) throw new ApiError("Sign in to run the load test: only signed-in users may invoke the load tester.", 403);
+    if (this.load && loadRunning(this.load, Date.now())) throw new ApiError("A load test is already running.", 409);
+    const baseline = await this.ping().then(
+      (p) => p.count,
+      () => undefined,
+    );
+    const m = await import("@aws-sdk/client-lambda");
+    // One attempt: a retried invocation would start a second run.
+    const client = new m.LambdaClient({ region: this.cfg.region, credentials: () => this.credentials(), maxAttempts: 1 });
+    const run: LoadRun = { id: `load-${Date.now()}`, started: Date.now(), baseline };
+    run.done = client
+      .send(
+        new m.InvokeCommand({
+          FunctionName: fn,
+          InvocationType: "RequestResponse",
+          Payload: new TextEncoder().encode(JSON.stringify({ rate, duration, size: "small" })),
+        }),
+      )
+      .then(
+        (r) => {
+          run.report = parseLoadReport(r.Payload, r.FunctionError);
+        },
+        (e: Error) => {
+          run.error = isDenied(e)
+            ? new ApiError("This identity may not invoke the load tester: sign in again.", 403)
+            : new ApiError(`Load test failed: ${e.message}`, 0);
+        },
+      )
+      .catch((e: Error) => {
+        run.error = e;
+      })
+      .finally(() => {
+        run.finishedAt = Date.now();
+      });
+    this.load = run;
+    return { id: run.id };
   }
 
-  async loadStatus(): Promise<never> {
-    throw new NotAvailable("The load tester runs from a shell in AWS: `imagepipe load`.");
+  async loadStatus(): Promise<LoadStatus> {
+    this.loadTester();
+    const run = this.load;
+    if (!run) return { running: false, sent: 0, indexed: 0, failed: 0 };
+    if (run.error) {
+      const e = run.error;
+      run.error = undefined; // shown once; the page may start again
+      run.finishedAt ??= Date.now();
+      throw e;
+    }
+    if (run.baseline !== undefined && loadRunning(run, Date.now())) {
+      const now = await this.ping().then(
+        (p) => p.count,
+        () => undefined,
+      );
+      if (now !== undefined) run.indexed = Math.max(0, now - run.baseline);
+    }
+    const r = run.report;
+    const indexed = Math.min(run.indexed ?? 0, r?.sent ?? Infinity);
+    return {
+      running: loadRunning(run, Date.now()),
+      sent: r?.sent ?? 0,
+      indexed,
+      failed: r?.failed ?? 0,
+      p50Ms: r?.uploadP50Ms,
+      p95Ms: r?.uploadP95Ms,
+    };
   }
+
+  private loadTester(): string {
+    if (!this.cfg.loadTesterFunction) throw new NotAvailable("config.json names no loadTesterFunction: deploy the stack with the load tester, or run `imagepipe load`.");
+    return this.cfg.loadTesterFunction;
+  }
+}
+
+/** LoadReport is what the load-tester Lambda answers (functions/cmd/load-tester). */
+export interface LoadReport {
+  runId: string;
+  prefix: string;
+  planned: number;
+  sent: number;
+  failed: number;
+  complete: boolean;
+  elapsedMs: number;
+  uploadP50Ms?: number;
+  uploadP95Ms?: number;
+  errors?: string[];
+}
+
+interface LoadRun {
+  id: string;
+  started: number;
+  baseline?: number; // documents indexed when the run started
+  indexed?: number;
+  done?: Promise<void>;
+  report?: LoadReport;
+  error?: Error;
+  finishedAt?: number;
+}
+
+/** After the Lambda answers, the page follows the pipeline this long at most. */
+const FOLLOW_MS = 120_000;
+
+/** loadRunning: the Lambda has not answered, or the pipeline is still catching up. */
+export function loadRunning(run: Pick<LoadRun, "report" | "error" | "finishedAt" | "indexed" | "baseline">, now: number): boolean {
+  if (run.finishedAt === undefined) return true;
+  if (!run.report || run.baseline === undefined) return false;
+  return (run.indexed ?? 0) < run.report.sent && now - run.finishedAt < FOLLOW_MS;
+}
+
+/** parseLoadReport reads the Lambda's answer, or throws its error in words. */
+export function parseLoadReport(payload: Uint8Array | undefined, functionError: string | undefined): LoadReport {
+  const text = payload ? new TextDecoder().decode(payload) : "";
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (functionError) {
+    const e = body as { errorMessage?: string; errorType?: string } | undefined;
+    throw new ApiError(`Load test failed: ${e?.errorMessage ?? functionError}${e?.errorType ? ` (${e.errorType})` : ""}`, 0);
+  }
+  const r = body as Partial<LoadReport> | undefined;
+  if (!r || typeof r.sent !== "number" || typeof r.failed !== "number") {
+    throw new ApiError(`Load test failed: unexpected answer from the load tester: ${text.slice(0, 200)}`, 0);
+  }
+  return r as LoadReport;
 }
 
 class UserPoolAuth implements Auth {

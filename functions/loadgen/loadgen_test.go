@@ -181,6 +181,33 @@ func TestRunUploadFailures(t *testing.T) {
 	}
 }
 
+// An upload-only run (no Checker, as the load-tester Lambda runs it) ends once every
+// upload is answered and reports the PUT durations.
+func TestRunUploadOnly(t *testing.T) {
+	up := &memUploader{}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rep, err := Run(ctx, Config{
+		Uploader: up, Count: 5, Rate: 1000, Poll: time.Millisecond, Prefix: "upload/load/r1/",
+		Body: func(int) []byte { return []byte("x") },
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 5 || rep.Indexed != 0 || rep.Pending != 0 || rep.TimedOut != 0 || !rep.Done {
+		t.Errorf("report = %+v", rep)
+	}
+	if rep.UploadMax < rep.UploadP50 || rep.UploadP99 < rep.UploadP50 {
+		t.Errorf("upload percentiles out of order: %+v", rep)
+	}
+	up.mu.Lock()
+	n := len(up.keys)
+	up.mu.Unlock()
+	if n != 5 {
+		t.Errorf("%d uploads, want 5", n)
+	}
+}
+
 func TestRunCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	up := &memUploader{}
@@ -204,6 +231,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, c := range []Config{
 		{},
 		{Uploader: &memUploader{}, Checker: never{}},
+		{Checker: never{}, Count: 1},
 		{Uploader: &memUploader{}, Checker: never{}, Count: 1, Size: "huge"},
 	} {
 		if _, err := Run(context.Background(), c, nil); !errors.Is(err, ErrConfig) {

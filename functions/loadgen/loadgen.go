@@ -1,6 +1,7 @@
 // Package loadgen uploads generated photos at a given rate through the S3 API and
 // waits until each is searchable, measuring throughput and upload-to-searchable
-// latency. `imagepipe load` and the twin's POST /api/load both run it.
+// latency. `imagepipe load`, the twin's POST /api/load and the load-tester Lambda
+// (upload only: no Checker) all run it.
 package loadgen
 
 import (
@@ -33,8 +34,10 @@ type Checker interface {
 // Config is one load run.
 type Config struct {
 	Uploader Uploader
-	Checker  Checker
-	Bucket   string // default "images"
+	// Checker follows the uploads through the pipeline; nil makes an upload-only run
+	// (the load-tester Lambda), which ends when the last upload has been answered.
+	Checker Checker
+	Bucket  string // default "images"
 	// Prefix is where the uploads go; it must be under upload/ for the pipeline to
 	// run. Default upload/load/<start time>/.
 	Prefix      string
@@ -82,6 +85,11 @@ type Report struct {
 	Bucket     string   `json:"bucket"`
 	Prefix     string   `json:"prefix"`
 	Errors     []string `json:"errors,omitempty"` // the first few, for the report
+	// Upload* are the S3 PUT durations (request sent → answered), accepted or not.
+	UploadP50 float64 `json:"uploadP50Ms"`
+	UploadP95 float64 `json:"uploadP95Ms"`
+	UploadP99 float64 `json:"uploadP99Ms"`
+	UploadMax float64 `json:"uploadMaxMs"`
 	// States is where the time went, from the execution histories (filled by the
 	// caller with StateTimes when it can reach Step Functions).
 	States []StateTime `json:"states,omitempty"`
@@ -91,8 +99,8 @@ type Report struct {
 var ErrConfig = errors.New("loadgen: invalid config")
 
 func (c *Config) defaults(now time.Time) error {
-	if c.Uploader == nil || c.Checker == nil {
-		return fmt.Errorf("%w: Uploader and Checker are required", ErrConfig)
+	if c.Uploader == nil {
+		return fmt.Errorf("%w: Uploader is required", ErrConfig)
 	}
 	if c.Bucket == "" {
 		c.Bucket = "images"
@@ -130,11 +138,6 @@ func (c *Config) defaults(now time.Time) error {
 	return nil
 }
 
-type item struct {
-	key      string
-	uploaded time.Time
-}
-
 type run struct {
 	cfg   Config
 	start time.Time
@@ -143,6 +146,7 @@ type run struct {
 	stats     Stats
 	pending   map[string]time.Time // key → upload finished
 	latencies []time.Duration
+	uploads   []time.Duration // PUT durations
 	lastDone  time.Time
 	lastSent  time.Time
 	uploading int // scheduled or in flight
@@ -250,19 +254,23 @@ func Run(ctx context.Context, cfg Config, progress func(Stats)) (Report, error) 
 
 func (r *run) upload(ctx context.Context, i int, body []byte) {
 	key := fmt.Sprintf("%s%06d.jpg", r.cfg.Prefix, i)
+	began := time.Now()
 	err := r.cfg.Uploader.Put(ctx, r.cfg.Bucket, key, body, "image/jpeg")
 	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.uploading--
 	r.lastSent = now
+	r.uploads = append(r.uploads, now.Sub(began))
 	if err != nil {
 		r.stats.UploadFailed++
 		r.noteErr(fmt.Sprintf("upload %s: %v", key, err))
 		return
 	}
 	r.stats.Sent++
-	r.pending[key] = now
+	if r.cfg.Checker != nil { // upload-only runs have nothing to wait for
+		r.pending[key] = now
+	}
 }
 
 func (r *run) poll(ctx context.Context) {
@@ -272,7 +280,7 @@ func (r *run) poll(ctx context.Context) {
 		keys = append(keys, k)
 	}
 	r.mu.Unlock()
-	if len(keys) == 0 {
+	if len(keys) == 0 || r.cfg.Checker == nil {
 		return
 	}
 	slices.Sort(keys)
@@ -321,6 +329,12 @@ func (r *run) report() Report {
 	rep.P50, rep.P95, rep.P99 = ms(Percentile(l, 50)), ms(Percentile(l, 95)), ms(Percentile(l, 99))
 	if len(l) > 0 {
 		rep.Max = ms(l[len(l)-1])
+	}
+	u := slices.Clone(r.uploads)
+	slices.Sort(u)
+	rep.UploadP50, rep.UploadP95, rep.UploadP99 = ms(Percentile(u, 50)), ms(Percentile(u, 95)), ms(Percentile(u, 99))
+	if len(u) > 0 {
+		rep.UploadMax = ms(u[len(u)-1])
 	}
 	return rep
 }
