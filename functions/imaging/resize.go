@@ -5,8 +5,6 @@ import (
 	"image/color"
 	stddraw "image/draw"
 	"math"
-
-	"golang.org/x/image/draw"
 )
 
 // FitSize is the size of a w×h image fitted into a box×box square, aspect kept: the
@@ -42,19 +40,33 @@ func Fit(m image.Image, box int) *image.RGBA {
 // does not depend on how much the decoder shrank.
 func Resize(m image.Image, tw, th int) *image.RGBA {
 	b := m.Bounds()
-	var src image.Image = m
+	var src *image.RGBA
 	// Keep at least twice the target's pixels for the final Catmull-Rom pass.
 	if k := max(b.Dx()/tw, b.Dy()/th) / 2; k >= 2 {
 		src = boxReduce(m, k)
+	} else {
+		src = toRGBA(m)
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, tw, th))
+	var dst *image.RGBA
 	if src.Bounds().Dx() == tw && src.Bounds().Dy() == th {
+		dst = image.NewRGBA(image.Rect(0, 0, tw, th))
 		stddraw.Draw(dst, dst.Bounds(), src, src.Bounds().Min, stddraw.Src)
 	} else {
-		draw.CatmullRom.Scale(dst, dst.Bounds(), src, src.Bounds(), draw.Src, nil)
+		dst = catmullRom(src, tw, th)
 	}
 	flatten(dst)
 	return dst
+}
+
+// toRGBA returns m as *image.RGBA, converting (premultiplied) if it is not one.
+func toRGBA(m image.Image) *image.RGBA {
+	if r, ok := m.(*image.RGBA); ok {
+		return r
+	}
+	b := m.Bounds()
+	r := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	stddraw.Draw(r, r.Bounds(), m, b.Min, stddraw.Src)
+	return r
 }
 
 // flatten composes premultiplied RGBA onto white and makes it opaque.

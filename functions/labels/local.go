@@ -1,7 +1,6 @@
 package labels
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
@@ -37,7 +36,7 @@ func (l Local) Detect(ctx context.Context, bucket, key string) (pipeline.Labels,
 	if err != nil {
 		return pipeline.Labels{}, err
 	}
-	img, _, err := imaging.DecodeReduced(bytes.NewReader(data), lim, analysisSide)
+	img, _, err := imaging.DecodeBytes(data, lim, analysisSide)
 	if err != nil {
 		return pipeline.Labels{}, err
 	}
@@ -161,12 +160,16 @@ func measure(img image.Image) stats {
 	for i, p := range palette {
 		labs[i] = fromRGB(uint32(p.r)*0x101, uint32(p.g)*0x101, uint32(p.b)*0x101)
 	}
+	hues := make([]float64, len(palette))
+	for i := range labs {
+		hues[i] = hueDeg(labs[i])
+	}
+	px := pixelsOf(img)
 	var sumL, sumL2, sumC float64
 	for y := b.Min.Y; y < b.Max.Y; y += step {
 		top := y-b.Min.Y < h/3
 		for x := b.Min.X; x < b.Max.X; x += step {
-			r, g, bb, _ := img.At(x, y).RGBA()
-			c := fromRGB(r, g, bb)
+			c := px(x, y)
 			st.n++
 			sumL += c.L
 			sumL2 += c.L * c.L
@@ -175,8 +178,8 @@ func measure(img image.Image) stats {
 			if chroma >= 0.04 {
 				st.chromatic++
 			}
-			st.colour[nearest(c, chroma, labs)]++
 			hue := hueDeg(c)
+			st.colour[nearest(c, chroma, hue, labs, hues)]++
 			if top {
 				st.topN++
 				if c.L >= 0.55 && chroma >= 0.03 && hue >= 200 && hue <= 275 {
@@ -198,14 +201,29 @@ type oklab struct{ L, A, B float64 }
 
 // fromRGB converts 16-bit sRGB (as image/color gives it) to OKLab.
 func fromRGB(r, g, b uint32) oklab {
-	lin := func(v uint32) float64 {
-		c := float64(v) / 0xffff
-		if c <= 0.04045 {
-			return c / 12.92
-		}
-		return math.Pow((c+0.055)/1.055, 2.4)
+	return fromLinear(linear(r), linear(g), linear(b))
+}
+
+// linear is the sRGB transfer function inverted, for a 16-bit value.
+func linear(v uint32) float64 {
+	c := float64(v) / 0xffff
+	if c <= 0.04045 {
+		return c / 12.92
 	}
-	rl, gl, bl := lin(r), lin(g), lin(b)
+	return math.Pow((c+0.055)/1.055, 2.4)
+}
+
+// linear8 is linear for every 8-bit value (v*0x101): most decoded images are
+// 8-bit, and a table turns three math.Pow calls per sample into loads with the
+// same results.
+var linear8 = func() (t [256]float64) {
+	for i := range t {
+		t[i] = linear(uint32(i) * 0x101)
+	}
+	return t
+}()
+
+func fromLinear(rl, gl, bl float64) oklab {
 	l := math.Cbrt(0.4122214708*rl + 0.5363325363*gl + 0.0514459929*bl)
 	m := math.Cbrt(0.2119034982*rl + 0.6806995451*gl + 0.1073969566*bl)
 	s := math.Cbrt(0.0883024619*rl + 0.2817188376*gl + 0.6299787005*bl)
@@ -213,6 +231,28 @@ func fromRGB(r, g, b uint32) oklab {
 		L: 0.2104542553*l + 0.7936177850*m - 0.0040720468*s,
 		A: 1.9779984951*l - 2.4285922050*m + 0.4505937099*s,
 		B: 0.0259040371*l + 0.7827717662*m - 0.8086757660*s,
+	}
+}
+
+// pixelsOf returns img's colour at (x, y) in OKLab, reading the 8-bit images the
+// decoders give (RGBA, Gray) straight from their pixel bytes; others go through
+// At, as before. Both give the same values for the same pixels.
+func pixelsOf(img image.Image) func(x, y int) oklab {
+	switch m := img.(type) {
+	case *image.RGBA:
+		return func(x, y int) oklab {
+			p := m.Pix[m.PixOffset(x, y):]
+			return fromLinear(linear8[p[0]], linear8[p[1]], linear8[p[2]])
+		}
+	case *image.Gray:
+		return func(x, y int) oklab {
+			v := linear8[m.Pix[m.PixOffset(x, y)]]
+			return fromLinear(v, v, v)
+		}
+	}
+	return func(x, y int) oklab {
+		r, g, b, _ := img.At(x, y).RGBA()
+		return fromRGB(r, g, b)
 	}
 }
 
@@ -230,8 +270,9 @@ var palette = []named{
 	{"Purple", 130, 60, 170}, {"Pink", 240, 130, 180}, {"Brown", 130, 80, 40},
 }
 
-// nearest returns the palette index closest to c.
-func nearest(c oklab, chroma float64, labs []oklab) int {
+// nearest returns the palette index closest to c, whose chroma and hue are given
+// (hues holds the palette's).
+func nearest(c oklab, chroma, hue float64, labs []oklab, hues []float64) int {
 	switch {
 	case c.L < 0.22:
 		return 0 // so dark that people call it black whatever its hue
@@ -250,7 +291,7 @@ func nearest(c oklab, chroma float64, labs []oklab) int {
 		p := labs[i]
 		// A colour's name follows its hue first; lightness separates brown from
 		// orange and pink from red.
-		dh := math.Abs(hueDeg(c) - hueDeg(p))
+		dh := math.Abs(hue - hues[i])
 		if dh > 180 {
 			dh = 360 - dh
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -198,4 +199,24 @@ func TestLocalDetect(t *testing.T) {
 func typeName(v any) string {
 	s := strings.TrimPrefix(strings.TrimPrefix(fmtType(v), "*"), "pipeline.")
 	return s
+}
+
+// opaque hides an image's concrete type, so measure takes its generic At path.
+type opaque struct{ image.Image }
+
+// The byte-reading fast paths give exactly what the generic path gives.
+func TestMeasureFastPathsMatchAt(t *testing.T) {
+	grad := fill(97, 61, func(x, y int) color.Color {
+		return color.RGBA{uint8(x * 255 / 96), uint8(y * 255 / 60), uint8((x*7 + y*13) % 256), 255}
+	})
+	gray := image.NewGray(image.Rect(0, 0, 50, 40))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i * 37)
+	}
+	for name, img := range map[string]image.Image{"rgba": grad, "gray": gray} {
+		fast, slow := measure(img), measure(opaque{img})
+		if fast.String() != slow.String() || fmt.Sprint(fast.colour) != fmt.Sprint(slow.colour) || fast.meanL != slow.meanL || fast.stdL != slow.stdL || fast.meanC != slow.meanC {
+			t.Errorf("%s: fast %v %v, generic %v %v", name, fast, fast.colour, slow, slow.colour)
+		}
+	}
 }

@@ -369,8 +369,8 @@ const maxUploadBytes = 100 << 20
 
 func (s *server) putObject(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if !strings.HasPrefix(key, pipeline.UploadPrefix) || len(key) > 1024 || strings.Contains(key, "..") {
-		writeError(w, http.StatusBadRequest, "key must be under upload/, at most 1024 bytes, without '..'")
+	if !strings.HasPrefix(key, pipeline.UploadPrefix) || len(key) > pipeline.MaxKeyBytes {
+		writeError(w, http.StatusBadRequest, "key must be under upload/ and at most 1024 bytes")
 		return
 	}
 	if r.ContentLength < 0 || r.ContentLength > maxUploadBytes {

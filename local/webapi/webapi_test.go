@@ -1,0 +1,94 @@
+package webapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+)
+
+type docs map[string]pipeline.Document
+
+func (d docs) Get(_ context.Context, id string) (pipeline.Document, bool, error) {
+	doc, ok := d[id]
+	return doc, ok, nil
+}
+
+func newTestServer(t *testing.T) http.Handler {
+	t.Helper()
+	id := pipeline.DocumentID("images", "upload/a b.jpg")
+	return New(Config{
+		Search: func(_ context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+			body, _ := json.Marshal(map[string]any{"echo": req.QueryStringParameters["search"], "path": req.Path})
+			return events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(body)}, nil
+		},
+		Documents: docs{id: {ID: id, Key: "upload/a b.jpg", Thumbnail: "thumbnail/a b.jpg"}},
+		Bucket:    "images",
+		WebDir:    t.TempDir(),
+	})
+}
+
+func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader("x")))
+	return rec
+}
+
+func TestProxyPassesTheQueryAsAPIGatewayDoes(t *testing.T) {
+	rec := serve(newTestServer(t), http.MethodGet, "/api/images?search=light+house")
+	var got map[string]string
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if rec.Code != 200 || got["echo"] != "light house" || got["path"] != "/images" {
+		t.Errorf("%d %v", rec.Code, got)
+	}
+}
+
+func TestDocumentByID(t *testing.T) {
+	h := newTestServer(t)
+	id := pipeline.DocumentID("images", "upload/a b.jpg")
+	rec := serve(h, http.MethodGet, "/api/images/"+id)
+	var d pipeline.Document
+	json.Unmarshal(rec.Body.Bytes(), &d)
+	if rec.Code != 200 || d.ThumbnailURL != "/api/objects/thumbnail/a%20b.jpg" {
+		t.Errorf("%d thumbnailUrl %q", rec.Code, d.ThumbnailURL)
+	}
+	if rec := serve(h, http.MethodGet, "/api/images/"+strings.Repeat("0", 64)); rec.Code != 404 {
+		t.Errorf("missing document: %d", rec.Code)
+	}
+	if rec := serve(h, http.MethodGet, "/api/images/not-an-id"); rec.Code != 400 {
+		t.Errorf("bad id: %d", rec.Code)
+	}
+}
+
+func TestValidationAndRouting(t *testing.T) {
+	h := newTestServer(t)
+	for _, c := range []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodPut, "/api/objects/thumbnail/x.jpg", 400}, // only under upload/
+		{http.MethodPut, "/api/objects/upload/" + strings.Repeat("k", 1024), 400},
+		{http.MethodGet, "/api/nothing", 404},
+		{http.MethodPost, "/", 405},
+		{http.MethodGet, "/api/executions?maxResults=0", 400},
+	} {
+		if rec := serve(h, c.method, c.path); rec.Code != c.want {
+			t.Errorf("%s %s: %d, want %d (%s)", c.method, c.path, rec.Code, c.want, rec.Body)
+		}
+	}
+	rec := serve(h, http.MethodGet, "/config.json")
+	var cfg map[string]string
+	json.Unmarshal(rec.Body.Bytes(), &cfg)
+	if cfg["mode"] != "local" || cfg["apiBase"] != "/api" {
+		t.Errorf("config.json %v", cfg)
+	}
+	if rec := serve(h, http.MethodGet, "/"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "make build") {
+		t.Errorf("without web/dist: %d %s", rec.Code, rec.Body)
+	}
+}
