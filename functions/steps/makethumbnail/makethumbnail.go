@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"image"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/metadata"
@@ -64,33 +65,55 @@ func Render(data []byte, lim imaging.Limits, size, previewSize int) (Rendering, 
 	if err != nil {
 		return Rendering{}, err
 	}
-	img, _, err := imaging.DecodeBytes(data, lim, max(size, previewSize))
+	// The thumbnail is made from the preview when there is one (already small and
+	// upright, and at least twice the thumbnail's size so the filter still has
+	// detail to work with); otherwise from a decode at the smallest scale it allows.
+	fromPreview := previewSize >= 2*size
+	need := size
+	if fromPreview {
+		need = previewSize
+	}
+	img, _, err := imaging.DecodeBytes(data, lim, need)
 	if err != nil {
 		return Rendering{}, err
 	}
 	sum := sha256.Sum256(data)
 	out := Rendering{ContentSHA256: hex.EncodeToString(sum[:])}
-	// Fit first, orient after: the same result, with the pixel shuffling done small.
-	render := func(box int) (Image, error) {
+	// Sizes come from the original's dimensions, so they do not depend on how much
+	// the decoder shrank. Fit first, orient after: the same result, with the pixel
+	// shuffling done small.
+	upright := func(box int) *image.RGBA {
 		tw, th := imaging.FitSize(md.Width, md.Height, box)
-		m := imaging.Orient(imaging.Resize(img, tw, th), md.Orientation)
-		b, err := imaging.EncodeJPEG(m)
-		if err != nil {
-			return Image{}, err
-		}
-		return Image{JPEG: b, Width: m.Bounds().Dx(), Height: m.Bounds().Dy()}, nil
-	}
-	if out.Thumbnail, err = render(size); err != nil {
-		return Rendering{}, err
+		return imaging.Orient(imaging.Resize(img, tw, th), md.Orientation)
 	}
 	if previewSize > 0 {
-		p, err := render(previewSize)
+		pm := upright(previewSize)
+		p, err := encode(pm)
 		if err != nil {
 			return Rendering{}, err
 		}
 		out.Preview = &p
+		if fromPreview {
+			tw, th := imaging.FitSize(md.Width, md.Height, size)
+			tw, th = imaging.OrientedSize(tw, th, md.Orientation)
+			if out.Thumbnail, err = encode(imaging.Resize(pm, tw, th)); err != nil {
+				return Rendering{}, err
+			}
+			return out, nil
+		}
+	}
+	if out.Thumbnail, err = encode(upright(size)); err != nil {
+		return Rendering{}, err
 	}
 	return out, nil
+}
+
+func encode(m *image.RGBA) (Image, error) {
+	b, err := imaging.EncodeJPEG(m)
+	if err != nil {
+		return Image{}, err
+	}
+	return Image{JPEG: b, Width: m.Bounds().Dx(), Height: m.Bounds().Dy()}, nil
 }
 
 // Handle renders the object named by an "Object Created" event and writes the

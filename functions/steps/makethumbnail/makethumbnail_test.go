@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"golang.org/x/image/draw"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
@@ -178,17 +179,59 @@ func TestEveryOrientation(t *testing.T) {
 		c[displayed[o][1]] = green
 		stored := imagingtest.Corners(w, h, c[tl], c[tr], c[bl], c[br])
 		data := imagingtest.WithEXIF(imagingtest.JPEG(stored, 95), imagingtest.EXIF{Orientation: o}.TIFF())
-		r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, 0)
+		// Without a preview the thumbnail comes from the decode; with one, from the
+		// (already upright) preview.
+		for _, preview := range []int{0, 200} {
+			r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := decode(t, r.Thumbnail.JPEG)
+			b := m.Bounds()
+			if b.Dx() != 80 || b.Dy() != 53 || r.Thumbnail.Width != 80 || r.Thumbnail.Height != 53 {
+				t.Errorf("orientation %d preview %d: thumbnail %v", o, preview, b)
+			}
+			if !imagingtest.Near(m.At(4, 4), red, 40) || !imagingtest.Near(m.At(b.Dx()-5, 4), green, 40) {
+				t.Errorf("orientation %d preview %d: top-left %v, top-right %v", o, preview, m.At(4, 4), m.At(b.Dx()-5, 4))
+			}
+		}
+	}
+}
+
+// Render's thumbnail and preview, however they are made, stay close to a
+// reference resampled from the full-resolution original with a high-quality
+// filter (Catmull-Rom over every source pixel), and the same bytes always give
+// the same JPEGs.
+func TestRenderQuality(t *testing.T) {
+	src := imagingtest.Photo(2400, 1600)
+	data := imagingtest.JPEG(src, 95)
+	ref := func(w, h int) *image.RGBA {
+		m := image.NewRGBA(image.Rect(0, 0, w, h))
+		draw.CatmullRom.Scale(m, m.Bounds(), src, src.Bounds(), draw.Src, nil)
+		return m
+	}
+	for _, preview := range []int{0, 640} {
+		r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := decode(t, r.Thumbnail.JPEG)
-		b := m.Bounds()
-		if b.Dx() != 80 || b.Dy() != 53 || r.Thumbnail.Width != 80 || r.Thumbnail.Height != 53 {
-			t.Errorf("orientation %d: thumbnail %v", o, b)
+		again, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
+		if err != nil || !bytes.Equal(again.Thumbnail.JPEG, r.Thumbnail.JPEG) {
+			t.Errorf("preview %d: thumbnail not deterministic (%v)", preview, err)
 		}
-		if !imagingtest.Near(m.At(4, 4), red, 40) || !imagingtest.Near(m.At(b.Dx()-5, 4), green, 40) {
-			t.Errorf("orientation %d: top-left %v, top-right %v", o, m.At(4, 4), m.At(b.Dx()-5, 4))
+		got := []makethumbnail.Image{r.Thumbnail}
+		if r.Preview != nil {
+			got = append(got, *r.Preview)
+			if !bytes.Equal(again.Preview.JPEG, r.Preview.JPEG) {
+				t.Errorf("preview %d: preview not deterministic", preview)
+			}
+		}
+		for _, im := range got {
+			psnr := imagingtest.PSNR(decode(t, im.JPEG), ref(im.Width, im.Height))
+			t.Logf("preview %d: %dx%d PSNR %.1f dB", preview, im.Width, im.Height, psnr)
+			if psnr < 30 {
+				t.Errorf("preview %d: %dx%d PSNR %.1f dB < 30", preview, im.Width, im.Height, psnr)
+			}
 		}
 	}
 }
