@@ -48,7 +48,7 @@ func suppressFindings(s *ImagePipe) {
 	}
 	suppress(s.Functions[FnRedrive], rule("AwsSolutions-IAM5",
 		"RedriveExecution acts on executions, whose names are only known at run time: the wildcard is the execution name under this stack's two state machines (the name is taken from each one's ARN), as CDK's grantRedriveExecution writes it.",
-		`/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Pipeline|Remove)[A-Za-z0-9]+"\}\]\}\]\}:\*$/`))
+		`/^Resource::arn:<AWS::Partition>:states:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Pipeline|Remove)[A-Za-z0-9]+"\}\]\}\]\}:\*$/`))
 	for _, sm := range []constructs.IConstruct{s.Pipeline, s.Remove} {
 		suppress(sm, rule("AwsSolutions-IAM5",
 			"The state machine may invoke only its own functions; lambda:InvokeFunction on <arn>:* covers their versions and aliases, which CDK's grantInvoke adds. X-Ray and CloudWatch Logs delivery actions support no resource-level permissions.",

@@ -14,7 +14,12 @@ type huffTable struct {
 	// skip[peek] packs, for any code of at most lutBits, the bits it and its value
 	// take (0-4) and how far it moves the coefficient index (5-9; 0 for EOB):
 	// all a decoder needs for coefficients it throws away.
-	skip    [1 << lutBits]uint16
+	skip [1 << lutBits]uint16
+	// run[peek] packs, for the whole codes (with their values) that fit in the
+	// lookahead one after another, the bits they take (0-4), how far they move the
+	// coefficient index together (5-12) and whether the last is an EOB (13): skipped
+	// coefficients then cost one table load per two or three codes, not one each.
+	run     [1 << lutBits]uint16
 	maxcode [17]int32 // largest code of each length; -1 when none
 	valptr  [17]int32 // index in vals of the first code of each length minus that code
 	vals    [256]uint8
@@ -76,9 +81,34 @@ func (t *huffTable) build(counts [16]int, vals []byte) error {
 		}
 		code <<= 1
 	}
+	for peek := range t.run {
+		pos, adv := uint16(0), uint16(0)
+		eob := false
+		for {
+			e := t.skip[(peek<<pos)&(1<<lutBits-1)]
+			b := e & 31
+			if e == 0 || pos+b > lutBits {
+				break
+			}
+			pos += b
+			if e>>5 == 0 {
+				eob = true
+				break
+			}
+			adv += e >> 5
+		}
+		if pos > 0 {
+			t.run[peek] = pos | adv<<5
+			if eob {
+				t.run[peek] |= runEOB
+			}
+		}
+	}
 	t.valid = true
 	return nil
 }
+
+const runEOB = 1 << 13
 
 func extend(v, s int32) int32 {
 	if s == 0 {

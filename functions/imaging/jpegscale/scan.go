@@ -283,6 +283,16 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int32, need int) (int,
 			acc <<= l
 			n -= l
 			r, s, v = (e>>12)&15, (e>>8)&15, e>>16
+		} else if e != 0 {
+			// A short code with a long value: the value bits follow in acc (n >= 32
+			// covers code and value).
+			l := uint(e & 31)
+			acc <<= l
+			n -= l
+			r, s = (e>>12)&15, (e>>8)&15
+			v = extend(int32(acc>>(64-uint(s))), s)
+			acc <<= uint(s)
+			n -= uint(s)
 		} else {
 			br.acc, br.n = acc, n
 			sym, err := br.decodeSym(act)
@@ -309,14 +319,29 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int32, need int) (int,
 		k++
 	}
 	// The rest of the block is decoded only to find where it ends.
-	skip := &act.skip
+	skip, run := &act.skip, &act.run
 	for k < 64 {
 		if n < 32 {
 			br.acc, br.n = acc, n
 			br.fill()
 			acc, n = br.acc, br.n
 		}
-		if e := skip[acc>>(64-lutBits)]; e != 0 {
+		peek := acc >> (64 - lutBits)
+		if e := run[peek]; e != 0 {
+			// Take the whole run when the block cannot end inside it (a block
+			// ends at index 64 without an EOB); otherwise go one code at a time.
+			adv := int(e>>5) & 0xff
+			if k+adv < 64 || (k+adv == 64 && e&runEOB == 0) {
+				acc <<= e & 31
+				n -= uint(e & 31)
+				if e&runEOB != 0 {
+					break
+				}
+				k += adv
+				continue
+			}
+		}
+		if e := skip[peek]; e != 0 {
 			acc <<= e & 31
 			n -= uint(e & 31)
 			adv := int(e >> 5)
