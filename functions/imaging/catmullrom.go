@@ -86,11 +86,12 @@ func catmullRomTaps(dw, sw int) taps {
 // catmullRom resamples src to dw×dh with a separable Catmull-Rom filter in
 // integer arithmetic, reading and writing the pixel bytes directly: horizontally
 // into an int16 buffer, then vertically. Channels are premultiplied RGBA, kept
-// premultiplied (no channel above alpha).
+// premultiplied (no channel above alpha); an opaque source skips alpha.
 func catmullRom(src *image.RGBA, dw, dh int) *image.RGBA {
 	b := src.Bounds()
 	sw, sh := b.Dx(), b.Dy()
 	tx, ty := catmullRomTaps(dw, sw), catmullRomTaps(dh, sh)
+	opaque := src.Opaque()
 
 	// Horizontal pass: every source row, dw pixels wide.
 	mid := make([]int16, sh*dw*4)
@@ -101,6 +102,20 @@ func catmullRom(src *image.RGBA, dw, dh int) *image.RGBA {
 		for x := range dw {
 			p := row[4*tx.start[x] : 4*(tx.start[x]+tx.n[x])]
 			w := tx.w[tx.off[x] : tx.off[x]+tx.n[x]]
+			o := out[4*x : 4*x+4 : 4*x+4]
+			if opaque { // the decoders' output: alpha needs no filtering
+				var r, g, bl int32
+				for k, wk := range w {
+					q := p[4*k : 4*k+3 : 4*k+3]
+					r += wk * int32(q[0])
+					g += wk * int32(q[1])
+					bl += wk * int32(q[2])
+				}
+				o[0] = int16((r + hr) >> (wBits - midBits))
+				o[1] = int16((g + hr) >> (wBits - midBits))
+				o[2] = int16((bl + hr) >> (wBits - midBits))
+				continue
+			}
 			var r, g, bl, a int32
 			for k, wk := range w {
 				q := p[4*k : 4*k+4 : 4*k+4]
@@ -109,7 +124,6 @@ func catmullRom(src *image.RGBA, dw, dh int) *image.RGBA {
 				bl += wk * int32(q[2])
 				a += wk * int32(q[3])
 			}
-			o := out[4*x : 4*x+4 : 4*x+4]
 			o[0] = int16((r + hr) >> (wBits - midBits))
 			o[1] = int16((g + hr) >> (wBits - midBits))
 			o[2] = int16((bl + hr) >> (wBits - midBits))
@@ -132,6 +146,18 @@ func catmullRom(src *image.RGBA, dw, dh int) *image.RGBA {
 		}
 		out := dst.Pix[y*dst.Stride : y*dst.Stride+n]
 		for x := 0; x < n; x += 4 {
+			o := out[x : x+4 : x+4]
+			if opaque {
+				var r, g, bl int32
+				for k, wk := range w {
+					q := rows[k][x : x+3 : x+3]
+					r += wk * int32(q[0])
+					g += wk * int32(q[1])
+					bl += wk * int32(q[2])
+				}
+				o[0], o[1], o[2], o[3] = clamp8((r+vr)>>vs), clamp8((g+vr)>>vs), clamp8((bl+vr)>>vs), 0xff
+				continue
+			}
 			var r, g, bl, a int32
 			for k, wk := range w {
 				q := rows[k][x : x+4 : x+4]
@@ -141,7 +167,6 @@ func catmullRom(src *image.RGBA, dw, dh int) *image.RGBA {
 				a += wk * int32(q[3])
 			}
 			av := clamp8((a + vr) >> vs)
-			o := out[x : x+4 : x+4]
 			o[0] = min(clamp8((r+vr)>>vs), av)
 			o[1] = min(clamp8((g+vr)>>vs), av)
 			o[2] = min(clamp8((bl+vr)>>vs), av)

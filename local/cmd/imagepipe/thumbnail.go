@@ -38,12 +38,16 @@ func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
 		return cli.ErrUsage
 	}
 	in, out := pos[0], pos[1]
-	f, err := os.Open(in)
+	// Size first, then one read into an exact buffer: a growing buffer would copy a
+	// 5 MB photo several times over.
+	st, err := os.Stat(in)
 	if err != nil {
 		return err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, imaging.DefaultLimits.MaxBytes+1))
-	f.Close()
+	if err := imaging.DefaultLimits.CheckBytes(st.Size()); err != nil {
+		return fmt.Errorf("%s: %s", in, errorLine(err))
+	}
+	data, err := os.ReadFile(in)
 	if err != nil {
 		return err
 	}
