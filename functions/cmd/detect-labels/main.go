@@ -9,16 +9,13 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"math/rand/v2"
-	"os"
 	"strconv"
 
+	"github.com/imagepipe/imagepipe/functions/lambdaenv"
+
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/rekognition"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/labels"
@@ -27,66 +24,32 @@ import (
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	lambdaenv.Setup()
 	mode := faults.FromEnv("detect-labels")
 	ctx := context.Background()
-	cfg := awsConfig(ctx)
+	cfg := lambdaenv.AWSConfig(ctx)
 	var l labels.Labeler
-	switch kind := env("LABELER", "rekognition", false); kind {
+	switch kind := lambdaenv.String("LABELER", "rekognition"); kind {
 	case "rekognition":
-		maxLabels, err := strconv.ParseInt(env("MAX_LABELS", "10", false), 10, 32)
+		maxLabels, err := strconv.ParseInt(lambdaenv.String("MAX_LABELS", "10"), 10, 32)
 		if err != nil || maxLabels < 1 || maxLabels > 1000 {
-			fail("MAX_LABELS must be an integer between 1 and 1000")
+			lambdaenv.Fail("MAX_LABELS must be an integer between 1 and 1000")
 		}
-		minConf, err := strconv.ParseFloat(env("MIN_CONFIDENCE", "70", false), 32)
+		minConf, err := strconv.ParseFloat(lambdaenv.String("MIN_CONFIDENCE", "70"), 32)
 		if err != nil || minConf < 0 || minConf > 100 {
-			fail("MIN_CONFIDENCE must be a number between 0 and 100")
+			lambdaenv.Fail("MIN_CONFIDENCE must be a number between 0 and 100")
 		}
 		l = labels.Rekognition{
 			Client:        rekognition.NewFromConfig(cfg),
 			MaxLabels:     int32(maxLabels),
 			MinConfidence: float32(minConf),
-			Moderation:    boolEnv("DETECT_MODERATION"),
-			Text:          boolEnv("DETECT_TEXT"),
+			Moderation:    lambdaenv.Bool("DETECT_MODERATION"),
+			Text:          lambdaenv.Bool("DETECT_TEXT"),
 		}
 	case "local":
-		pathStyle := boolEnv("S3_USE_PATH_STYLE")
-		l = labels.Local{Store: objects.Store{S3: s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = pathStyle || cfg.BaseEndpoint != nil })}}
+		l = labels.Local{Store: objects.Store{S3: lambdaenv.S3(cfg)}}
 	default:
-		fail("LABELER must be rekognition or local", "value", kind)
+		lambdaenv.Fail("LABELER must be rekognition or local", "value", kind)
 	}
 	lambda.Start(faults.Wrap("detect-labels", mode, rand.Float64, detectlabels.Handler{Labeler: l}.Handle))
-}
-
-func boolEnv(name string) bool {
-	b, err := strconv.ParseBool(env(name, "false", false))
-	if err != nil {
-		fail(name + " must be true or false")
-	}
-	return b
-}
-
-// env reads a variable, failing fast (a Lambda init error) when a required one is missing.
-func env(name, def string, required bool) string {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		if required {
-			fail("missing required environment variable " + name)
-		}
-		return def
-	}
-	return v
-}
-
-func fail(msg string, args ...any) {
-	slog.Error(msg, args...)
-	os.Exit(1)
-}
-
-func awsConfig(ctx context.Context) aws.Config {
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		fail("load AWS configuration", "error", err.Error())
-	}
-	return cfg
 }

@@ -19,13 +19,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"os"
 	"time"
+
+	"github.com/imagepipe/imagepipe/functions/lambdaenv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagepipe/imagepipe/functions/loadgen"
 )
@@ -179,22 +178,10 @@ func runID(ctx context.Context) string {
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log)
-	bucket := os.Getenv("IMAGES_BUCKET")
-	if bucket == "" {
-		fail("missing required environment variable IMAGES_BUCKET")
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fail("load AWS configuration", "error", err.Error())
-	}
-	// Path-style addressing when pointed at a local endpoint (the twin speaks path-style).
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	lambdaenv.Setup()
+	log := slog.Default()
+	bucket := lambdaenv.Required("IMAGES_BUCKET")
+	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL(_S3)
+	client := lambdaenv.S3(cfg)
 	lambda.Start(handler{uploader: loadgen.S3Uploader{Client: client}, bucket: bucket, reserve: reserve, margin: margin, log: log}.handle)
-}
-
-func fail(msg string, args ...any) {
-	slog.Error(msg, args...)
-	os.Exit(1)
 }

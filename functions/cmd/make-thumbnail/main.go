@@ -11,40 +11,34 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/imagepipe/imagepipe/functions/faults"
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/lambdaenv"
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
 )
 
 func main() {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	lambdaenv.Setup()
 	mode := faults.FromEnv("make-thumbnail")
 	lim, err := imaging.LimitsFromEnv(os.Getenv)
 	if err != nil {
-		fatal("configuration", err)
+		lambdaenv.Fail("configuration", "error", err.Error())
 	}
 	size, err := imaging.EnvInt(os.Getenv, "THUMBNAIL_SIZE", makethumbnail.DefaultSize)
 	if err != nil {
-		fatal("configuration", err)
+		lambdaenv.Fail("configuration", "error", err.Error())
 	}
 	preview, err := imaging.EnvInt(os.Getenv, "PREVIEW_SIZE", makethumbnail.DefaultPreviewSize)
 	if err != nil {
-		fatal("configuration", err)
+		lambdaenv.Fail("configuration", "error", err.Error())
 	}
 	if size > 4096 || preview > 4096 {
-		fatal("configuration", errTooBig)
+		lambdaenv.Fail("configuration", "error", errTooBig.Error())
 	}
-	// LoadDefaultConfig honours AWS_ENDPOINT_URL(_S3), as every SDK does.
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fatal("aws configuration", err)
-	}
-	// Path-style addressing when pointed at a local endpoint (the twin speaks path-style).
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = cfg.BaseEndpoint != nil })
+	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL(_S3)
+	client := lambdaenv.S3(cfg)
 	h := makethumbnail.Handler{
 		Store:       objects.Store{S3: client},
 		Limits:      lim,
@@ -60,8 +54,3 @@ type configError string
 func (e configError) Error() string { return string(e) }
 
 const errTooBig = configError("THUMBNAIL_SIZE and PREVIEW_SIZE must be at most 4096")
-
-func fatal(msg string, err error) {
-	slog.Error(msg, "error", err.Error())
-	os.Exit(1)
-}

@@ -17,11 +17,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
+	"github.com/imagepipe/imagepipe/functions/lambdaenv"
+
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -99,44 +99,24 @@ func (h handler) handle(ctx context.Context, in Input) (Output, error) {
 }
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	slog.SetDefault(log)
-	mode := env("REDRIVE_MODE", ModeQueue, false)
+	lambdaenv.Setup()
+	log := slog.Default()
+	mode := lambdaenv.String("REDRIVE_MODE", ModeQueue)
 	if mode != ModeQueue && mode != ModeExecutions {
-		fail("REDRIVE_MODE must be queue or executions", "value", mode)
+		lambdaenv.Fail("REDRIVE_MODE must be queue or executions", "value", mode)
 	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		fail("load AWS configuration", "error", err.Error())
-	}
+	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL(_S3)
 	h := handler{
 		r: &redrive.Redriver{
 			SQS:         sqs.NewFromConfig(cfg),
 			SFN:         sfn.NewFromConfig(cfg),
-			QueueURL:    env("FAILURE_QUEUE_URL", "", true),
-			PipelineArn: env("PIPELINE_STATE_MACHINE_ARN", "", true),
-			RemoveArn:   env("REMOVE_STATE_MACHINE_ARN", "", false),
+			QueueURL:    lambdaenv.Required("FAILURE_QUEUE_URL"),
+			PipelineArn: lambdaenv.Required("PIPELINE_STATE_MACHINE_ARN"),
+			RemoveArn:   lambdaenv.String("REMOVE_STATE_MACHINE_ARN", ""),
 			Logger:      log,
 		},
 		defaultMode: mode,
 		log:         log,
 	}
 	lambda.Start(h.handle)
-}
-
-// env reads a variable, failing fast (a Lambda init error) when a required one is missing.
-func env(name, def string, required bool) string {
-	v, ok := os.LookupEnv(name)
-	if !ok || v == "" {
-		if required {
-			fail("missing required environment variable " + name)
-		}
-		return def
-	}
-	return v
-}
-
-func fail(msg string, args ...any) {
-	slog.Error(msg, args...)
-	os.Exit(1)
 }
