@@ -24,3 +24,6 @@ test-go: build-web
 
 test-web: web/node_modules/.package-lock.json
 	cd web && npx vitest run
+
+# `make run` serves the web app too.
+run: build-web
