@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 )
 
 // errRemote is the refusal to listen beyond loopback without --allow-remote.
@@ -91,12 +89,4 @@ func rawBody(body string) json.RawMessage {
 	}
 	b, _ := json.Marshal(body)
 	return b
-}
-
-func webapiEscape(key string) string {
-	parts := strings.Split(key, "/")
-	for i, p := range parts {
-		parts[i] = url.PathEscape(p)
-	}
-	return strings.Join(parts, "/")
 }

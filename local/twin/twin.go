@@ -30,7 +30,6 @@ import (
 	"github.com/imagepipe/imagepipe/functions/labels"
 	"github.com/imagepipe/imagepipe/functions/metadata"
 	"github.com/imagepipe/imagepipe/functions/objects"
-	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/redrive"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
 	"github.com/imagepipe/imagepipe/functions/steps/detectlabels"
@@ -351,7 +350,7 @@ func camel(s string) string {
 type localURLs struct{}
 
 func (localURLs) URL(_ context.Context, _, key string) (string, error) {
-	return "/api/objects/" + webapiEscape(key), nil
+	return webapi.ObjectURL(key), nil
 }
 
 // failures adapts the queue and the redriver to the web API.
@@ -391,5 +390,3 @@ func orientation(data []byte) int {
 
 // rand01 is the fault switch's random source.
 func rand01() float64 { return rand.Float64() }
-
-var _ = pipeline.UploadPrefix

@@ -141,14 +141,14 @@ func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {
 	case !ok:
 		writeError(w, http.StatusNotFound, "no document "+id)
 	default:
-		doc.ThumbnailURL = objectURL(doc.Thumbnail)
-		doc.PreviewURL = objectURL(doc.Preview)
+		doc.ThumbnailURL = ObjectURL(doc.Thumbnail)
+		doc.PreviewURL = ObjectURL(doc.Preview)
 		writeJSON(w, http.StatusOK, doc)
 	}
 }
 
-// objectURL is where a browser loads an object from this server.
-func objectURL(key string) string {
+// ObjectURL is where a browser loads an object from this server.
+func ObjectURL(key string) string {
 	if key == "" {
 		return ""
 	}
