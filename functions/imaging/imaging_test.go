@@ -7,14 +7,10 @@ import (
 	"hash/crc32"
 	"image"
 	"image/color"
-	"image/gif"
-	"image/png"
 	"math/rand/v2"
 	"testing"
 
-	"golang.org/x/image/bmp"
 	"golang.org/x/image/draw"
-	"golang.org/x/image/tiff"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
@@ -64,28 +60,6 @@ func heicHeader() []byte {
 	return append(b, "mif1heic"...)
 }
 
-func encode(t testing.TB, format string, m image.Image) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	var err error
-	switch format {
-	case "jpeg":
-		return imagingtest.JPEG(m, 90)
-	case "png":
-		err = png.Encode(&buf, m)
-	case "gif":
-		err = gif.Encode(&buf, m, nil)
-	case "bmp":
-		err = bmp.Encode(&buf, m)
-	case "tiff":
-		err = tiff.Encode(&buf, m, &tiff.Options{Compression: tiff.Deflate})
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 func TestSniff(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -123,14 +97,14 @@ func TestSniff(t *testing.T) {
 func TestDecodeEveryFormat(t *testing.T) {
 	src := imagingtest.Photo(64, 48)
 	for _, format := range []string{"jpeg", "png", "gif", "bmp", "tiff"} {
-		img, got, err := imaging.DecodeBytes(encode(t, format, src), imaging.DefaultLimits, 0)
+		img, got, err := imaging.DecodeBytes(imagingtest.Encode(t, format, src), imaging.DefaultLimits, 0)
 		if err != nil || got != format {
 			t.Fatalf("%s: DecodeBytes: %q, %v", format, got, err)
 		}
 		if img.Bounds().Dx() != 64 || img.Bounds().Dy() != 48 {
 			t.Errorf("%s: bounds %v", format, img.Bounds())
 		}
-		cfg, got, err := imaging.DecodeConfig(bytes.NewReader(encode(t, format, src)), imaging.DefaultLimits)
+		cfg, got, err := imaging.DecodeConfig(bytes.NewReader(imagingtest.Encode(t, format, src)), imaging.DefaultLimits)
 		if err != nil || got != format || cfg.Width != 64 || cfg.Height != 48 {
 			t.Errorf("%s: DecodeConfig = %+v %q %v", format, cfg, got, err)
 		}
@@ -142,7 +116,7 @@ func TestDecodeEveryFormat(t *testing.T) {
 }
 
 func TestBadInputIsTyped(t *testing.T) {
-	jpg := encode(t, "jpeg", imagingtest.Photo(64, 48))
+	jpg := imagingtest.Encode(t, "jpeg", imagingtest.Photo(64, 48))
 	random := make([]byte, 4096)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range random {
@@ -168,8 +142,8 @@ func TestBadInputIsTyped(t *testing.T) {
 		{"gif bomb", gifHeader(65535, 65535), imaging.DefaultLimits, pipeline.ErrNameTooLarge},
 		{"png truncated after header", pngHeader(100, 100), imaging.DefaultLimits, pipeline.ErrNameCorrupt},
 		{"over byte limit", jpg, imaging.Limits{MaxBytes: 100}, pipeline.ErrNameTooLarge},
-		{"over pixel limit", encode(t, "png", imagingtest.Photo(2000, 600)), small, pipeline.ErrNameTooLarge},
-		{"over side limit", encode(t, "png", imagingtest.Photo(4001, 2)), small, pipeline.ErrNameTooLarge},
+		{"over pixel limit", imagingtest.Encode(t, "png", imagingtest.Photo(2000, 600)), small, pipeline.ErrNameTooLarge},
+		{"over side limit", imagingtest.Encode(t, "png", imagingtest.Photo(4001, 2)), small, pipeline.ErrNameTooLarge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := imaging.DecodeBytes(tc.data, tc.lim, 80)
@@ -286,7 +260,7 @@ func TestFitFlattensAlphaOntoWhite(t *testing.T) {
 }
 
 func TestEncodeIsDeterministic(t *testing.T) {
-	img, _, err := imaging.DecodeBytes(encode(t, "jpeg", imagingtest.Photo(640, 480)), imaging.DefaultLimits, 80)
+	img, _, err := imaging.DecodeBytes(imagingtest.Encode(t, "jpeg", imagingtest.Photo(640, 480)), imaging.DefaultLimits, 80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -363,7 +337,7 @@ func FuzzSniff(f *testing.F) {
 func FuzzDecodeBytes(f *testing.F) {
 	small := imagingtest.Photo(16, 12)
 	for _, format := range []string{"jpeg", "png", "gif", "bmp", "tiff"} {
-		f.Add(encode(f, format, small))
+		f.Add(imagingtest.Encode(f, format, small))
 	}
 	f.Add(webpLossless(4, 4))
 	f.Add(pngHeader(100000, 100000))

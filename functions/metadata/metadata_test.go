@@ -188,7 +188,7 @@ func TestOtherFormats(t *testing.T) {
 		{"png", "RGB", m}, {"png", "Gray", image.NewGray(m.Rect)}, {"png", "Indexed", pal},
 		{"gif", "Indexed", m}, {"bmp", "RGB", m}, {"tiff", "RGB", m},
 	} {
-		data := encodeAs(t, tc.format, tc.img)
+		data := imagingtest.Encode(t, tc.format, tc.img)
 		md, err := metadata.ExtractBytes(data, imaging.DefaultLimits)
 		if err != nil || md.Format != tc.format || md.Width != 33 || md.Height != 17 || md.ColorSpace != tc.cs {
 			t.Errorf("%s: %+v %v", tc.format, md, err)
@@ -197,7 +197,7 @@ func TestOtherFormats(t *testing.T) {
 }
 
 func TestPNGeXIf(t *testing.T) {
-	data := encodeAs(t, "png", imagingtest.Photo(20, 10))
+	data := imagingtest.Encode(t, "png", imagingtest.Photo(20, 10))
 	tiff := imagingtest.EXIF{Make: "PNGCam", Orientation: 8}.TIFF()
 	chunk := binary.BigEndian.AppendUint32(nil, uint32(len(tiff)))
 	chunk = append(append(chunk, "eXIf"...), tiff...)
@@ -368,8 +368,8 @@ func TestCorpusGPS(t *testing.T) {
 func FuzzExtract(f *testing.F) {
 	f.Add(photoJPEG(8, 8, imagingtest.EXIF{Make: "A", Orientation: 6, GPS: true, Lat: -1, Lon: -2, DateTimeOriginal: "2020:01:01 00:00:00"}))
 	f.Add(imagingtest.EXIF{Model: "T", GPS: true, Lat: 5, Lon: 5}.TIFF())
-	f.Add(encodeAs(f, "png", imagingtest.Photo(4, 4)))
-	f.Add(encodeAs(f, "gif", imagingtest.Photo(4, 4)))
+	f.Add(imagingtest.Encode(f, "png", imagingtest.Photo(4, 4)))
+	f.Add(imagingtest.Encode(f, "gif", imagingtest.Photo(4, 4)))
 	lim := imaging.Limits{MaxBytes: 1 << 20, MaxPixels: 1 << 24, MaxSide: 1 << 14}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		md, err := metadata.ExtractBytes(data, lim)

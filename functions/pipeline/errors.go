@@ -1,6 +1,9 @@
 package pipeline
 
-import "fmt"
+import (
+	"fmt"
+	"reflect"
+)
 
 // The Lambda runtime reports a returned error's Go type name as the error name the
 // state machine sees (for *T, the name of T). These types are therefore the contract
@@ -117,3 +120,17 @@ type StorageError struct {
 
 func (e *StorageError) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *StorageError) Unwrap() error { return e.Err }
+
+// ErrorName is the error name the Lambda runtime reports for err, and so the name the
+// state machine retries or catches: the Go type name of the returned error, without
+// the pointer (aws-lambda-go's rule). It is "" for nil.
+func ErrorName(err error) string {
+	if err == nil {
+		return ""
+	}
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Name()
+}

@@ -51,3 +51,20 @@ func TestValidate(t *testing.T) {
 		t.Error("a key outside upload/ passed")
 	}
 }
+
+func TestErrorName(t *testing.T) {
+	if got := ErrorName(&NotAnImageError{Reason: "x"}); got != ErrNameNotAnImage {
+		t.Errorf("ErrorName(*NotAnImageError) = %q", got)
+	}
+	if got := ErrorName(valueError{}); got != "valueError" {
+		t.Errorf("ErrorName(a value error) = %q", got)
+	}
+	if got := ErrorName(nil); got != "" {
+		t.Errorf("ErrorName(nil) = %q", got)
+	}
+}
+
+// valueError is an error type with a value receiver.
+type valueError struct{}
+
+func (valueError) Error() string { return "value" }

@@ -578,38 +578,30 @@ func (p *filterParser) ws() {
 }
 
 func (p *filterParser) or() (filterExpr, error) {
-	var terms filterOr
-	for {
-		e, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		terms = append(terms, e)
-		p.ws()
-		if !strings.HasPrefix(p.s[p.i:], "||") {
-			break
-		}
-		p.i += 2
-	}
-	if len(terms) == 1 {
-		return terms[0], nil
-	}
-	return terms, nil
+	return chain[filterOr](p, "||", p.and)
 }
 
 func (p *filterParser) and() (filterExpr, error) {
-	var terms filterAnd
+	return chain[filterAnd](p, "&&", p.unary)
+}
+
+// chain parses operand (op operand)*; a single operand stands alone.
+func chain[T interface {
+	~[]filterExpr
+	filterExpr
+}](p *filterParser, op string, operand func() (filterExpr, error)) (filterExpr, error) {
+	var terms T
 	for {
-		e, err := p.unary()
+		e, err := operand()
 		if err != nil {
 			return nil, err
 		}
 		terms = append(terms, e)
 		p.ws()
-		if !strings.HasPrefix(p.s[p.i:], "&&") {
+		if !strings.HasPrefix(p.s[p.i:], op) {
 			break
 		}
-		p.i += 2
+		p.i += len(op)
 	}
 	if len(terms) == 1 {
 		return terms[0], nil

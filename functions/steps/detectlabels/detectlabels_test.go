@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"reflect"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -29,15 +28,6 @@ func fixture(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// errorName is the name aws-lambda-go reports for err (and the state machine sees).
-func errorName(err error) string {
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		return t.Elem().Name()
-	}
-	return t.Name()
 }
 
 type stubLabeler struct {
@@ -69,8 +59,8 @@ func TestHandleContract(t *testing.T) {
 func TestHandleErrors(t *testing.T) {
 	h := lambda.NewHandler(Handler{Labeler: &stubLabeler{}}.Handle)
 	_, err := h.Invoke(context.Background(), fixture(t, "detect-labels-bad-event.json"))
-	if err == nil || errorName(err) != pipeline.ErrNameInvalidEvent {
-		t.Errorf("bad event: %v (%s)", err, errorName(err))
+	if err == nil || pipeline.ErrorName(err) != pipeline.ErrNameInvalidEvent {
+		t.Errorf("bad event: %v (%s)", err, pipeline.ErrorName(err))
 	}
 	for _, e := range []error{
 		&pipeline.ThrottledError{Service: "rekognition", Err: errors.New("slow")},
@@ -78,8 +68,8 @@ func TestHandleErrors(t *testing.T) {
 	} {
 		h := lambda.NewHandler(Handler{Labeler: &stubLabeler{err: e}}.Handle)
 		_, err := h.Invoke(context.Background(), fixture(t, "detect-labels-event.json"))
-		if err == nil || errorName(err) != errorName(e) {
-			t.Errorf("want %s, got %v (%s)", errorName(e), err, errorName(err))
+		if err == nil || pipeline.ErrorName(err) != pipeline.ErrorName(e) {
+			t.Errorf("want %s, got %v (%s)", pipeline.ErrorName(e), err, pipeline.ErrorName(err))
 		}
 	}
 }

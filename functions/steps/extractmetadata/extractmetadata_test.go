@@ -13,6 +13,7 @@ import (
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
 	"github.com/imagepipe/imagepipe/functions/objects"
+	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/steps/extractmetadata"
 )
 
@@ -28,16 +29,6 @@ func event(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-// errorName is the error name the Lambda runtime reports (aws-lambda-go: the
-// returned error's type name, without the pointer).
-func errorName(err error) string {
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
 }
 
 func invoke(t *testing.T, s3 *imagingtest.FakeS3, lim imaging.Limits, ev string) (map[string]any, error) {
@@ -139,19 +130,12 @@ func TestErrors(t *testing.T) {
 				s3.Add(bucket, ev.Detail.Object.Key, tc.body)
 			}
 			_, err := invoke(t, s3, tc.lim, tc.event)
-			if err == nil || errorName(err) != tc.want {
-				t.Fatalf("err = %v (%s), want %s", err, errorNameOrNil(err), tc.want)
+			if err == nil || pipeline.ErrorName(err) != tc.want {
+				t.Fatalf("err = %v (%s), want %s", err, pipeline.ErrorName(err), tc.want)
 			}
 			if tc.want == "ImageTooLargeError" && tc.body == nil && s3.Gets != 0 {
 				t.Errorf("read the object before refusing it")
 			}
 		})
 	}
-}
-
-func errorNameOrNil(err error) string {
-	if err == nil {
-		return "nil"
-	}
-	return errorName(err)
 }

@@ -40,17 +40,6 @@ func event(t *testing.T, name string) []byte {
 	return b
 }
 
-func errorName(err error) string {
-	if err == nil {
-		return "nil"
-	}
-	t := reflect.TypeOf(err)
-	if t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	return t.Name()
-}
-
 func decode(t *testing.T, b []byte) image.Image {
 	t.Helper()
 	m, err := jpeg.Decode(bytes.NewReader(b))
@@ -137,8 +126,8 @@ func TestHandlerErrors(t *testing.T) {
 			}
 			h := makethumbnail.Handler{Store: objects.Store{S3: s3}}
 			_, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), event(t, tc.event))
-			if errorName(err) != tc.want {
-				t.Fatalf("err = %v (%s), want %s", err, errorName(err), tc.want)
+			if pipeline.ErrorName(err) != tc.want {
+				t.Fatalf("err = %v (%s), want %s", err, pipeline.ErrorName(err), tc.want)
 			}
 			if len(s3.Objects) > 1 {
 				t.Errorf("wrote objects on failure: %d", len(s3.Objects))

@@ -1,4 +1,4 @@
-package metadata_test
+package imagingtest
 
 import (
 	"bytes"
@@ -9,17 +9,16 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
-
-	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
 )
 
-func encodeAs(t testing.TB, format string, m image.Image) []byte {
+// Encode writes m in format: jpeg (quality 90), png, gif, bmp or tiff (deflate).
+func Encode(t testing.TB, format string, m image.Image) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	var err error
 	switch format {
 	case "jpeg":
-		return imagingtest.JPEG(m, 85)
+		return JPEG(m, 90)
 	case "png":
 		err = png.Encode(&buf, m)
 	case "gif":
@@ -27,7 +26,9 @@ func encodeAs(t testing.TB, format string, m image.Image) []byte {
 	case "bmp":
 		err = bmp.Encode(&buf, m)
 	case "tiff":
-		err = tiff.Encode(&buf, m, nil)
+		err = tiff.Encode(&buf, m, &tiff.Options{Compression: tiff.Deflate})
+	default:
+		t.Fatalf("imagingtest.Encode: unknown format %q", format)
 	}
 	if err != nil {
 		t.Fatal(err)
