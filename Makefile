@@ -8,7 +8,6 @@ export GOTOOLCHAIN ?= local
 
 GO        ?= go
 LAMBDAS   := $(notdir $(wildcard functions/cmd/*))
-LAMBDA_BINS := $(foreach f,$(LAMBDAS),build/lambda/$(f)/bootstrap)
 DATA      ?= .imagepipe
 GO_MODULES := functions statemachine local test infra
 
@@ -17,10 +16,10 @@ TEST_TARGETS :=
 # Each area's fragment adds to the lists above before the rules below read them.
 -include mk/*.mk
 
-.PHONY: all build lambdas imagepipe run test test-go lint deps clean
+.PHONY: all build lambdas twin-lambdas imagepipe run test test-go lint deps clean
 all: build
 
-build: imagepipe lambdas
+build: imagepipe lambdas twin-lambdas build-web
 
 # bin/imagepipe runs the twin's and AWS commands from bin/imagepipe-pipeline beside it.
 # lambda.norpc drops aws-lambda-go's net/rpc server (the engine only calls handlers);
@@ -37,15 +36,25 @@ lambdas:
 	  (cd functions && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../build/lambda/$$f/bootstrap ./cmd/$$f); \
 	done
 
-# The twin in the foreground, on embedded defaults.
-run: imagepipe
+# The same functions/cmd/<name> built for this machine: the twin runs them as
+# processes under its Lambda Runtime API (build/twin/<name>/bootstrap).
+twin-lambdas:
+	@mkdir -p build/twin/.bin
+	cd functions && CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../build/twin/.bin/ ./cmd/...
+	@for f in $(LAMBDAS); do mkdir -p build/twin/$$f && mv -f build/twin/.bin/$$f build/twin/$$f/bootstrap; done
+
+# The twin in the foreground, deployed from the committed template snapshot.
+run: imagepipe twin-lambdas build-web
 	./bin/imagepipe serve --data $(DATA)
 
 # Go unit, handler, corpus and end-to-end tests (-race), a short fuzz pass, then
 # every area's own tests (mk/*.mk).
-test: lint test-go $(TEST_TARGETS)
+# deps first: idempotent and quick when everything is there, so that `make test` on a
+# fresh machine brings what it needs.
+test: deps lint test-go $(TEST_TARGETS)
 
-test-go:
+# The browser test serves web/dist; TestMain builds the functions for the twin.
+test-go: build-web
 	$(GO) test -race -count=1 -timeout 30m $(addprefix ./,$(addsuffix /...,$(filter-out infra,$(GO_MODULES))))
 
 lint:

@@ -3,13 +3,19 @@ APT_PACKAGES += awscli
 
 DEPS_TARGETS += deps-apt deps-go
 
-.PHONY: deps-apt deps-go
-deps-apt:
-	@missing=""; for p in $(sort $(APT_PACKAGES)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+# apt_install installs the Debian packages of its argument that are missing (quick
+# when none are): the one install step for `make deps` and `make bench`.
+define apt_install
+	@missing=""; for p in $(sort $(1)); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "apt-get install$$missing"; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+.PHONY: deps-apt deps-go
+deps-apt:
+	$(call apt_install,$(APT_PACKAGES))
 
 deps-go:
 	for m in $(GO_MODULES); do (cd $$m && $(GO) mod download); done

@@ -17,11 +17,7 @@ GO_BENCH_PKGS := ./functions/metadata ./functions/imaging ./functions/imaging/jp
 bench: bench-tools bench-go
 
 deps-bench:
-	@missing=""; for p in $(BENCH_APT); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "apt-get install$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+	$(call apt_install,$(BENCH_APT))
 
 bench-tools: deps-bench imagepipe
 	$(GO) build -o bin/imagepipe-bench ./local/cmd/imagepipe-bench

@@ -7,10 +7,11 @@ TEST_TARGETS += test-fuzz
 test-fuzz: fuzz
 
 fuzz:
+	@mkdir -p build
 	@grep -rl --include='*_test.go' '^func Fuzz' functions local statemachine | sort | while read -r f; do \
 	  dir=$$(dirname "$$f"); \
 	  for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$f"); do \
 	    echo "fuzz ./$$dir $$name ($(FUZZTIME))"; \
-	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$dir" >/tmp/imagepipe-fuzz.log 2>&1 || { cat /tmp/imagepipe-fuzz.log; exit 1; }; \
+	    $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "./$$dir" >build/fuzz.log 2>&1 || { cat build/fuzz.log; exit 1; }; \
 	  done; \
 	done

@@ -57,3 +57,22 @@ TEST_TARGETS += test-synth
 test-synth: deps-infra build
 	AWS_REGION=$${AWS_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) >/dev/null
 	@echo "cdk synth: templates in cdk.out/, cdk-nag AwsSolutions clean"
+
+# The committed template snapshot (infra/snapshot/ImagePipe.template.json): what the
+# twin deploys by default and the reviewable record of every infra change. Asset
+# hashes are normalized (infra/cmd/snapshot). `make snapshot` refreshes it from a real
+# synth; `make test` fails with the diff when it is stale.
+SNAPSHOT := infra/snapshot/ImagePipe.template.json
+TEST_TARGETS += test-snapshot
+.PHONY: snapshot test-snapshot
+snapshot: test-synth
+	$(GO) run ./infra/cmd/snapshot < cdk.out/ImagePipe.template.json > $(SNAPSHOT)
+	@echo "wrote $(SNAPSHOT)"
+
+test-snapshot: test-synth
+	@$(GO) run ./infra/cmd/snapshot < cdk.out/ImagePipe.template.json > build/snapshot.template.json
+	@if ! diff -u $(SNAPSHOT) build/snapshot.template.json > build/snapshot.diff; then \
+	  head -c 20000 build/snapshot.diff; \
+	  echo; echo "$(SNAPSHOT) is stale: the diff above is what the CDK app now synthesizes. Run 'make snapshot' and commit it."; exit 1; \
+	fi
+	@echo "template snapshot: up to date"

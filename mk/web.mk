@@ -18,12 +18,5 @@ deps-web: web/node_modules/.package-lock.json
 build-web: web/node_modules/.package-lock.json
 	cd web && npm run build
 
-# `make build` leaves web/dist; the browser e2e test (in test-go) needs it.
-build: build-web
-test-go: build-web
-
 test-web: web/node_modules/.package-lock.json
 	cd web && npx vitest run
-
-# `make run` serves the web app too.
-run: build-web

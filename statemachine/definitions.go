@@ -3,6 +3,8 @@ package statemachine
 import (
 	_ "embed"
 	"slices"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
 //go:embed pipeline.asl.json
@@ -12,8 +14,8 @@ var pipelineDefinition []byte
 var removeDefinition []byte
 
 // Substitution variable names: the ${Name} placeholders of the definitions. The CDK
-// app passes them as DefinitionSubstitutions; the twin passes its own values to
-// Substitute.
+// app passes them as DefinitionSubstitutions; the twin deploys them from the
+// template through Substitute.
 const (
 	VarExtractMetadataFunctionArn = "ExtractMetadataFunctionArn"
 	VarDetectLabelsFunctionArn    = "DetectLabelsFunctionArn"
@@ -71,9 +73,9 @@ func RetryableLambdaErrors() []string {
 	}
 }
 
-// RetryableFunctionErrors are the functions' own retryable error names (the Go type
-// names of functions/pipeline's TransientError and ThrottledError). Every other error
-// a function returns is caught without a retry.
+// RetryableFunctionErrors are the functions' own retryable error names
+// (functions/pipeline's TransientError and ThrottledError). Every other error a
+// function returns is caught without a retry.
 func RetryableFunctionErrors() []string {
-	return []string{"TransientError", "ThrottledError"}
+	return slices.Clone(pipeline.RetryableErrorNames)
 }

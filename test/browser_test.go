@@ -1,6 +1,8 @@
 package test
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -31,10 +33,10 @@ type browser struct {
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Skipf("no %s (Debian's chromium; `make deps` installs it)", chromiumPath)
+		testkit.SkipUnlessCI(t, fmt.Sprintf("no %s (Debian's chromium; `make deps` installs it)", chromiumPath))
 	}
 	if _, err := os.Stat(filepath.Join(repoRoot(), "web", "dist", "index.html")); err != nil {
-		t.Skip("web/dist is not built (`make build-web`)")
+		testkit.SkipUnlessCI(t, "web/dist is not built (`make build-web`)")
 	}
 	// The flags keep Chromium off the network: this machine refuses its background calls.
 	opts := []chromedp.ExecAllocatorOption{

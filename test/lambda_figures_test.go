@@ -80,7 +80,7 @@ func TestLambdaFigures(t *testing.T) {
 		payload string
 	}{
 		"extract-metadata": {s3env, rieEvent("Object Created", "upload/missing.png")},
-		"detect-labels":    {append([]string{"LABELER=local"}, s3env...), rieEvent("Object Created", "upload/missing.png")},
+		"detect-labels":    {s3env, rieEvent("Object Created", "upload/missing.png")},
 		"make-thumbnail":   {s3env, rieEvent("Object Created", "upload/missing.png")},
 		"index-document":   {osEnv, `{}`},
 		"remove-document":  {append(osEnv, s3env...), rieEvent("Object Deleted", "")},

@@ -75,6 +75,7 @@ func TestPipelineFigures(t *testing.T) {
 	for i := range keys {
 		keys[i] = fmt.Sprintf("upload/figures/%04d.jpg", i)
 	}
+	cpuBefore := treeCPU(t, tw.pid())
 	begin := make([]time.Time, n) // when upload i was offered (rate) or began (no rate)
 	jobs := make(chan int, n)
 	errs := make(chan error, n)
@@ -127,6 +128,8 @@ func TestPipelineFigures(t *testing.T) {
 		return len(tw.executions(t, sfntypes.ExecutionStatusRunning)) == 0, nil
 	})
 
+	cpu := treeCPU(t, tw.pid()) - cpuBefore
+
 	// Per execution: its key, its end, and each state's Entered→Exited time.
 	runs := pipelineRuns(t, tw)
 	if len(runs) != n {
@@ -162,6 +165,7 @@ func TestPipelineFigures(t *testing.T) {
 	t.Logf("pipeline figures: %d images of %.1f MP, %d clients, offered %s; uploads done in %v (%.1f/s)",
 		n, float64(w*h)/1e6, clients, offered, uploaded.Round(time.Millisecond), float64(n)/uploaded.Seconds())
 	t.Logf("  throughput: all searchable after %v: %.1f images/s", elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	t.Logf("  CPU: %v per image (the twin and its function processes, from /proc)", (cpu / time.Duration(n)).Round(100*time.Microsecond))
 	t.Logf("  upload→searchable: p50 %v  p95 %v  p99 %v  max %v", pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99), lat[len(lat)-1].Round(time.Millisecond))
 	for _, s := range []string{"(queued)", "ExtractMetadata", "DetectLabels", "MakeThumbnail", "IndexDocument", "(execution)"} {
 		d := perState[s]
@@ -303,4 +307,53 @@ func envFloat(t *testing.T, name string, def float64) float64 {
 		t.Fatalf("%s=%q: want a number ≥ 0", name, v)
 	}
 	return f
+}
+
+// treeCPU is the CPU time (user + system) of a process and all its descendants, alive
+// or reaped, from /proc: the twin and the function processes it runs.
+func treeCPU(t *testing.T, root int) time.Duration {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	type proc struct{ ppid, ticks int64 }
+	procs := map[int64]proc{}
+	for _, e := range entries {
+		pid, err := strconv.ParseInt(e.Name(), 10, 64)
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone
+		}
+		// Fields after the command name (which may hold spaces) start at ")".
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.ParseInt(f[1], 10, 64)
+		var ticks int64
+		for _, i := range []int{11, 12, 13, 14} { // utime stime cutime cstime
+			v, _ := strconv.ParseInt(f[i], 10, 64)
+			ticks += v
+		}
+		procs[pid] = proc{ppid, ticks}
+	}
+	in := map[int64]bool{int64(root): true}
+	for changed := true; changed; {
+		changed = false
+		for pid, p := range procs {
+			if !in[pid] && in[p.ppid] {
+				in[pid], changed = true, true
+			}
+		}
+	}
+	var ticks int64
+	for pid := range in {
+		ticks += procs[pid].ticks
+	}
+	const hz = 100 // USER_HZ on Linux
+	return time.Duration(ticks) * time.Second / hz
 }

@@ -105,7 +105,7 @@ func TestCLIUploadIsIndexedWithThumbnail(t *testing.T) {
 	mustJSON(t, tw.runAWS(t, "stepfunctions", "list-state-machines"), &machines)
 	var pipelineArn string
 	for _, m := range machines.StateMachines {
-		if strings.Contains(m.Name, "pipeline") {
+		if isPipeline(m.Name) {
 			pipelineArn = m.StateMachineArn
 		}
 	}
@@ -249,6 +249,10 @@ func TestCrashMidBatchLosesNothing(t *testing.T) {
 	}
 }
 
+// isPipeline tells the pipeline state machine (ImagePipe-Pipeline, as the twin names
+// the template's Pipeline construct) from the remove one.
+func isPipeline(name string) bool { return strings.HasSuffix(strings.ToLower(name), "-pipeline") }
+
 func pipelineArn(t *testing.T, tw *Twin) string {
 	t.Helper()
 	out, err := tw.SFN().ListStateMachines(ctxT(t), &sfn.ListStateMachinesInput{})
@@ -256,7 +260,7 @@ func pipelineArn(t *testing.T, tw *Twin) string {
 		t.Fatal(err)
 	}
 	for _, m := range out.StateMachines {
-		if strings.Contains(aws.ToString(m.Name), "pipeline") {
+		if isPipeline(aws.ToString(m.Name)) {
 			return aws.ToString(m.StateMachineArn)
 		}
 	}

@@ -91,7 +91,7 @@ func (tw *Twin) setFault(t *testing.T, fn, mode string) {
 func (tw *Twin) queueDepth(t *testing.T) (visible, inFlight int) {
 	t.Helper()
 	ctx := ctxT(t)
-	url, err := tw.SQS().GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("imagepipe-failures")})
+	url, err := tw.SQS().GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("ImagePipe-FailureQueue")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,8 @@
 package test
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -27,8 +29,10 @@ import (
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
-// imagepipeBin is the twin binary built once by TestMain.
-var imagepipeBin string
+// imagepipeBin is the twin binary built once by TestMain; functionsDir holds the
+// functions' bootstraps built for this machine (<dir>/<name>/bootstrap), which the
+// twin runs under its Lambda Runtime API.
+var imagepipeBin, functionsDir string
 
 // repoRoot is the repository's top folder (this package lives in test/).
 func repoRoot() string {
@@ -54,9 +58,40 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "building imagepipe:", err)
 		os.Exit(1)
 	}
+	if functionsDir, err = buildFunctions(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "building the functions:", err)
+		os.Exit(1)
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// buildFunctions builds every functions/cmd/<name> for this machine, as `make
+// twin-lambdas` does, into dir/functions/<name>/bootstrap.
+func buildFunctions(dir string) (string, error) {
+	bin := filepath.Join(dir, "functions-bin")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin+"/", "./cmd/...")
+	build.Dir = filepath.Join(repoRoot(), "functions")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", err
+	}
+	entries, err := os.ReadDir(bin)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "functions")
+	for _, e := range entries {
+		if err := os.MkdirAll(filepath.Join(out, e.Name()), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.Rename(filepath.Join(bin, e.Name()), filepath.Join(out, e.Name(), "bootstrap")); err != nil {
+			return "", err
+		}
+	}
+	return out, nil
 }
 
 // Twin is a running `imagepipe serve` on free loopback ports with its own data folder.
@@ -119,7 +154,7 @@ func startTwin(t *testing.T, extraArgs ...string) *Twin {
 // Start (re)starts the process on the same ports and data folder and waits until it answers.
 func (tw *Twin) Start() {
 	tw.t.Helper()
-	args := append([]string{"serve", "--data", tw.DataDir, "--edge-addr", tw.edgeAddr, "--http-addr", tw.httpAddr}, tw.extraArgs...)
+	args := append([]string{"serve", "--data", tw.DataDir, "--edge-addr", tw.edgeAddr, "--http-addr", tw.httpAddr, "--functions", functionsDir}, tw.extraArgs...)
 	cmd := exec.Command(imagepipeBin, args...)
 	cmd.Dir = repoRoot() // serves web/dist from here when it exists
 	cmd.Stdout, cmd.Stderr = tw.logs, tw.logs
@@ -149,6 +184,13 @@ func (tw *Twin) Start() {
 
 // Kill ends the process with SIGKILL: no clean shutdown.
 func (tw *Twin) Kill() { tw.signal(syscall.SIGKILL) }
+
+// pid is the running twin's process id.
+func (tw *Twin) pid() int {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	return tw.cmd.Process.Pid
+}
 
 // Stop ends the process with SIGTERM and waits for a clean exit.
 func (tw *Twin) Stop() { tw.signal(syscall.SIGTERM) }
@@ -327,7 +369,7 @@ func awsCLI(t *testing.T) string {
 			}
 		}
 	}
-	t.Skip("no working aws CLI on this machine (.ci/run installs Debian's awscli)")
+	testkit.SkipUnlessCI(t, "no working aws CLI on this machine (.ci/run installs Debian's awscli)")
 	return ""
 }
 

@@ -125,10 +125,7 @@ func ParseSearch(req events.APIGatewayProxyRequest) (searchindex.Query, error) {
 		}
 	}
 	p := req.QueryStringParameters
-	q, ok := p["search"]
-	if !ok {
-		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: "required"}
-	}
+	q := p["search"] // absent or empty: the newest images (the gallery)
 	switch {
 	case !utf8.ValidString(q):
 		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "search", Reason: "not valid UTF-8"}

@@ -8,7 +8,7 @@ import (
 )
 
 // The local labeler's CPU on a 12 MP, 4:2:0, quality-90 grainy photo (~4.7 MB):
-// the reduced decode plus Analyze, as Local.Detect does it.
+// the reduced decode plus Analyze, as AnalyzeBytes does it.
 func BenchmarkDetectGrainy12MP(b *testing.B) {
 	data := imagingtest.JPEG(imagingtest.Grainy(4000, 3000), 90)
 	b.SetBytes(int64(len(data)))

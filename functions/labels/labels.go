@@ -1,19 +1,10 @@
-// Package labels says what is in an image: Amazon Rekognition in AWS, and a local
-// labeler for the twin that measures the pixels (colours, brightness, contrast,
-// shape) and claims nothing it cannot measure.
+// Package labels says what is in an image: the Amazon Rekognition adapter that
+// detect-labels uses (in AWS and against the twin alike), Rekognition's image
+// limits, and the local labeler behind the twin's Rekognition, which measures the
+// pixels (colours, brightness, contrast, shape) and claims nothing it cannot measure.
 package labels
 
-import (
-	"context"
-	"math"
-
-	"github.com/imagepipe/imagepipe/functions/pipeline"
-)
-
-// Labeler detects the labels of the object bucket/key.
-type Labeler interface {
-	Detect(ctx context.Context, bucket, key string) (pipeline.Labels, error)
-}
+import "math"
 
 // Defaults as in the original workshop.
 const (

@@ -1,14 +1,12 @@
 package labels
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"math"
 	"sort"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
-	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
@@ -16,35 +14,15 @@ import (
 // brightness need no more.
 const analysisSide = 256
 
-// Local labels an object from its pixels, deterministically, for the twin. It never
-// looks at the key or the file name.
-type Local struct {
-	Store  objects.Store
-	Limits imaging.Limits // zero means imaging.DefaultLimits
-	// Orientation, if set, returns the EXIF orientation (1-8) of the file's bytes, so
-	// that Landscape/Portrait describe the image as displayed. Nil: stored pixels.
-	Orientation func(data []byte) int
-}
-
-// Detect implements Labeler.
-func (l Local) Detect(ctx context.Context, bucket, key string) (pipeline.Labels, error) {
-	lim := l.Limits
-	if lim == (imaging.Limits{}) {
-		lim = imaging.DefaultLimits
-	}
-	data, err := l.Store.ReadAll(ctx, bucket, key, lim.MaxBytes)
-	if err != nil {
-		return pipeline.Labels{}, err
-	}
+// AnalyzeBytes labels the image held in data, deterministically, from its pixels
+// alone: a decode at the size the analysis needs (checked against lim first), then
+// Analyze. Errors are the pipeline's types.
+func AnalyzeBytes(data []byte, lim imaging.Limits, orientation int) (pipeline.Labels, error) {
 	img, _, err := imaging.DecodeBytes(data, lim, analysisSide)
 	if err != nil {
 		return pipeline.Labels{}, err
 	}
-	orient := 1
-	if l.Orientation != nil {
-		orient = l.Orientation(data)
-	}
-	return Analyze(img, orient), nil
+	return Analyze(img, orientation), nil
 }
 
 // Analyze computes the local labels of img. orientation is the EXIF value (5-8 swap

@@ -2,22 +2,14 @@ package labels
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/imagepipe/imagepipe/functions/imaging"
-	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
@@ -136,23 +128,6 @@ func TestAnalyzeEmpty(t *testing.T) {
 	}
 }
 
-// fakeS3 serves objects from a map.
-type fakeS3 struct{ objects map[string][]byte }
-
-func (f fakeS3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
-	b, ok := f.objects[aws.ToString(in.Key)]
-	if !ok {
-		return nil, &types.NoSuchKey{}
-	}
-	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), ContentLength: aws.Int64(int64(len(b)))}, nil
-}
-func (fakeS3) PutObject(context.Context, *s3.PutObjectInput, ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
-	return nil, errors.New("not implemented")
-}
-func (fakeS3) DeleteObject(context.Context, *s3.DeleteObjectInput, ...func(*s3.Options)) (*s3.DeleteObjectOutput, error) {
-	return nil, errors.New("not implemented")
-}
-
 func encodePNG(t testing.TB, img image.Image) []byte {
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
@@ -161,37 +136,31 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 	return buf.Bytes()
 }
 
-func TestLocalDetect(t *testing.T) {
+func TestAnalyzeBytes(t *testing.T) {
 	red := encodePNG(t, solid(64, 32, color.RGBA{220, 30, 30, 255}))
-	l := Local{Store: objects.Store{S3: fakeS3{objects: map[string][]byte{
-		"upload/lighthouse.png": red,
-		"upload/x.png":          red,
-		"upload/empty.png":      {},
-		"upload/text.png":       []byte("hello, not an image"),
-		"upload/big.png":        bytes.Repeat([]byte{0}, 2048),
-	}}}, Limits: imaging.Limits{MaxBytes: 1024, MaxPixels: 1 << 20, MaxSide: 4096}}
-	ctx := context.Background()
-	a, err := l.Detect(ctx, "images", "upload/lighthouse.png")
+	lim := imaging.Limits{MaxBytes: 1024, MaxPixels: 1 << 20, MaxSide: 4096}
+	a, err := AnalyzeBytes(red, lim, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := l.Detect(ctx, "images", "upload/x.png")
-	if err != nil {
-		t.Fatal(err)
+	if names(a)["Red"] == 0 || names(a)["Landscape"] == 0 {
+		t.Errorf("labels miss Red or Landscape: %+v", a)
 	}
-	// The key never matters: same pixels, same labels, and no "Lighthouse".
-	if len(a.Labels) != len(b.Labels) || names(a)["Red"] == 0 || names(a)["Lighthouse"] != 0 {
-		t.Errorf("labels depend on the key or miss Red: %+v vs %+v", a, b)
+	// Orientation 6 shows the 64×32 image as 32×64.
+	if b, err := AnalyzeBytes(red, lim, 6); err != nil || names(b)["Portrait"] == 0 {
+		t.Errorf("turned: %+v, %v", b, err)
 	}
-	for key, want := range map[string]any{
-		"upload/empty.png":   &pipeline.NotAnImageError{},
-		"upload/text.png":    &pipeline.NotAnImageError{},
-		"upload/big.png":     &pipeline.ImageTooLargeError{},
-		"upload/missing.png": &pipeline.ObjectNotFoundError{},
+	for name, tc := range map[string]struct {
+		data []byte
+		want any
+	}{
+		"empty": {[]byte{}, &pipeline.NotAnImageError{}},
+		"text":  {[]byte("hello, not an image"), &pipeline.NotAnImageError{}},
+		"big":   {bytes.Repeat([]byte{0}, 2048), &pipeline.ImageTooLargeError{}},
 	} {
-		_, err := l.Detect(ctx, "images", key)
-		if err == nil || !strings.Contains(typeName(err), typeName(want)) {
-			t.Errorf("%s: err = %v (%T), want %T", key, err, err, want)
+		_, err := AnalyzeBytes(tc.data, lim, 1)
+		if err == nil || !strings.Contains(typeName(err), typeName(tc.want)) {
+			t.Errorf("%s: err = %v (%T), want %T", name, err, err, tc.want)
 		}
 	}
 }

@@ -23,8 +23,8 @@ type RekognitionAPI interface {
 	DetectText(ctx context.Context, in *rekognition.DetectTextInput, opts ...func(*rekognition.Options)) (*rekognition.DetectTextOutput, error)
 }
 
-// Rekognition labels an S3 object with Amazon Rekognition, which reads the object
-// itself: no bytes pass through the Lambda.
+// Rekognition labels an image with Amazon Rekognition: an S3 object, which
+// Rekognition reads itself, or image bytes sent with the request.
 type Rekognition struct {
 	Client        RekognitionAPI
 	MaxLabels     int32   // 0 means DefaultMaxLabels
@@ -33,8 +33,25 @@ type Rekognition struct {
 	Text          bool    // also call DetectText
 }
 
-// Detect implements Labeler.
-func (r Rekognition) Detect(ctx context.Context, bucket, key string) (pipeline.Labels, error) {
+// Image is what Rekognition labels: the S3 object Bucket/Key, or, when Bytes is set,
+// those bytes (a JPEG or PNG of at most MaxInlineBytes). Bucket and Key name the
+// original either way, for error messages.
+type Image struct {
+	Bucket, Key string
+	Bytes       []byte
+}
+
+// api is the request's Image: a fresh value per call, as the SDK may keep it.
+func (i Image) api() *types.Image {
+	if i.Bytes != nil {
+		return &types.Image{Bytes: i.Bytes}
+	}
+	return &types.Image{S3Object: &types.S3Object{Bucket: aws.String(i.Bucket), Name: aws.String(i.Key)}}
+}
+
+// DetectImage labels im (and, when asked, finds its moderation labels and text).
+func (r Rekognition) DetectImage(ctx context.Context, im Image) (pipeline.Labels, error) {
+	bucket, key := im.Bucket, im.Key
 	maxLabels, minConf := r.MaxLabels, r.MinConfidence
 	if maxLabels <= 0 {
 		maxLabels = DefaultMaxLabels
@@ -42,9 +59,7 @@ func (r Rekognition) Detect(ctx context.Context, bucket, key string) (pipeline.L
 	if minConf <= 0 {
 		minConf = DefaultMinConfidence
 	}
-	img := func() *types.Image {
-		return &types.Image{S3Object: &types.S3Object{Bucket: aws.String(bucket), Name: aws.String(key)}}
-	}
+	img := im.api
 	out, err := r.Client.DetectLabels(ctx, &rekognition.DetectLabelsInput{
 		Image:         img(),
 		MaxLabels:     aws.Int32(maxLabels),

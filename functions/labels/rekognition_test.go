@@ -2,6 +2,7 @@ package labels
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -88,7 +89,7 @@ func TestRekognitionDetectLabels(t *testing.T) {
 	defer srv.Close()
 
 	r := Rekognition{Client: newClient(srv.URL), Moderation: true, Text: true}
-	got, err := r.Detect(context.Background(), "images", "upload/a b.jpg")
+	got, err := r.DetectImage(context.Background(), Image{Bucket: "images", Key: "upload/a b.jpg"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +127,7 @@ func TestRekognitionConfigAndNoExtras(t *testing.T) {
 	fake.answer("DetectLabels", 200, `{"Labels":[]}`)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	got, err := Rekognition{Client: newClient(srv.URL), MaxLabels: 5, MinConfidence: 55.5}.Detect(context.Background(), "b", "upload/k")
+	got, err := Rekognition{Client: newClient(srv.URL), MaxLabels: 5, MinConfidence: 55.5}.DetectImage(context.Background(), Image{Bucket: "b", Key: "upload/k"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestRekognitionErrors(t *testing.T) {
 		fake := &fakeRekognition{}
 		fake.answer("DetectLabels", tc.status, tc.body)
 		srv := httptest.NewServer(fake)
-		_, err := Rekognition{Client: newClient(srv.URL)}.Detect(context.Background(), "b", "upload/k")
+		_, err := Rekognition{Client: newClient(srv.URL)}.DetectImage(context.Background(), Image{Bucket: "b", Key: "upload/k"})
 		srv.Close()
 		if err == nil {
 			t.Errorf("%s: no error", tc.body)
@@ -175,5 +176,21 @@ func TestRekognitionErrors(t *testing.T) {
 		if fmtType(err) != fmtType(tc.want) {
 			t.Errorf("%s: err %v is %T, want %T (unwrapped, the state machine's error name)", tc.body, err, err, tc.want)
 		}
+	}
+}
+
+func TestRekognitionDetectImageBytes(t *testing.T) {
+	fake := &fakeRekognition{}
+	fake.answer("DetectLabels", 200, labelsAnswer)
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	jpg := []byte("\xff\xd8\xff pretend jpeg")
+	got, err := Rekognition{Client: newClient(srv.URL)}.DetectImage(context.Background(), Image{Bucket: "b", Key: "upload/k.gif", Bytes: jpg})
+	if err != nil || len(got.Labels) != 2 {
+		t.Fatalf("labels %+v, %v", got, err)
+	}
+	img := fake.reqs[0].body["Image"].(map[string]any)
+	if img["S3Object"] != nil || img["Bytes"] != base64.StdEncoding.EncodeToString(jpg) {
+		t.Errorf("Image = %v, want the bytes alone", img)
 	}
 }

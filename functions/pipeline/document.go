@@ -43,7 +43,16 @@ type Labels struct {
 	Moderation []Label  `json:"moderation,omitempty"`
 	Text       []string `json:"text,omitempty"`
 	Source     string   `json:"source,omitempty"` // "rekognition" or "local"
+	// LabelledFrom is the image Rekognition labelled: LabelledOriginal, or
+	// LabelledRendering when it cannot read the original (format, size, dimensions).
+	LabelledFrom string `json:"labelledFrom,omitempty"`
 }
+
+// Labels.LabelledFrom values.
+const (
+	LabelledOriginal  = "original"
+	LabelledRendering = "rendering"
+)
 
 // Thumbnail is what make-thumbnail returns: where it wrote the small image (and the
 // optional preview), and the content hash of the original for duplicate detection.
@@ -98,6 +107,8 @@ type Document struct {
 	Labels      []Label           `json:"labels,omitempty"`
 	ContentHash string            `json:"contentSha256,omitempty"`
 	DuplicateOf string            `json:"duplicateOf,omitempty"`
+	// LabelledFrom says whether the labels describe the original or a rendering.
+	LabelledFrom string `json:"labelledFrom,omitempty"`
 	// AlsoKeys is filled by search on an original: the keys of its duplicates
 	// (same bytes), earliest first; never stored.
 	AlsoKeys    []string  `json:"alsoKeys,omitempty"`
@@ -135,6 +146,7 @@ func NewDocument(in IndexInput, now time.Time) Document {
 		UploadedAt:  ev.Time.UTC(),
 		ProcessedAt: now.UTC(),
 	}
+	d.LabelledFrom = in.Labels.LabelledFrom
 	if d.Size == 0 {
 		d.Size = md.Size
 	}

@@ -1,6 +1,7 @@
 // Package searchindex stores one search document per image and finds documents by
-// free text: Amazon OpenSearch in AWS, an embedded bleve index in the twin. Both
-// refuse to let an event older (by S3 sequencer) overwrite a newer document.
+// free text in Amazon OpenSearch: the domain in AWS, or the twin's OpenSearch REST
+// subset (local/opensearch), through the same requests. An event older (by S3
+// sequencer) than the stored document never overwrites it.
 package searchindex
 
 import (
@@ -78,7 +79,8 @@ func matchAll(text string) bool {
 	return t == "" || t == "*"
 }
 
-func normalize(q Query) Query {
+// Normalized is q with its defaults applied and its window clamped to MaxWindow.
+func (q Query) Normalized() Query {
 	if q.Size <= 0 {
 		q.Size = 20
 	}
@@ -98,7 +100,8 @@ func Before(a, b pipeline.Document) bool {
 	return a.ID < b.ID
 }
 
-func sortGroup(docs []pipeline.Document) {
+// SortGroup sorts documents with the same content by Before.
+func SortGroup(docs []pipeline.Document) {
 	slices.SortFunc(docs, func(a, b pipeline.Document) int {
 		switch {
 		case Before(a, b):
@@ -151,7 +154,7 @@ func Reconcile(ctx context.Context, ix Index, hash string, gone ...string) (orig
 	if len(group) == 0 {
 		return "", 0, nil
 	}
-	sortGroup(group)
+	SortGroup(group)
 	for i, d := range group {
 		want := group[0].ID
 		if i == 0 {
@@ -171,10 +174,10 @@ func Reconcile(ctx context.Context, ix Index, hash string, gone ...string) (orig
 	return group[0].ID, changed, nil
 }
 
-// foldAlsoKeys sets AlsoKeys on each original in page from dups (documents whose
+// FoldAlsoKeys sets AlsoKeys on each original in page from dups (documents whose
 // duplicateOf names one of them), earliest duplicate first.
-func foldAlsoKeys(page []pipeline.Document, dups []pipeline.Document) {
-	sortGroup(dups)
+func FoldAlsoKeys(page []pipeline.Document, dups []pipeline.Document) {
+	SortGroup(dups)
 	at := map[string]int{}
 	for i := range page {
 		at[page[i].ID] = i

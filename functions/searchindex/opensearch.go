@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensearch-project/opensearch-go/v4"
@@ -20,8 +23,11 @@ import (
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
-// OpenSearch is the index in Amazon OpenSearch Service. The sequencer guard runs in
-// the cluster (a scripted upsert), so concurrent writers cannot undo each other.
+// OpenSearch is the index in Amazon OpenSearch Service (or the twin's REST subset).
+// Upsert is optimistic concurrency control: it reads the stored document with its
+// _seq_no and _primary_term, applies the sequencer guard in Go, and writes only if
+// nobody wrote in between (if_seq_no/if_primary_term, or op_type=create), so that
+// concurrent writers cannot undo each other. No script runs in the cluster.
 type OpenSearch struct {
 	Client *opensearch.Client
 	Name   string // the index name
@@ -33,9 +39,14 @@ type OpenSearch struct {
 var _ Index = (*OpenSearch)(nil)
 
 // NewOpenSearchClient returns a client for endpoint whose requests are SigV4-signed
-// for the "es" service with cfg's credentials and region. Retries are left to the
-// state machine (and API Gateway callers), which back off with jitter.
+// for the "es" service with cfg's credentials and region. endpoint is the domain's
+// bare host name, as its DomainEndpoint attribute gives it (https is implied), or a
+// whole URL (the twin's domain is a path on its plain-HTTP edge). Retries are left to
+// the state machine (and API Gateway callers), which back off with jitter.
 func NewOpenSearchClient(endpoint string, cfg aws.Config, transport http.RoundTripper) (*opensearch.Client, error) {
+	if !strings.Contains(endpoint, "://") {
+		endpoint = "https://" + endpoint
+	}
 	signer, err := awsv2.NewSignerWithService(cfg, "es")
 	if err != nil {
 		return nil, fmt.Errorf("opensearch signer: %w", err)
@@ -101,20 +112,6 @@ func writeQuery(q url.Values) url.Values {
 	q.Set("refresh", "wait_for")
 	return q
 }
-
-// upsertScript keeps the newer of two documents by S3 sequencer: both are
-// left-padded with zeros to one length and compared as strings, as S3 documents.
-const upsertScript = `
-String a = ctx._source.sequencer == null ? '' : ctx._source.sequencer.toUpperCase();
-String b = params.doc.sequencer == null ? '' : params.doc.sequencer.toUpperCase();
-while (a.length() < b.length()) { a = '0' + a; }
-while (b.length() < a.length()) { b = '0' + b; }
-if (!ctx._source.isEmpty() && a.compareTo(b) > 0) {
-  ctx.op = 'noop';
-} else {
-  ctx._source.clear();
-  ctx._source.putAll(params.doc);
-}`
 
 // searchFieldsOS are the fields free text matches, with labels weighted up.
 var searchFieldsOS = []string{"labels.name^3", "camera.make", "camera.model", "key", "format"}
@@ -232,7 +229,25 @@ func (o *OpenSearch) docPath(kind, id string) string {
 	return "/" + url.PathEscape(o.Name) + "/" + kind + "/" + url.PathEscape(id)
 }
 
-// Upsert implements Index.
+// maxUpsertAttempts bounds the read-compare-write rounds of one Upsert. Each lost
+// round means another write to the same document landed; past the bound the
+// conflict is a TransientError, which the state machine retries with backoff.
+const maxUpsertAttempts = 8
+
+// storedVersion is what Upsert reads back: the stored sequencer and the document's
+// place in the shard's history, for the conditional write.
+type storedVersion struct {
+	Found       bool  `json:"found"`
+	SeqNo       int64 `json:"_seq_no"`
+	PrimaryTerm int64 `json:"_primary_term"`
+	Source      struct {
+		Sequencer string `json:"sequencer"`
+	} `json:"_source"`
+}
+
+// Upsert implements Index: an event older, by S3 sequencer, than the stored
+// document is skipped (skipped-older); an equal or newer one replaces it whole
+// (updated); a missing document is created (created).
 func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, error) {
 	if d.ID == "" {
 		d.ID = pipeline.DocumentID(d.Bucket, d.Key)
@@ -241,16 +256,41 @@ func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, e
 	if err := o.ensure(ctx); err != nil {
 		return "", err
 	}
-	body := map[string]any{
-		"scripted_upsert": true,
-		"script":          map[string]any{"lang": "painless", "source": upsertScript, "params": map[string]any{"doc": d}},
-		"upsert":          map[string]any{},
+	for attempt := 1; ; attempt++ {
+		outcome, err := o.upsertOnce(ctx, d)
+		if !isVersionConflict(err) {
+			return outcome, err
+		}
+		if attempt == maxUpsertAttempts {
+			return "", &pipeline.TransientError{Op: "opensearch upsert " + d.ID, Err: err}
+		}
+		if err := backoff(ctx, attempt); err != nil {
+			return "", &pipeline.TransientError{Op: "opensearch upsert " + d.ID, Err: err}
+		}
+	}
+}
+
+// upsertOnce is one round: read, compare sequencers, write if unchanged since the read.
+func (o *OpenSearch) upsertOnce(ctx context.Context, d pipeline.Document) (string, error) {
+	var cur storedVersion
+	ok, err := o.do(ctx, http.MethodGet, o.docPath("_doc", d.ID), nil, nil, &cur, true)
+	if err != nil {
+		return "", err
+	}
+	q := writeQuery(nil)
+	if ok && cur.Found {
+		if pipeline.CompareSequencers(cur.Source.Sequencer, d.Sequencer) > 0 {
+			return OutcomeSkippedOlder, nil
+		}
+		q.Set("if_seq_no", strconv.FormatInt(cur.SeqNo, 10))
+		q.Set("if_primary_term", strconv.FormatInt(cur.PrimaryTerm, 10))
+	} else {
+		q.Set("op_type", "create") // fails with a conflict if another writer created it first
 	}
 	var out struct {
 		Result string `json:"result"`
 	}
-	q := writeQuery(url.Values{"retry_on_conflict": {"3"}})
-	if _, err := o.do(ctx, http.MethodPost, o.docPath("_update", d.ID), q, body, &out, false); err != nil {
+	if _, err := o.do(ctx, http.MethodPut, o.docPath("_doc", d.ID), q, d, &out, false); err != nil {
 		return "", err
 	}
 	switch out.Result {
@@ -258,10 +298,28 @@ func (o *OpenSearch) Upsert(ctx context.Context, d pipeline.Document) (string, e
 		return OutcomeCreated, nil
 	case "updated":
 		return OutcomeUpdated, nil
-	case "noop":
-		return OutcomeSkippedOlder, nil
 	}
 	return "", fmt.Errorf("opensearch upsert %s: unexpected result %q", d.ID, out.Result)
+}
+
+// isVersionConflict reports OpenSearch's answer to a conditional write that lost a race.
+func isVersionConflict(err error) bool {
+	var oe *Error
+	return errors.As(err, &oe) && oe.Status == http.StatusConflict && oe.Type == "version_conflict_engine_exception"
+}
+
+// backoff waits before round attempt+1: full jitter, so that writers racing for one
+// document spread out.
+func backoff(ctx context.Context, attempt int) error {
+	limit := min(5*time.Millisecond<<attempt, 250*time.Millisecond)
+	t := time.NewTimer(rand.N(limit))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // Delete implements Index.
@@ -295,7 +353,7 @@ func (o *OpenSearch) Count(ctx context.Context) (int64, error) {
 // SearchBody is the request body for q: structured queries only; user text is a
 // value, never parsed as query syntax.
 func SearchBody(q Query) map[string]any {
-	q = normalize(q)
+	q = q.Normalized()
 	body := map[string]any{"from": q.From, "size": q.Size, "track_total_hits": true}
 	notDuplicate := []any{map[string]any{"exists": map[string]any{"field": "duplicateOf"}}}
 	if matchAll(q.Text) {
@@ -393,7 +451,7 @@ func (o *OpenSearch) Search(ctx context.Context, q Query) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	foldAlsoKeys(res.Images, dups.docs())
+	FoldAlsoKeys(res.Images, dups.docs())
 	return res, nil
 }
 
@@ -408,6 +466,6 @@ func (o *OpenSearch) FindByContentHash(ctx context.Context, hash string) ([]pipe
 		return nil, err
 	}
 	docs := out.docs()
-	sortGroup(docs)
+	SortGroup(docs)
 	return docs, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -53,8 +54,7 @@ func (f *fakeOpenSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ans = [2]string{"404", `{"error":{"type":"not_found"},"status":404}`}
 	}
 	w.Header().Set("Content-Type", "application/json")
-	var code int
-	_, _ = fmtSscan(ans[0], &code)
+	code, _ := strconv.Atoi(ans[0])
 	w.WriteHeader(code)
 	io.WriteString(w, ans[1])
 }
@@ -81,46 +81,146 @@ func checkSigned(t *testing.T, e exchange) {
 	}
 }
 
+// conflict is OpenSearch's answer to a conditional write that lost a race.
+const conflict = `{"error":{"root_cause":[{"type":"version_conflict_engine_exception","reason":"[x]: version conflict, required seqNo [4], primary term [1]. current document has seqNo [5] and primary term [1]"}],"type":"version_conflict_engine_exception","reason":"[x]: version conflict, required seqNo [4], primary term [1]. current document has seqNo [5] and primary term [1]"},"status":409}`
+
+func getAnswer(t *testing.T, d pipeline.Document, seqNo int) string {
+	t.Helper()
+	src, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return `{"_index":"images","_id":"` + d.ID + `","_version":3,"_seq_no":` + strconv.Itoa(seqNo) + `,"_primary_term":1,"found":true,"_source":` + string(src) + `}`
+}
+
+// TestOpenSearchUpsert checks the recorded exchanges of the optimistic upsert: the
+// index is created once, then each upsert reads the document and writes it only if
+// it is unchanged since (if_seq_no/if_primary_term), or absent (op_type=create).
 func TestOpenSearchUpsert(t *testing.T) {
 	d := doc("upload/a.jpg", "0A1", t0, "Lighthouse")
-	upd := "/images/_update/" + d.ID
-	for _, tc := range []struct{ result, want string }{
-		{"created", OutcomeCreated}, {"updated", OutcomeUpdated}, {"noop", OutcomeSkippedOlder},
+	path := "/images/_doc/" + d.ID
+	stored := func(seq string) string {
+		s := d
+		s.Sequencer, s.Labels = seq, []pipeline.Label{{Name: "Stored"}}
+		return getAnswer(t, s, 7)
+	}
+	for _, tc := range []struct {
+		name, get, put, want, query string // query: the PUT's, "" when no PUT is sent
+	}{
+		{"absent", `{"_index":"images","_id":"` + d.ID + `","found":false}`, `{"result":"created","_seq_no":0,"_primary_term":1}`,
+			OutcomeCreated, "op_type=create&refresh=wait_for"},
+		{"stored older", stored("0A0"), `{"result":"updated","_seq_no":8,"_primary_term":1}`,
+			OutcomeUpdated, "if_primary_term=1&if_seq_no=7&refresh=wait_for"},
+		{"stored same (a duplicate event)", stored("00000A1"), `{"result":"updated"}`,
+			OutcomeUpdated, "if_primary_term=1&if_seq_no=7&refresh=wait_for"},
+		{"stored newer", stored("0A2"), ``, OutcomeSkippedOlder, ""},
+		{"stored newer, shorter hex", stored("A2"), ``, OutcomeSkippedOlder, ""},
+		{"stored older, longer hex", stored("000A0"), `{"result":"updated"}`, OutcomeUpdated, "if_primary_term=1&if_seq_no=7&refresh=wait_for"},
 	} {
+		getStatus := "200"
+		if strings.Contains(tc.get, `"found":false`) {
+			getStatus = "404"
+		}
 		f, o := newFakeOS(t, map[string][2]string{
-			"PUT /images": {"200", `{"acknowledged":true}`},
-			"POST " + upd: {"200", `{"_index":"images","_id":"` + d.ID + `","result":"` + tc.result + `"}`},
+			"PUT /images": {"200", `{"acknowledged":true,"shards_acknowledged":true,"index":"images"}`},
+			"GET " + path: {getStatus, tc.get},
+			"PUT " + path: {"201", tc.put},
 		})
 		got, err := o.Upsert(context.Background(), d)
 		if err != nil || got != tc.want {
-			t.Fatalf("%s: %q %v", tc.result, got, err)
+			t.Fatalf("%s: %q %v, want %q", tc.name, got, err, tc.want)
 		}
 		// A second upsert does not create the index again.
 		if _, err := o.Upsert(context.Background(), d); err != nil {
 			t.Fatal(err)
 		}
-		if len(f.got) != 3 || f.got[0].method != "PUT" || f.got[0].path != "/images" || f.got[1].path != upd || f.got[2].path != upd {
-			t.Fatalf("requests: %+v", f.got)
+		perUpsert := 2
+		if tc.query == "" {
+			perUpsert = 1
+		}
+		if len(f.got) != 1+2*perUpsert || f.got[0].method != "PUT" || f.got[0].path != "/images" {
+			t.Fatalf("%s: requests %+v", tc.name, f.got)
 		}
 		for _, e := range f.got {
 			checkSigned(t, e)
 		}
 		m := f.got[0].body["mappings"].(map[string]any)["properties"].(map[string]any)
 		if m["location"].(map[string]any)["type"] != "geo_point" || m["id"].(map[string]any)["type"] != "keyword" ||
-			m["uploadedAt"].(map[string]any)["type"] != "date" {
+			m["uploadedAt"].(map[string]any)["type"] != "date" || m["sequencer"].(map[string]any)["type"] != "keyword" {
 			t.Errorf("mapping: %v", m)
 		}
-		u := f.got[1]
-		if u.query != "refresh=wait_for&retry_on_conflict=3" || u.body["scripted_upsert"] != true {
-			t.Errorf("update request: %s %v", u.query, u.body)
+		if g := f.got[1]; g.method != "GET" || g.path != path || g.query != "" {
+			t.Errorf("%s: read %s %s?%s", tc.name, g.method, g.path, g.query)
 		}
-		script := u.body["script"].(map[string]any)
-		if !strings.Contains(script["source"].(string), "ctx.op = 'noop'") {
-			t.Errorf("script lacks the sequencer guard: %v", script["source"])
+		if tc.query == "" {
+			continue
 		}
-		sent := script["params"].(map[string]any)["doc"].(map[string]any)
-		if sent["sequencer"] != "0A1" || sent["id"] != d.ID || sent["key"] != "upload/a.jpg" {
-			t.Errorf("params.doc: %v", sent)
+		w := f.got[2]
+		if w.method != "PUT" || w.path != path || w.query != tc.query {
+			t.Errorf("%s: write %s %s?%s, want ?%s", tc.name, w.method, w.path, w.query, tc.query)
+		}
+		if w.body["sequencer"] != "0A1" || w.body["id"] != d.ID || w.body["key"] != "upload/a.jpg" || w.body["script"] != nil {
+			t.Errorf("%s: the write's body is not the document: %v", tc.name, w.body)
+		}
+	}
+}
+
+// A write that loses a race reads again and decides again; a bounded number of lost
+// races is a TransientError for the state machine to retry.
+func TestOpenSearchUpsertConflict(t *testing.T) {
+	d := doc("upload/a.jpg", "0A1", t0)
+	path := "/images/_doc/" + d.ID
+	other := d
+	other.Sequencer = "0A0"
+	for _, tc := range []struct {
+		name   string
+		losses int    // conflicts before a write lands
+		second string // what the read after the first conflict finds
+		want   string
+	}{
+		{"lost once, then written", 1, "older", OutcomeUpdated},
+		{"lost to a newer event", 1, "newer", OutcomeSkippedOlder},
+		{"lost every time", maxUpsertAttempts, "older", ""},
+	} {
+		f, o := newFakeOS(t, map[string][2]string{"PUT /images": {"200", `{}`}})
+		reads, writes := 0, 0
+		f.answer = func(e exchange) ([2]string, bool) {
+			switch e.method + " " + e.path {
+			case "GET " + path:
+				reads++
+				if reads == 1 {
+					return [2]string{"404", `{"_index":"images","_id":"` + d.ID + `","found":false}`}, true
+				}
+				s := other
+				if tc.second == "newer" {
+					s.Sequencer = "0B0"
+				}
+				return [2]string{"200", getAnswer(t, s, 5)}, true
+			case "PUT " + path:
+				if writes++; writes <= tc.losses {
+					return [2]string{"409", conflict}, true
+				}
+				return [2]string{"200", `{"result":"updated","_seq_no":6,"_primary_term":1}`}, true
+			}
+			return [2]string{}, false
+		}
+		got, err := o.Upsert(context.Background(), d)
+		if tc.want == "" {
+			var te *pipeline.TransientError
+			if !errors.As(err, &te) || !isVersionConflict(te.Err) || writes != maxUpsertAttempts {
+				t.Errorf("%s: %v (%T) after %d writes", tc.name, err, err, writes)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: %q %v, want %q", tc.name, got, err, tc.want)
+		}
+		// The retry is conditional on what it read: never a blind overwrite.
+		if last := f.got[len(f.got)-1]; last.method == "PUT" && reads > 1 && last.query != "if_primary_term=1&if_seq_no=5&refresh=wait_for" {
+			t.Errorf("%s: retry wrote ?%s", tc.name, last.query)
+		}
+		if f.got[2].query != "op_type=create&refresh=wait_for" {
+			t.Errorf("%s: first write ?%s", tc.name, f.got[2].query)
 		}
 	}
 }
@@ -128,15 +228,16 @@ func TestOpenSearchUpsert(t *testing.T) {
 func TestOpenSearchIndexExists(t *testing.T) {
 	d := doc("upload/a.jpg", "1", t0)
 	f, o := newFakeOS(t, map[string][2]string{
-		"PUT /images":                  {"400", `{"error":{"type":"resource_already_exists_exception","reason":"index [images] already exists"},"status":400}`},
-		"PUT /images/_mapping":         {"200", `{"acknowledged":true}`},
-		"POST /images/_update/" + d.ID: {"200", `{"result":"created"}`},
+		"PUT /images":              {"400", `{"error":{"type":"resource_already_exists_exception","reason":"index [images] already exists"},"status":400}`},
+		"PUT /images/_mapping":     {"200", `{"acknowledged":true}`},
+		"GET /images/_doc/" + d.ID: {"404", `{"_index":"images","_id":"x","found":false}`},
+		"PUT /images/_doc/" + d.ID: {"201", `{"result":"created"}`},
 	})
 	if got, err := o.Upsert(context.Background(), d); err != nil || got != OutcomeCreated {
 		t.Fatalf("%q %v", got, err)
 	}
 	// An existing index gains the duplicate fields.
-	if len(f.got) != 3 || f.got[1].path != "/images/_mapping" {
+	if len(f.got) != 4 || f.got[1].path != "/images/_mapping" {
 		t.Fatalf("requests: %+v", f.got)
 	}
 	props := f.got[1].body["properties"].(map[string]any)
@@ -166,9 +267,9 @@ func TestOpenSearchErrors(t *testing.T) {
 		}},
 	} {
 		_, o := newFakeOS(t, map[string][2]string{
-			"PUT /images":                  {"200", `{}`},
-			"POST /images/_update/" + d.ID: {tc.status, tc.body},
-			"POST /images/_search":         {tc.status, tc.body},
+			"PUT /images":              {"200", `{}`},
+			"GET /images/_doc/" + d.ID: {tc.status, tc.body},
+			"POST /images/_search":     {tc.status, tc.body},
 		})
 		if _, err := o.Upsert(context.Background(), d); !tc.check(err) {
 			t.Errorf("upsert %s: %v (%T)", tc.status, err, err)

@@ -51,9 +51,11 @@ func (s *ImagePipe) newAPI(webOrigin *string) awsapigateway.RestApi {
 		ValidateRequestBody:       jsii.Bool(true),
 	})
 	images := api.Root().AddResource(jsii.String("images"), nil)
+	// search is optional: without it (or empty: API Gateway's validator counts
+	// `?search=` as missing) the gallery lists the newest images.
 	images.AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnSearch], nil), &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
-		RequestParameters: &map[string]*bool{"method.request.querystring.search": jsii.Bool(true)},
+		RequestParameters: &map[string]*bool{"method.request.querystring.search": jsii.Bool(false)},
 		RequestValidator:  validator,
 	})
 	ping := api.Root().AddResource(jsii.String("ping"), nil)
@@ -61,6 +63,21 @@ func (s *ImagePipe) newAPI(webOrigin *string) awsapigateway.RestApi {
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 		RequestValidator:  validator,
 	})
+	// API Gateway's own errors (a refused signature, a throttle, a failed function)
+	// carry no CORS headers by default, so a browser sees only "the API did not
+	// answer"; these give them the origin the preflight allows.
+	for _, r := range []struct {
+		id  string
+		typ awsapigateway.ResponseType
+	}{{"Default4xx", awsapigateway.ResponseType_DEFAULT_4XX()}, {"Default5xx", awsapigateway.ResponseType_DEFAULT_5XX()}} {
+		api.AddGatewayResponse(jsii.String(r.id), &awsapigateway.GatewayResponseOptions{
+			Type: r.typ,
+			ResponseHeaders: &map[string]*string{
+				"Access-Control-Allow-Origin": jsii.String("'" + *webOrigin + "'"),
+				"Vary":                        jsii.String("'Origin'"),
+			},
+		})
+	}
 	return api
 }
 

@@ -38,9 +38,11 @@ func functionSpecs() []FunctionSpec {
 	return []FunctionSpec{
 		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		// Rekognition allows about 50 DetectLabels calls a second per account by
-		// default; 20 concurrent calls of ~0.5 s stay under it. Waiting on Rekognition
-		// needs no CPU; the local labeler peaks at 34 MB.
-		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
+		// default; 20 concurrent calls of ~0.5 s stay under it. A JPEG or PNG that
+		// Rekognition takes is sent as an S3 reference (one 128 KiB header read);
+		// anything else is rendered to a JPEG first, which peaks at 127 MB for a 12 MP
+		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP.
+		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 1024, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
 		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 1769, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
 		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
@@ -114,5 +116,13 @@ func NewGoFunction(scope constructs.Construct, id string, codeDir string, spec F
 	if spec.ReservedConcurrency > 0 {
 		props.ReservedConcurrentExecutions = jsii.Number(spec.ReservedConcurrency)
 	}
-	return awslambda.NewFunction(scope, jsii.String(id), props)
+	fn := awslambda.NewFunction(scope, jsii.String(id), props)
+	// The twin builds this function's bootstrap from functions/cmd/<name>; the asset's
+	// own path is a content hash that says nothing about which command it holds.
+	fn.Node().DefaultChild().(awslambda.CfnFunction).AddMetadata(jsii.String(FunctionMetadataKey), spec.Name)
+	return fn
 }
+
+// FunctionMetadataKey names, on each AWS::Lambda::Function, the functions/cmd/<name>
+// its code is built from.
+const FunctionMetadataKey = "imagepipe:function"

@@ -235,7 +235,9 @@ func contextString(scope constructs.Construct, key string) string {
 }
 
 func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *string, domainName string, faults map[string]string) {
-	endpoint := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("https://"), s.Search.DomainEndpoint()})
+	// A bare host name, as the domain reports it; the functions add https://. (The
+	// twin resolves the same attribute to its own http:// URL.)
+	endpoint := s.Search.DomainEndpoint()
 	s.Functions = map[string]awslambda.Function{}
 	for _, spec := range specs {
 		if spec.Name == FnRedrive || spec.Name == FnLoadTester { // own env and grants: newRedrive, newLoadTester

@@ -1,6 +1,8 @@
 package asl
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -31,11 +33,11 @@ var knownDifferences = map[string]string{
 // It skips when difftest/node_modules is absent (make deps-asl installs it).
 func TestDifferential(t *testing.T) {
 	if _, err := os.Stat(filepath.Join("difftest", "node_modules", "aws-local-stepfunctions")); err != nil {
-		t.Skip("difftest/node_modules absent: run `make deps-asl` to enable the differential test")
+		testkit.SkipUnlessCI(t, "difftest/node_modules absent: run `make deps-asl` to enable the differential test")
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not installed")
+		testkit.SkipUnlessCI(t, "node not installed")
 	}
 	suite := loadSuite(t)
 	names := make([]string, 0, len(suite))

@@ -130,7 +130,16 @@ func TestRouterDispatch(t *testing.T) {
 		started[arn] = append(started[arn], ev.Detail.Object.Key)
 		return nil
 	}
-	r, err := NewRouter(PipelineRules("images", start, "pipe", "remove")...)
+	rules := func(start func(context.Context, string, []byte) error) []Rule {
+		target := func(arn string) Target {
+			return func(ctx context.Context, ev []byte) error { return start(ctx, arn, ev) }
+		}
+		return []Rule{
+			{Name: "object-created", Pattern: statemachine.ObjectCreatedPattern("images"), Target: target("pipe")},
+			{Name: "object-deleted", Pattern: statemachine.ObjectDeletedPattern("images"), Target: target("remove")},
+		}
+	}
+	r, err := NewRouter(rules(start)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,14 +162,14 @@ func TestRouterDispatch(t *testing.T) {
 	}
 
 	boom := errors.New("store full")
-	failing, err := NewRouter(PipelineRules("images", func(context.Context, string, []byte) error { return boom }, "pipe", "remove")...)
+	failing, err := NewRouter(rules(func(context.Context, string, []byte) error { return boom })...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := failing.Dispatch(ctx, s3Event("Object Created", "images", "upload/a.jpg")); !errors.Is(err, boom) {
 		t.Fatalf("target error not returned: %v", err)
 	}
-	if _, err := NewRouter(Rule{Name: "bad", Pattern: statemachine.Pattern{"a": []any{map[string]any{"numeric": []any{">", 1}}}}, Target: StartExecution(start, "x")}); err == nil || !strings.Contains(err.Error(), "numeric") {
+	if _, err := NewRouter(Rule{Name: "bad", Pattern: statemachine.Pattern{"a": []any{map[string]any{"numeric": []any{">", 1}}}}, Target: func(context.Context, []byte) error { return nil }}); err == nil || !strings.Contains(err.Error(), "numeric") {
 		t.Fatalf("bad pattern accepted: %v", err)
 	}
 }

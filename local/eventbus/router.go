@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
-	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // Target receives a matched event. It must return only once the event is safely
@@ -17,7 +16,7 @@ type Target func(ctx context.Context, event []byte) error
 // Rule is one EventBridge rule: a pattern and the target of its matches.
 type Rule struct {
 	Name    string
-	Pattern statemachine.Pattern
+	Pattern map[string]any // an EventBridge event pattern, as JSON decodes it
 	Target  Target
 }
 
@@ -75,27 +74,4 @@ func (r *Router) DispatchJSON(ctx context.Context, event []byte) (matched int, e
 		}
 	}
 	return matched, errors.Join(errs...)
-}
-
-// StartFunc starts an execution of a state machine with input, durably, and returns
-// once it is recorded (sfn.Service.StartExecution has this signature).
-type StartFunc func(ctx context.Context, stateMachineARN string, input []byte) error
-
-// StartExecution is a target that starts stateMachineARN with the event as input,
-// as an EventBridge rule targeting Step Functions does.
-func StartExecution(start StartFunc, stateMachineARN string) Target {
-	return func(ctx context.Context, event []byte) error {
-		return start(ctx, stateMachineARN, event)
-	}
-}
-
-// PipelineRules are the twin's two rules, with the CDK rules' patterns: "Object
-// Created" under upload/ of bucket starts the pipeline state machine, "Object
-// Deleted" under upload/ starts the remove state machine. Writes elsewhere (the
-// thumbnails under thumbnail/) match neither.
-func PipelineRules(bucket string, start StartFunc, pipelineARN, removeARN string) []Rule {
-	return []Rule{
-		{Name: "object-created", Pattern: statemachine.ObjectCreatedPattern(bucket), Target: StartExecution(start, pipelineARN)},
-		{Name: "object-deleted", Pattern: statemachine.ObjectDeletedPattern(bucket), Target: StartExecution(start, removeARN)},
-	}
 }

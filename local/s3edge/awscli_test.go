@@ -1,6 +1,8 @@
 package s3edge
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"bytes"
 	"cmp"
 	"context"
@@ -22,7 +24,7 @@ import (
 func TestAWSCLI(t *testing.T) {
 	awsBin, err := exec.LookPath(cmp.Or(os.Getenv("IMAGEPIPE_AWS_CLI"), "aws"))
 	if err != nil {
-		t.Skip("aws CLI not on PATH")
+		testkit.SkipUnlessCI(t, "aws CLI not on PATH")
 	}
 	k := &sink{}
 	srv, err := New(t.TempDir(), Options{Emit: k.emit, RedeliverEvery: -1, Logger: slog.New(slog.DiscardHandler)})

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -34,8 +35,11 @@ const maxDeleteBody = 8 << 20
 
 // Options configure a Server.
 type Options struct {
-	// Bucket is created at start when absent (default "images").
-	Bucket string
+	// Buckets are created at start when absent (default: "images").
+	Buckets []string
+	// Events reports whether a bucket sends its changes to EventBridge (a bucket's
+	// EventBridgeConfiguration); nil: every bucket does.
+	Events func(bucket string) bool
 	// Emit receives each event synchronously, after the change is durable and before
 	// the client's response. An error answers 503; the event stays in a durable
 	// outbox and is delivered again by Redeliver.
@@ -64,8 +68,8 @@ type Server struct {
 
 // New opens (or creates) the object store under dir.
 func New(dir string, opts Options) (*Server, error) {
-	if opts.Bucket == "" {
-		opts.Bucket = "images"
+	if len(opts.Buckets) == 0 {
+		opts.Buckets = []string{"images"}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -80,13 +84,15 @@ func New(dir string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ok, err := st.BucketExists(opts.Bucket); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("s3edge: check bucket: %w", err)
-	} else if !ok {
-		if err := st.CreateBucket(opts.Bucket); err != nil {
+	for _, b := range opts.Buckets {
+		if ok, err := st.BucketExists(b); err != nil {
 			st.Close()
-			return nil, fmt.Errorf("s3edge: create bucket %s: %w", opts.Bucket, err)
+			return nil, fmt.Errorf("s3edge: check bucket %s: %w", b, err)
+		} else if !ok {
+			if err := st.CreateBucket(b); err != nil {
+				st.Close()
+				return nil, fmt.Errorf("s3edge: create bucket %s: %w", b, err)
+			}
 		}
 	}
 	fake := gofakes3.New(st,
@@ -194,7 +200,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, ok := classify(r)
-	if !ok || s.opts.Emit == nil {
+	if !ok || s.opts.Emit == nil || (s.opts.Events != nil && !s.opts.Events(o.bucket)) {
 		s.fake.ServeHTTP(w, r)
 		return
 	}
@@ -445,4 +451,22 @@ func (l *keyLocks) lock(bucket string, keys []string) (unlock func()) {
 			l.mu.Unlock()
 		}
 	}
+}
+
+// Get reads a whole object for the twin's own services (Rekognition's S3Object).
+// A missing bucket or key is an error that matches fs.ErrNotExist; versions are not
+// kept, so a version id other than "" or "null" is missing too.
+func (s *Server) Get(_ context.Context, bucket, key, version string) ([]byte, error) {
+	if version != "" && version != "null" {
+		return nil, fmt.Errorf("s3edge: %s/%s version %s: %w", bucket, key, version, fs.ErrNotExist)
+	}
+	obj, err := s.store.GetObject(bucket, key, nil)
+	if err != nil {
+		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) || gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
+			return nil, fmt.Errorf("s3edge: %s/%s: %w", bucket, key, fs.ErrNotExist)
+		}
+		return nil, err
+	}
+	defer obj.Contents.Close()
+	return io.ReadAll(obj.Contents)
 }

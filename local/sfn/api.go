@@ -26,12 +26,6 @@ func (s *Service) Handler() http.Handler {
 	return http.HandlerFunc(s.serveHTTP)
 }
 
-// IsRequest reports whether r is a Step Functions call, for an edge that multiplexes
-// several services on one port.
-func IsRequest(r *http.Request) bool {
-	return strings.HasPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-}
-
 type apiOp func(s *Service, r *http.Request, body []byte) (any, error)
 
 var apiOps = map[string]apiOp{

@@ -260,13 +260,6 @@ func (s *Service) Start(ctx context.Context, smARN, name, input string) (Executi
 	return s.start(ctx, smARN, name, input)
 }
 
-// StartExecution starts an execution with a generated name: the signature the event
-// router's targets take.
-func (s *Service) StartExecution(ctx context.Context, smARN string, input []byte) error {
-	_, err := s.Start(ctx, smARN, "", string(input))
-	return err
-}
-
 func (s *Service) start(ctx context.Context, smARN, name, input string) (Execution, error) {
 	smName, found, err := parseStateMachineARN(smARN)
 	if err != nil {

@@ -78,26 +78,20 @@ func (f *FaultTable) Handler(names []string) http.Handler {
 	})
 }
 
-// faultInvoker applies a function's fault mode before invoking it, and bounds how
-// many invocations run at once (as Lambda concurrency would). An injected error is
-// returned as the handler would return it, so the engine names it as AWS would.
+// faultInvoker applies a function's fault mode (by its functions/cmd name) before
+// the Lambda service invokes it. An injected error is returned as the handler would
+// return it, so the engine names it as AWS would.
 type faultInvoker struct {
-	next  asl.Invoker
-	table *FaultTable
-	slots chan struct{}
+	next     asl.Invoker
+	table    *FaultTable
+	commands map[string]string // function ARN → functions/cmd/<name>
 }
 
 func (i faultInvoker) Invoke(ctx context.Context, arn string, payload []byte) ([]byte, error) {
-	name := arn[strings.LastIndex(arn, ":")+1:]
-	name = strings.TrimPrefix(name, "imagepipe-")
-	select {
-	case i.slots <- struct{}{}:
-		defer func() { <-i.slots }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	if err := i.table.Mode(name).Apply(ctx, name, rand01); err != nil {
-		return nil, err
+	if name, ok := i.commands[arn]; ok {
+		if err := i.table.Mode(name).Apply(ctx, name, rand01); err != nil {
+			return nil, err
+		}
 	}
 	return i.next.Invoke(ctx, arn, payload)
 }

@@ -17,6 +17,7 @@ import (
 // following the images through its own API.
 type loadRunner struct {
 	s3      *s3.Client
+	bucket  string
 	apiURL  string
 	baseCtx context.Context
 
@@ -71,7 +72,7 @@ func (l *loadRunner) start(w http.ResponseWriter, r *http.Request) {
 	cfg := loadgen.Config{
 		Uploader: loadgen.S3Uploader{Client: l.s3},
 		Checker:  loadgen.APIChecker{BaseURL: l.apiURL},
-		Bucket:   Bucket,
+		Bucket:   l.bucket,
 		Prefix:   "upload/load/" + id + "/",
 		Rate:     body.Rate,
 		Duration: d,

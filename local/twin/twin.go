@@ -1,6 +1,8 @@
-// Package twin composes the local twin: the S3, Step Functions and SQS endpoints on
-// one edge listener, the same ASL definitions and Lambda handlers as AWS, the embedded
-// search index, and the web app and API server.
+// Package twin composes the local twin: it deploys a synthesized CloudFormation
+// template (the committed snapshot by default) onto local services that speak AWS's
+// protocols on one edge listener — S3, Step Functions, SQS, Lambda (the functions'
+// own bootstraps as processes under a Runtime API), Rekognition DetectLabels and the
+// OpenSearch subset — and serves the web app and the template's API stage.
 package twin
 
 import (
@@ -8,61 +10,57 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
-	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/imagepipe/imagepipe/functions/api"
 	"github.com/imagepipe/imagepipe/functions/imaging"
-	"github.com/imagepipe/imagepipe/functions/labels"
-	"github.com/imagepipe/imagepipe/functions/metadata"
-	"github.com/imagepipe/imagepipe/functions/objects"
-	"github.com/imagepipe/imagepipe/functions/redrive"
-	"github.com/imagepipe/imagepipe/functions/searchindex"
-	"github.com/imagepipe/imagepipe/functions/steps/detectlabels"
-	"github.com/imagepipe/imagepipe/functions/steps/extractmetadata"
-	"github.com/imagepipe/imagepipe/functions/steps/indexdocument"
-	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
-	"github.com/imagepipe/imagepipe/functions/steps/removedocument"
+	"github.com/imagepipe/imagepipe/local/apigw"
 	"github.com/imagepipe/imagepipe/local/asl"
+	"github.com/imagepipe/imagepipe/local/cfn"
 	"github.com/imagepipe/imagepipe/local/eventbus"
+	"github.com/imagepipe/imagepipe/local/lambdart"
+	"github.com/imagepipe/imagepipe/local/opensearch"
+	"github.com/imagepipe/imagepipe/local/rekognition"
 	"github.com/imagepipe/imagepipe/local/s3edge"
 	"github.com/imagepipe/imagepipe/local/sfn"
 	"github.com/imagepipe/imagepipe/local/sqs"
 	"github.com/imagepipe/imagepipe/local/webapi"
-	"github.com/imagepipe/imagepipe/statemachine"
 )
 
-// The twin's fixed names, as a deployed stack would have them.
+// The twin's account and region: every ARN and URL it hands out uses them.
 const (
-	Bucket       = "images"
-	Region       = "us-east-1"
-	Account      = "000000000000"
-	PipelineName = "imagepipe-pipeline"
-	RemoveName   = "imagepipe-remove"
-	QueueName    = "imagepipe-failures"
-	roleARN      = "arn:aws:iam::" + Account + ":role/imagepipe-state-machine"
+	Region    = "us-east-1"
+	Account   = "000000000000"
+	StackName = "ImagePipe"
 )
 
-// Function names, as deployed (functions/cmd/<name>).
-var functionNames = []string{"extract-metadata", "detect-labels", "make-thumbnail", "index-document", "remove-document"}
+// The names the twin gives the stack's resources it deploys from the template
+// (<StackName>-<construct id>), for commands that reach a twin without reading the
+// template; TestSnapshotDeploysTheNamedResources holds them to the snapshot.
+const (
+	PipelineName     = StackName + "-Pipeline"
+	RemoveName       = StackName + "-Remove"
+	FailureQueueName = StackName + "-FailureQueue"
+)
 
-// FunctionARN is the ARN the twin substitutes for a function name.
+// DefaultTemplate is the committed template snapshot `imagepipe serve` deploys when
+// given no --template (relative to the repository root, where `make run` starts it).
+const DefaultTemplate = "infra/snapshot/ImagePipe.template.json"
+
+// FunctionARN is a function's ARN in the twin's account.
 func FunctionARN(name string) string {
-	return "arn:aws:lambda:" + Region + ":" + Account + ":function:imagepipe-" + name
+	return "arn:aws:lambda:" + Region + ":" + Account + ":function:" + name
 }
 
 // Config is what `imagepipe serve` takes.
@@ -70,9 +68,13 @@ type Config struct {
 	DataDir            string
 	EdgeAddr, HTTPAddr string
 	WebDir             string
-	Workers            int            // executions open at once (0: 64)
-	Invocations        int            // handler invocations at once (0: twice the CPUs)
-	Limits             imaging.Limits // zero: imaging.DefaultLimits
+	// Template is a synthesized template file or a cdk.out folder (default
+	// DefaultTemplate); FunctionsDir holds the bootstraps built for this machine
+	// (default build/twin).
+	Template, FunctionsDir string
+	Workers                int            // executions open at once (0: 64)
+	Invocations            int            // function invocations at once, twin-wide (0: four per CPU)
+	Limits                 imaging.Limits // zero: imaging.DefaultLimits (Rekognition's own limits apply on top)
 	// AllowRemote permits non-loopback addresses; then AccessKeyID and SecretAccessKey
 	// are required and checked on both listeners.
 	AllowRemote                  bool
@@ -89,10 +91,10 @@ type Twin struct {
 	objects          *s3edge.Server
 	queue            *sqs.Service
 	executions       *sfn.Service
-	index            *searchindex.Bleve
+	lambda           *lambdart.Service
+	search           map[string]*opensearch.Domain // by path prefix
 	faults           *FaultTable
-	pipelineARN      string
-	removeARN        string
+	names            stackNames
 	serveErr         chan error
 	closeOnce        sync.Once
 	// runCtx lives as long as the twin: work a request starts (a load test) uses it.
@@ -100,23 +102,11 @@ type Twin struct {
 	cancelRun context.CancelFunc
 }
 
-// Start opens the stores under cfg.DataDir, starts both listeners and resumes the
-// executions a crash left running.
+// Start deploys the template onto the twin: it opens the stores under cfg.DataDir,
+// creates what the template declares, starts both listeners and resumes the
+// executions a crash left running. It reads as the list of the twin's parts.
 func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	// Executions mostly wait (retry back-off, S3 round trips), so many may be open at
-	// once; the CPU-heavy part, handler invocations, is bounded separately.
-	if cfg.Workers <= 0 {
-		cfg.Workers = 64
-	}
-	if cfg.Invocations <= 0 {
-		cfg.Invocations = 2 * runtime.GOMAXPROCS(0)
-	}
-	if cfg.Limits == (imaging.Limits{}) {
-		cfg.Limits = imaging.DefaultLimits
-	}
+	cfg = withDefaults(cfg)
 	if err := checkAddrs(cfg); err != nil {
 		return nil, err
 	}
@@ -131,122 +121,216 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 			t.closeStores()
 		}
 	}()
-	// Listen first: the handlers' S3 client needs the edge's real address.
-	if t.edgeLn, err = net.Listen("tcp", cfg.EdgeAddr); err != nil {
-		return nil, fmt.Errorf("edge listener: %w", err)
-	}
-	if t.httpLn, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		t.edgeLn.Close()
-		return nil, fmt.Errorf("web listener: %w", err)
-	}
-	edgeURL := t.EdgeURL()
-
-	if t.queue, err = sqs.Open(filepath.Join(cfg.DataDir, "queue.db"), sqs.Options{BaseURL: edgeURL, Logger: t.log}); err != nil {
+	// Listen first: the template's URLs and the functions' endpoint name the edge.
+	if err := t.listen(); err != nil {
 		return nil, err
 	}
-	queueURL, err := t.queue.CreateQueue(ctx, QueueName, nil)
+	d, err := t.readTemplate()
 	if err != nil {
 		return nil, err
 	}
-	if t.index, err = searchindex.OpenBleve(filepath.Join(cfg.DataDir, "index.bleve")); err != nil {
+	if t.names, err = namesFrom(d); err != nil {
 		return nil, err
 	}
-
-	awsCfg := aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider(t.accessKey(), t.secretKey(), ""),
+	if err := t.startQueues(ctx, d); err != nil {
+		return nil, err
 	}
-	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(edgeURL)
-		o.UsePathStyle = true
-	})
-	store := objects.Store{S3: s3Client}
-	index := t.index
-
-	// The same handlers the Lambdas run, behind lambda.NewHandler so the JSON path is
-	// the one AWS runs, each wrapped in its fault switch.
-	handlers := map[string]any{
-		"extract-metadata": extractmetadata.Handler{Store: store, Limits: cfg.Limits}.Handle,
-		"detect-labels": detectlabels.Handler{Labeler: labels.Local{
-			Store: store, Limits: cfg.Limits, Orientation: orientation,
-		}}.Handle,
-		"make-thumbnail":  makethumbnail.Handler{Store: store, Limits: cfg.Limits, Size: 80, PreviewSize: 640}.Handle,
-		"index-document":  indexdocument.Handler{Index: index, Now: time.Now}.Handle,
-		"remove-document": removedocument.Handler{Index: index, Store: store}.Handle,
+	if err := t.startSearch(d); err != nil {
+		return nil, err
 	}
-	fns := asl.Functions{}
-	for _, name := range functionNames {
-		fns[FunctionARN(name)] = lambda.NewHandler(handlers[name])
+	if err := t.startFunctions(d); err != nil {
+		return nil, err
 	}
-	invoker := faultInvoker{next: fns, table: t.faults, slots: make(chan struct{}, cfg.Invocations)}
-
-	if t.executions, err = sfn.Open(filepath.Join(cfg.DataDir, "executions.db"), sfn.Options{
-		Workers: cfg.Workers, Invoker: invoker, Queue: t.queue, Clock: asl.RealClock{}, Logger: t.log,
+	if err := t.startStateMachines(d); err != nil {
+		return nil, err
+	}
+	router, err := t.rules(d)
+	if err != nil {
+		return nil, err
+	}
+	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{
+		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log,
 	}); err != nil {
 		return nil, err
 	}
-	vars := map[string]string{"FailureQueueUrl": queueURL}
-	for _, name := range functionNames {
-		vars[camel(name)+"FunctionArn"] = FunctionARN(name)
-	}
-	for _, d := range []struct {
-		name string
-		def  []byte
-		arn  *string
-	}{{PipelineName, statemachine.Pipeline(), &t.pipelineARN}, {RemoveName, statemachine.Remove(), &t.removeARN}} {
-		def, err := statemachine.Substitute(d.def, vars)
-		if err != nil {
-			return nil, fmt.Errorf("state machine %s: %w", d.name, err)
-		}
-		if *d.arn, err = t.executions.CreateStateMachine(d.name, string(def), roleARN); err != nil {
-			return nil, fmt.Errorf("state machine %s: %w", d.name, err)
-		}
-	}
-
-	// Events from S3 reach the state machines through the rules' own patterns.
-	router, err := eventbus.NewRouter(
-		eventbus.Rule{Name: "object-created", Pattern: statemachine.ObjectCreatedPattern(Bucket), Target: t.starter(t.pipelineARN)},
-		eventbus.Rule{Name: "object-deleted", Pattern: statemachine.ObjectDeletedPattern(Bucket), Target: t.starter(t.removeARN)},
-	)
+	api, err := apigw.New(d.api, apigw.Options{Region: Region, Account: Account, Invoker: t.lambda, Logger: t.log, BasePath: "/api"})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("API Gateway: %w", err)
 	}
-	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{Bucket: Bucket, Emit: router.Dispatch, Logger: t.log}); err != nil {
-		return nil, err
-	}
+	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits}))
+	t.edgeSrv = &http.Server{Handler: t.guard(edge), ReadHeaderTimeout: 10 * time.Second}
+	t.httpSrv = &http.Server{Handler: t.guard(t.web(api.Handler(), d)), ReadHeaderTimeout: 10 * time.Second}
+	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
+	go func() { t.serveErr <- serve(t.httpSrv, t.httpLn) }()
+	t.executions.Resume(ctx) // executions a crash left running run again now that S3 answers
+	d.logStandIns(t.log)
+	t.log.Info("twin started", "edge", t.EdgeURL(), "http", t.HTTPURL(), "data", cfg.DataDir,
+		"template", cfg.Template, "functions", len(d.functions), "stateMachines", len(d.machines))
+	return t, nil
+}
 
-	sqsClient := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = aws.String(edgeURL) })
-	sfnClient := awssfn.NewFromConfig(awsCfg, func(o *awssfn.Options) { o.BaseEndpoint = aws.String(edgeURL) })
-	redriver := &redrive.Redriver{SQS: sqsClient, SFN: sfnClient, QueueURL: queueURL, PipelineArn: t.pipelineARN, RemoveArn: t.removeARN, Logger: t.log}
+func withDefaults(cfg Config) Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	// Executions mostly wait (retry back-off, S3 round trips), so many may be open at
+	// once; the CPU-heavy part, function invocations, is bounded separately.
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.Invocations <= 0 {
+		cfg.Invocations = 4 * runtime.GOMAXPROCS(0)
+	}
+	if cfg.Limits == (imaging.Limits{}) {
+		cfg.Limits = imaging.DefaultLimits
+	}
+	if cfg.Template == "" {
+		cfg.Template = DefaultTemplate
+	}
+	if cfg.FunctionsDir == "" {
+		cfg.FunctionsDir = filepath.Join("build", "twin")
+	}
+	return cfg
+}
+
+func (t *Twin) listen() (err error) {
+	if t.edgeLn, err = net.Listen("tcp", t.cfg.EdgeAddr); err != nil {
+		return fmt.Errorf("edge listener: %w", err)
+	}
+	if t.httpLn, err = net.Listen("tcp", t.cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("web listener: %w", err)
+	}
+	return nil
+}
+
+// readTemplate loads and resolves the template with the twin's own addresses for
+// what AWS would host elsewhere, and sorts its resources into the twin's services.
+func (t *Twin) readTemplate() (*deployment, error) {
+	raw, err := cfn.Load(t.cfg.Template)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	tmpl, err := cfn.Resolve(raw, cfn.Options{
+		StackName: StackName, Region: Region, Account: Account, Partition: "aws", URLSuffix: "amazonaws.com",
+		Attr: t.attr,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("template %s: %w", t.cfg.Template, err)
+	}
+	return readDeployment(tmpl, t.cfg.FunctionsDir)
+}
+
+// attr gives the attributes whose values are the twin's own URLs.
+func (t *Twin) attr(r *cfn.Resource, attr string) (any, bool) { return t.attrAt(t.EdgeURL(), r, attr) }
+
+func (*Twin) attrAt(edgeURL string, r *cfn.Resource, attr string) (any, bool) {
+	switch {
+	case r.Type == "AWS::SQS::Queue" && (attr == "Ref" || attr == "QueueUrl"):
+		return edgeURL + "/" + Account + "/" + r.Name, true
+	case r.Type == "AWS::OpenSearchService::Domain" && attr == "DomainEndpoint":
+		// AWS gives a bare host (the functions add https://); the twin's domain is a
+		// path on the plain-HTTP edge, so it gives a whole URL.
+		return edgeURL + opensearch.PathPrefix(Region, r.Name), true
+	}
+	return nil, false
+}
+
+// startSearch opens one OpenSearch domain per template domain, each on its own path
+// of the edge and in its own folder.
+func (t *Twin) startSearch(d *deployment) error {
+	t.search = map[string]*opensearch.Domain{}
+	for _, name := range d.domains {
+		prefix := opensearch.PathPrefix(Region, name)
+		dom, err := opensearch.Open(prefix, filepath.Join(t.cfg.DataDir, "opensearch", name), t.log)
+		if err != nil {
+			return fmt.Errorf("OpenSearch domain %s: %w", name, err)
+		}
+		t.search[prefix] = dom
+	}
+	return nil
+}
+
+func (t *Twin) startQueues(ctx context.Context, d *deployment) (err error) {
+	if t.queue, err = sqs.Open(filepath.Join(t.cfg.DataDir, "queue.db"), sqs.Options{BaseURL: t.EdgeURL(), Logger: t.log}); err != nil {
+		return err
+	}
+	for _, q := range d.queues {
+		if _, err := t.queue.CreateQueue(ctx, q.name, q.attrs); err != nil {
+			return fmt.Errorf("queue %s: %w", q.name, err)
+		}
+	}
+	return nil
+}
+
+// startFunctions registers the template's functions with the Lambda service; their
+// processes start on first use. Each calls AWS through the edge (AWS_ENDPOINT_URL,
+// the SDK's standard variable), with the developer identity until IAM is enforced.
+func (t *Twin) startFunctions(d *deployment) error {
+	t.lambda = lambdart.New(lambdart.Options{Logger: t.log, MaxConcurrency: t.cfg.Invocations, Region: Region,
+		Credentials: func(lambdart.Function) (string, string, string) { return t.accessKey(), t.secretKey(), "" }})
+	fns := make([]lambdart.Function, len(d.functions))
+	for i, fn := range d.functions {
+		fn.Env = maps.Clone(fn.Env)
+		fn.Env["AWS_ENDPOINT_URL"] = t.EdgeURL()
+		fns[i] = fn
+	}
+	return t.lambda.Deploy(fns)
+}
+
+func (t *Twin) startStateMachines(d *deployment) (err error) {
+	invoker := faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}
+	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
+		Workers: t.cfg.Workers, Invoker: invoker, Queue: t.queue, Clock: asl.RealClock{}, Logger: t.log,
+	}); err != nil {
+		return err
+	}
+	for _, m := range d.machines {
+		if _, err := t.executions.CreateStateMachine(m.name, m.definition, m.role); err != nil {
+			return fmt.Errorf("state machine %s (%s): %w", m.logicalID, m.name, err)
+		}
+	}
+	return nil
+}
+
+// rules routes S3's events to the state machines through the template's rules.
+func (t *Twin) rules(d *deployment) (*eventbus.Router, error) {
+	var rules []eventbus.Rule
+	for _, r := range d.rules {
+		for _, arn := range r.targets {
+			rules = append(rules, eventbus.Rule{Name: r.name, Pattern: r.pattern, Target: t.starter(arn)})
+		}
+	}
+	return eventbus.NewRouter(rules...)
+}
+
+// web is the browser-facing server: the web app, the API stage under /api/, and the
+// twin's own routes.
+func (t *Twin) web(api http.Handler, d *deployment) http.Handler {
+	faultNames := slices.Sorted(maps.Values(d.commands))
+	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider(t.accessKey(), t.secretKey(), "")}
+	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		o.BaseEndpoint = aws.String(t.EdgeURL())
+		o.UsePathStyle = true
+	})
 	// The load tester outlives the request that starts it, not the twin.
-	load := &loadRunner{s3: s3Client, apiURL: t.HTTPURL(), baseCtx: t.runCtx}
-	web := webapi.New(webapi.Config{
-		Search:        api.Search{Index: index, URLs: localURLs{}, Logger: t.log}.Handle,
-		Ping:          api.Ping{Index: index, Logger: t.log}.Handle,
-		Documents:     index,
-		Failures:      failures{queue: t.queue, queueName: QueueName, redriver: redriver},
+	load := &loadRunner{s3: s3Client, apiURL: t.HTTPURL(), baseCtx: t.runCtx, bucket: t.names.bucket}
+	return webapi.New(webapi.Config{
+		API:           api,
+		Documents:     t.documents(d),
+		Failures:      failures{queue: t.queue, queueURL: t.names.queueURL, lambda: t.lambda, redriveFunction: t.names.redriveFunction},
 		S3:            s3Client,
-		EdgeURL:       edgeURL,
-		Bucket:        Bucket,
-		StateMachines: []string{t.pipelineARN, t.removeARN},
-		WebDir:        cfg.WebDir,
+		EdgeURL:       t.EdgeURL(),
+		Bucket:        t.names.bucket,
+		StateMachines: []string{t.names.pipelineARN, t.names.removeARN},
+		WebDir:        t.cfg.WebDir,
 		Extra: map[string]http.Handler{
-			"GET /api/faults":            t.faults.Handler(functionNames),
-			"PUT /api/faults/{function}": t.faults.Handler(functionNames),
+			"GET /api/faults":            t.faults.Handler(faultNames),
+			"PUT /api/faults/{function}": t.faults.Handler(faultNames),
 			"POST /api/load":             http.HandlerFunc(load.start),
 			"GET /api/load":              http.HandlerFunc(load.status),
 		},
 		Logger: t.log,
 	})
-
-	edge := edgeHandler(t.objects.Handler(), t.executions.Handler(), t.queue.Handler())
-	t.edgeSrv = &http.Server{Handler: t.guard(edge), ReadHeaderTimeout: 10 * time.Second}
-	t.httpSrv = &http.Server{Handler: t.guard(web), ReadHeaderTimeout: 10 * time.Second}
-	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
-	go func() { t.serveErr <- serve(t.httpSrv, t.httpLn) }()
-	t.executions.Resume(ctx) // executions a crash left running run again now that S3 answers
-	t.log.Info("twin started", "edge", edgeURL, "http", t.HTTPURL(), "data", cfg.DataDir, "workers", cfg.Workers)
-	return t, nil
 }
 
 func serve(srv *http.Server, ln net.Listener) error {
@@ -254,21 +338,6 @@ func serve(srv *http.Server, ln net.Listener) error {
 		return err
 	}
 	return nil
-}
-
-// edgeHandler dispatches the AWS JSON protocols by X-Amz-Target; everything else is S3.
-func edgeHandler(s3h, sfnh, sqsh http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		target := r.Header.Get("X-Amz-Target")
-		switch {
-		case strings.HasPrefix(target, "AWSStepFunctions."):
-			sfnh.ServeHTTP(w, r)
-		case strings.HasPrefix(target, "AmazonSQS."):
-			sqsh.ServeHTTP(w, r)
-		default:
-			s3h.ServeHTTP(w, r)
-		}
-	})
 }
 
 // starter starts an execution of the state machine for an event; it returns once the
@@ -287,7 +356,10 @@ func (t *Twin) EdgeURL() string { return "http://" + t.edgeLn.Addr().String() }
 func (t *Twin) HTTPURL() string { return "http://" + t.httpLn.Addr().String() }
 
 // PipelineARN is the pipeline state machine's ARN.
-func (t *Twin) PipelineARN() string { return t.pipelineARN }
+func (t *Twin) PipelineARN() string { return t.names.pipelineARN }
+
+// Bucket is the images bucket.
+func (t *Twin) Bucket() string { return t.names.bucket }
 
 // Close stops accepting requests, lets running executions finish until ctx ends (the
 // rest resume at the next start), and closes the stores.
@@ -319,14 +391,17 @@ func (t *Twin) edgeSrvShutdownAfterExecutions(ctx context.Context) []error {
 
 func (t *Twin) closeStores() error {
 	var errs []error
+	if t.lambda != nil { // first: a function process may still be calling the stores
+		errs = append(errs, t.lambda.Close(context.Background()))
+	}
 	if t.objects != nil {
 		errs = append(errs, t.objects.Close())
 	}
 	if t.queue != nil {
 		errs = append(errs, t.queue.Close())
 	}
-	if t.index != nil {
-		errs = append(errs, t.index.Close())
+	for _, dom := range t.search {
+		errs = append(errs, dom.Close())
 	}
 	if t.edgeLn != nil {
 		t.edgeLn.Close()
@@ -336,57 +411,3 @@ func (t *Twin) closeStores() error {
 	}
 	return errors.Join(errs...)
 }
-
-// camel turns "extract-metadata" into "ExtractMetadata".
-func camel(s string) string {
-	parts := strings.Split(s, "-")
-	for i, p := range parts {
-		parts[i] = strings.ToUpper(p[:1]) + p[1:]
-	}
-	return strings.Join(parts, "")
-}
-
-// localURLs gives browsers the twin's own object route for thumbnails and previews.
-type localURLs struct{}
-
-func (localURLs) URL(_ context.Context, _, key string) (string, error) {
-	return webapi.ObjectURL(key), nil
-}
-
-// failures adapts the queue and the redriver to the web API.
-type failures struct {
-	queue     *sqs.Service
-	queueName string
-	redriver  *redrive.Redriver
-}
-
-func (f failures) List(ctx context.Context) ([]webapi.FailureMessage, error) {
-	msgs, err := f.queue.List(ctx, f.queueName)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]webapi.FailureMessage, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, webapi.FailureMessage{
-			MessageID: m.MessageID, SentTimestamp: m.SentAt.UnixMilli(), ReceiveCount: m.ReceiveCount, Body: rawBody(m.Body),
-		})
-	}
-	return out, nil
-}
-
-func (f failures) Redrive(ctx context.Context) (int, int, error) {
-	rep, err := f.redriver.FromQueue(ctx)
-	return rep.Started + rep.Existing, rep.Failed, err
-}
-
-// orientation reads the EXIF orientation for the local labeler (1 when unknown).
-func orientation(data []byte) int {
-	md, err := metadata.ExtractBytes(data, imaging.DefaultLimits)
-	if err != nil || md.Orientation == 0 {
-		return 1
-	}
-	return md.Orientation
-}
-
-// rand01 is the fault switch's random source.
-func rand01() float64 { return rand.Float64() }

@@ -1,6 +1,6 @@
 // Package webapi is the twin's browser-facing server on :8080: the web app from
 // web/dist, its runtime config.json, and the /api/ routes. Search and ping go through
-// the same API Gateway handlers the Lambdas run; executions, objects and the failure
+// the template's API Gateway stage to their Lambda functions; executions, objects and the failure
 // queue go through the twin's own AWS endpoints with the real SDK clients.
 package webapi
 
@@ -19,16 +19,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
-
-// ProxyHandler is an API Gateway proxy handler (the search and ping Lambdas' code).
-type ProxyHandler func(ctx context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 
 // DocumentGetter reads one document by id.
 type DocumentGetter interface {
@@ -51,7 +47,9 @@ type Failures interface {
 
 // Config wires the server.
 type Config struct {
-	Search, Ping  ProxyHandler
+	// API is the template's API Gateway stage (search and ping, run by their
+	// Lambda functions); it serves /api/images and /api/ping.
+	API           http.Handler
 	Documents     DocumentGetter
 	Failures      Failures
 	S3            *s3.Client // on the twin's edge
@@ -67,9 +65,9 @@ type Config struct {
 func New(cfg Config) http.Handler {
 	s := &server{cfg: cfg}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/images", s.proxy(cfg.Search))
+	mux.Handle("/api/images", cfg.API)
 	mux.HandleFunc("GET /api/images/{id}", s.getDocument)
-	mux.HandleFunc("GET /api/ping", s.proxy(cfg.Ping))
+	mux.Handle("/api/ping", cfg.API)
 	mux.HandleFunc("GET /api/failures", s.listFailures)
 	mux.HandleFunc("POST /api/failures/redrive", s.redrive)
 	mux.HandleFunc("GET /api/executions", s.listExecutions)
@@ -91,41 +89,6 @@ func New(cfg Config) http.Handler {
 
 type server struct {
 	cfg Config
-}
-
-// proxy turns an HTTP request into an API Gateway proxy event, as API Gateway does.
-func (s *server) proxy(h ProxyHandler) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		q := map[string]string{}
-		mq := map[string][]string{}
-		for k, v := range r.URL.Query() {
-			q[k] = v[len(v)-1]
-			mq[k] = v
-		}
-		hdr := map[string]string{}
-		for k := range r.Header {
-			hdr[k] = r.Header.Get(k)
-		}
-		resp, err := h(r.Context(), events.APIGatewayProxyRequest{
-			Resource:                        strings.TrimPrefix(r.URL.Path, "/api"),
-			Path:                            strings.TrimPrefix(r.URL.Path, "/api"),
-			HTTPMethod:                      r.Method,
-			Headers:                         hdr,
-			QueryStringParameters:           q,
-			MultiValueQueryStringParameters: mq,
-			RequestContext:                  events.APIGatewayProxyRequestContext{Stage: "local", HTTPMethod: r.Method},
-		})
-		if err != nil {
-			s.cfg.Logger.ErrorContext(r.Context(), "api handler failed", "path", r.URL.Path, "err", err)
-			writeError(w, http.StatusBadGateway, "internal error")
-			return
-		}
-		for k, v := range resp.Headers {
-			w.Header().Set(k, v)
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.WriteString(w, resp.Body)
-	}
 }
 
 func (s *server) getDocument(w http.ResponseWriter, r *http.Request) {

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
@@ -24,10 +22,9 @@ func newTestServer(t *testing.T) http.Handler {
 	t.Helper()
 	id := pipeline.DocumentID("images", "upload/a b.jpg")
 	return New(Config{
-		Search: func(_ context.Context, req events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-			body, _ := json.Marshal(map[string]any{"echo": req.QueryStringParameters["search"], "path": req.Path})
-			return events.APIGatewayProxyResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: string(body)}, nil
-		},
+		API: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			json.NewEncoder(w).Encode(map[string]any{"echo": r.URL.Query().Get("search"), "path": r.URL.Path})
+		}),
 		Documents: docs{id: {ID: id, Key: "upload/a b.jpg", Thumbnail: "thumbnail/a b.jpg"}},
 		Bucket:    "images",
 		WebDir:    t.TempDir(),
@@ -40,11 +37,11 @@ func serve(h http.Handler, method, path string) *httptest.ResponseRecorder {
 	return rec
 }
 
-func TestProxyPassesTheQueryAsAPIGatewayDoes(t *testing.T) {
+func TestSearchAndPingGoToTheAPIStage(t *testing.T) {
 	rec := serve(newTestServer(t), http.MethodGet, "/api/images?search=light+house")
 	var got map[string]string
 	json.Unmarshal(rec.Body.Bytes(), &got)
-	if rec.Code != 200 || got["echo"] != "light house" || got["path"] != "/images" {
+	if rec.Code != 200 || got["echo"] != "light house" || got["path"] != "/api/images" {
 		t.Errorf("%d %v", rec.Code, got)
 	}
 }

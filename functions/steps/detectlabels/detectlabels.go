@@ -1,16 +1,42 @@
-// Package detectlabels is the DetectLabels step: the event in, the image's labels out.
+// Package detectlabels is the DetectLabels step: the event in, the image's labels
+// out. Rekognition reads a JPEG or PNG original within its limits straight from S3;
+// for any other image the pipeline accepts (GIF, WebP, TIFF, BMP, or an original too
+// large or too small for Rekognition) it labels a JPEG rendering sent with the
+// request (Render). The output says which was labelled.
 package detectlabels
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
 
+	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/labels"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
+// HeadSize is the first range read: enough for the format and dimensions of nearly
+// every image. When it is not, the whole object is read.
+const HeadSize = 128 << 10
+
+// Store is the part of objects.Store the step uses.
+type Store interface {
+	ReadRange(ctx context.Context, bucket, key string, off, n int64) ([]byte, int64, error)
+	ReadAll(ctx context.Context, bucket, key string, max int64) ([]byte, error)
+}
+
+// Labeler is the part of labels.Rekognition the step uses.
+type Labeler interface {
+	DetectImage(ctx context.Context, img labels.Image) (pipeline.Labels, error)
+}
+
 // Handler labels the object an "Object Created" event names.
 type Handler struct {
-	Labeler labels.Labeler
+	Store   Store
+	Labeler Labeler
+	Limits  imaging.Limits // zero means imaging.DefaultLimits
 }
 
 // Handle returns typed errors unwrapped: their type names are the state machine's
@@ -19,12 +45,94 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	if err := ev.Validate(); err != nil {
 		return pipeline.Labels{}, err
 	}
-	out, err := h.Labeler.Detect(ctx, ev.Detail.Bucket.Name, ev.Detail.Object.Key)
+	lim := h.Limits
+	if lim == (imaging.Limits{}) {
+		lim = imaging.DefaultLimits
+	}
+	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
+		return pipeline.Labels{}, err
+	}
+	o, err := h.inspect(ctx, bucket, key, lim)
+	if err != nil {
+		return pipeline.Labels{}, err
+	}
+	img, from := labels.Image{Bucket: bucket, Key: key}, pipeline.LabelledOriginal
+	if o.refusal != "" {
+		if img.Bytes, err = Render(o.data, lim); err != nil {
+			return pipeline.Labels{}, err
+		}
+		from = pipeline.LabelledRendering
+		slog.InfoContext(ctx, "labelling a rendering", "bucket", bucket, "key", key,
+			"reason", o.refusal, "renderingBytes", len(img.Bytes))
+	}
+	out, err := h.Labeler.DetectImage(ctx, img)
 	if err != nil {
 		return pipeline.Labels{}, err
 	}
 	if out.Labels == nil {
 		out.Labels = []pipeline.Label{}
 	}
+	out.LabelledFrom = from
 	return out, nil
+}
+
+// original is what the step learnt of the object: why Rekognition would refuse it
+// ("" if it would not), and its bytes when they were read.
+type original struct {
+	refusal string
+	data    []byte
+}
+
+// inspect reads the object's head, and all of it when the head does not hold the
+// format and dimensions or when a rendering is needed. Errors are the pipeline's
+// types, as the other branches report them for the same file.
+func (h Handler) inspect(ctx context.Context, bucket, key string, lim imaging.Limits) (original, error) {
+	head, size, err := h.Store.ReadRange(ctx, bucket, key, 0, HeadSize)
+	if err != nil {
+		return original{}, err
+	}
+	// The object's real size wins over the event's: it may have been overwritten.
+	if err := lim.CheckBytes(size); err != nil {
+		return original{}, err
+	}
+	var o original
+	whole := int64(len(head)) == size
+	if whole {
+		o.data = head
+	}
+	cfg, format, err := imaging.DecodeConfig(bytes.NewReader(head), lim)
+	var corrupt *pipeline.CorruptImageError
+	if errors.As(err, &corrupt) && !whole { // perhaps only cut short: a header past the head
+		if o.data, err = h.Store.ReadAll(ctx, bucket, key, lim.MaxBytes); err != nil {
+			return original{}, err
+		}
+		size = int64(len(o.data))
+		cfg, format, err = imaging.DecodeConfig(bytes.NewReader(o.data), lim)
+	}
+	if err != nil {
+		return original{}, err
+	}
+	if o.refusal = Refusal(format, size, cfg.Width, cfg.Height); o.refusal != "" && o.data == nil {
+		if o.data, err = h.Store.ReadAll(ctx, bucket, key, lim.MaxBytes); err != nil {
+			return original{}, err
+		}
+	}
+	return o, nil
+}
+
+// Refusal says why Rekognition would not label an original of format, size bytes
+// and w×h pixels read from S3, or "" when it would.
+func Refusal(format string, size int64, w, h int) string {
+	switch {
+	case !labels.RekognitionReads(format):
+		return fmt.Sprintf("rekognition reads JPEG and PNG, not %s", format)
+	case size > labels.MaxS3Bytes:
+		return fmt.Sprintf("%d bytes, over rekognition's %d from S3", size, labels.MaxS3Bytes)
+	case max(w, h) > labels.MaxSide:
+		return fmt.Sprintf("%dx%d, over rekognition's %d pixels a side", w, h, labels.MaxSide)
+	case min(w, h) < labels.MinSide:
+		return fmt.Sprintf("%dx%d, under rekognition's %d pixels a side", w, h, labels.MinSide)
+	}
+	return ""
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
+	"github.com/imagepipe/imagepipe/functions/searchindex/searchindextest"
 )
 
 // input is the fixture's index input for another key, upload time, sequencer and hash.
@@ -35,14 +35,9 @@ func input(t *testing.T, key string, uploaded time.Time, seq, hash string) []byt
 	return raw
 }
 
-func openIndex(t *testing.T) *searchindex.Bleve {
+func openIndex(t *testing.T) *searchindextest.Memory {
 	t.Helper()
-	ix, err := searchindex.OpenBleve(filepath.Join(t.TempDir(), "ix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ix.Close() })
-	return ix
+	return searchindextest.New()
 }
 
 func invoke(t *testing.T, h lambda.Handler, payload []byte) pipeline.IndexResult {

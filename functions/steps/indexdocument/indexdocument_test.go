@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
-	"github.com/imagepipe/imagepipe/functions/searchindex"
+	"github.com/imagepipe/imagepipe/functions/searchindex/searchindextest"
 )
 
 func fixture(t *testing.T, name string) []byte {
@@ -26,11 +25,7 @@ func fixture(t *testing.T, name string) []byte {
 }
 
 func TestHandleContract(t *testing.T) {
-	ix, err := searchindex.OpenBleve(filepath.Join(t.TempDir(), "ix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := searchindextest.New()
 	now := time.Date(2024, 5, 1, 12, 0, 5, 0, time.UTC)
 	h := lambda.NewHandler(Handler{Index: ix, Now: func() time.Time { return now }}.Handle)
 	ctx := context.Background()
@@ -79,12 +74,8 @@ func TestHandleContract(t *testing.T) {
 }
 
 func TestHandleInvalidEvent(t *testing.T) {
-	ix, err := searchindex.OpenBleve(filepath.Join(t.TempDir(), "ix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	_, err = lambda.NewHandler(Handler{Index: ix}.Handle).Invoke(context.Background(), []byte(`{"event":{"detail":{"bucket":{"name":"images"},"object":{"key":""}}}}`))
+	ix := searchindextest.New()
+	_, err := lambda.NewHandler(Handler{Index: ix}.Handle).Invoke(context.Background(), []byte(`{"event":{"detail":{"bucket":{"name":"images"},"object":{"key":""}}}}`))
 	if _, ok := err.(*pipeline.InvalidEventError); !ok {
 		t.Errorf("err = %v (%T)", err, err)
 	}

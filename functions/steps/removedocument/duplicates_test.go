@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
+	"github.com/imagepipe/imagepipe/functions/searchindex/searchindextest"
 )
 
 func deleteEvent(t *testing.T, key string) []byte {
@@ -32,11 +32,7 @@ func deleteEvent(t *testing.T, key string) []byte {
 // Deleting the original of copies promotes the earliest remaining copy, re-points the
 // others, and removes only the original's own thumbnail and preview.
 func TestRemoveOriginalPromotesCopy(t *testing.T) {
-	ix, err := searchindex.OpenBleve(filepath.Join(t.TempDir(), "ix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := searchindextest.New()
 	ctx := context.Background()
 	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	keys := []string{"upload/a.jpg", "upload/b.jpg", "upload/c.jpg"}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/imagepipe/imagepipe/functions/objects"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
-	"github.com/imagepipe/imagepipe/functions/searchindex"
+	"github.com/imagepipe/imagepipe/functions/searchindex/searchindextest"
 )
 
 func fixture(t *testing.T, name string) []byte {
@@ -48,11 +47,7 @@ func (d *deletes) DeleteObject(_ context.Context, in *s3.DeleteObjectInput, _ ..
 }
 
 func TestHandle(t *testing.T) {
-	ix, err := searchindex.OpenBleve(filepath.Join(t.TempDir(), "ix"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := searchindextest.New()
 	ctx := context.Background()
 	key := "upload/2024/IMG_0200.jpg"
 	id := pipeline.DocumentID("images", key)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"bytes"
 	"context"
 	"os/exec"
@@ -80,7 +82,7 @@ func TestMeasureRealProcess(t *testing.T) {
 func TestBenchImagesTiny(t *testing.T) {
 	for _, tool := range []string{"cjpeg", "jpegtran"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (libjpeg-turbo-progs)", tool)
+			testkit.SkipUnlessCI(t, tool+" not installed (libjpeg-turbo-progs)")
 		}
 	}
 	dir := t.TempDir()

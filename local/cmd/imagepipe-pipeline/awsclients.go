@@ -10,9 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
-// twinAccount is the account id the twin uses in every ARN and queue URL.
-const twinAccount = "000000000000"
-
 // awsConfig loads the ordinary AWS configuration (profile, region, AWS_ENDPOINT_URL).
 // With an endpoint (the twin's edge), it adds the region and test credentials the twin
 // accepts when none are configured, so `--endpoint` works on a machine without AWS set-up.

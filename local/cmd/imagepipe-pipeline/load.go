@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/imagepipe/imagepipe/local/twin"
+
 	"context"
 	"encoding/json"
 	"flag"
@@ -65,7 +67,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = *endpoint != "" })
 	start := time.Now()
 	if *stateMachine == "" && *endpoint != "" {
-		*stateMachine = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:imagepipe-pipeline", cfg.Region, twinAccount)
+		*stateMachine = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", cfg.Region, twin.Account, twin.PipelineName)
 	}
 	sfnc := sfn.NewFromConfig(cfg)
 	var checker loadgen.Checker

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/imagepipe/imagepipe/local/twin"
+
 	"context"
 	"encoding/json"
 	"flag"
@@ -20,9 +22,9 @@ func init() {
 
 // Names of the twin's resources, used as defaults when talking to it.
 const (
-	pipelineStateMachine = "imagepipe-pipeline"
-	removeStateMachine   = "imagepipe-remove"
-	failureQueue         = "imagepipe-failures"
+	pipelineStateMachine = twin.PipelineName
+	removeStateMachine   = twin.RemoveName
+	failureQueue         = twin.FailureQueueName
 )
 
 func runRedrive(ctx context.Context, args []string) error {
@@ -42,13 +44,13 @@ func runRedrive(ctx context.Context, args []string) error {
 	if *endpoint != "" { // the twin's names, unless given
 		region := cfg.Region
 		if *queueURL == "" {
-			*queueURL = *endpoint + "/" + twinAccount + "/" + failureQueue
+			*queueURL = *endpoint + "/" + twin.Account + "/" + failureQueue
 		}
 		if *pipelineArn == "" {
-			*pipelineArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, twinAccount, pipelineStateMachine)
+			*pipelineArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, twin.Account, pipelineStateMachine)
 		}
 		if *removeArn == "" {
-			*removeArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, twinAccount, removeStateMachine)
+			*removeArn = fmt.Sprintf("arn:aws:states:%s:%s:stateMachine:%s", region, twin.Account, removeStateMachine)
 		}
 	}
 	if *pipelineArn == "" || (!*executions && *queueURL == "") {

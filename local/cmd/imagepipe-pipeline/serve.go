@@ -24,8 +24,10 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.EdgeAddr, "edge-addr", "127.0.0.1:4566", "AWS-compatible edge (S3, Step Functions, SQS)")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8080", "web app and /api/")
 	fs.StringVar(&cfg.WebDir, "web", "web/dist", "the built web app")
+	fs.StringVar(&cfg.Template, "template", twin.DefaultTemplate, "the CloudFormation template to deploy: a synthesized template file or a cdk.out folder")
+	fs.StringVar(&cfg.FunctionsDir, "functions", "build/twin", "the functions' bootstraps built for this machine (<dir>/<name>/bootstrap; `make twin-lambdas`)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "executions open at once (0: 64)")
-	fs.IntVar(&cfg.Invocations, "invocations", 0, "function invocations at once (0: twice the CPUs)")
+	fs.IntVar(&cfg.Invocations, "invocations", 0, "function invocations at once, twin-wide (0: four per CPU)")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow listening beyond loopback (then IMAGEPIPE_ACCESS_KEY_ID and IMAGEPIPE_SECRET_ACCESS_KEY are required)")
 	cfg.Limits = imaging.DefaultLimits
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
@@ -41,15 +43,17 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf(`imagepipe twin is running (data in %s)
-  AWS edge (S3, Step Functions, SQS): %s
-  web app and API:                     %s
+	fmt.Printf(`imagepipe twin is running %s (data in %s)
+  AWS edge (S3, Step Functions, SQS, Lambda, Rekognition, OpenSearch): %s
+  web app and API:                                                    %s
 
 Try it:
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
   aws --endpoint-url %s s3 cp photo.jpg s3://%s/upload/
   curl '%s/api/images?search=photo'
   aws --endpoint-url %s stepfunctions list-executions --state-machine-arn %s
-`, cfg.DataDir, tw.EdgeURL(), tw.HTTPURL(), tw.EdgeURL(), twin.Bucket, tw.HTTPURL(), tw.EdgeURL(), tw.PipelineARN())
+  aws --endpoint-url %s lambda list-functions
+`, cfg.Template, cfg.DataDir, tw.EdgeURL(), tw.HTTPURL(), tw.EdgeURL(), tw.Bucket(), tw.HTTPURL(), tw.EdgeURL(), tw.PipelineARN(), tw.EdgeURL())
 	<-ctx.Done()
 	slog.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
