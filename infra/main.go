@@ -1,6 +1,9 @@
 // Command infra is the imagepipe CDK app (cdk.json at the repository root runs it).
-// Context: express=true, alarmEmail=ADDR, searchInstanceType=T, searchInstanceCount=N,
-// searchVolumeGiB=N, searchDomainName=NAME, lambdaDir=DIR, webDist=DIR.
+// Context: express=true, alarmEmail=ADDR, searchInstanceType=T, searchInstanceCount=N
+// (1, or an even number), searchVolumeGiB=N, searchDomainName=NAME (default: from the
+// stack name), lambdaDir=DIR, webDist=DIR, stackName=NAME; read by stack.New:
+// faults, redriveSchedule, reservedConcurrency, devOrigin, logExecutionData,
+// privateFields (infra/README.md describes them all).
 package main
 
 import (

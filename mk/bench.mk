@@ -1,14 +1,17 @@
 # Benchmarks: `make bench` compares `imagepipe thumbnail` with ImageMagick,
 # GraphicsMagick, vipsthumbnail and djpeg on generated 12/24 MP photos (and the
-# corpus's phone photos when present), times the pipeline steps in-process, then
-# runs the Go benchmarks of each function's core. Nothing here is a test.
+# corpus's phone photos when present), and with libheif's heif-convert on HEICs
+# (made from the generated photos by heif-enc, and the corpus's), times the
+# pipeline steps in-process, then runs the Go benchmarks of each function's core.
+# Nothing here is a test.
 #   make bench BENCH_ARGS='--sizes 12mp --runs 3'   a shorter run
 #   make bench GO_BENCHTIME=20x                      steadier Go benchmarks
 
-# The bench's own generator needs cjpeg/jpegtran; tests use them too.
-APT_PACKAGES += libjpeg-turbo-progs
+# The bench's own generator needs cjpeg/jpegtran, and heif-enc for HEICs; tests
+# use them too.
+APT_PACKAGES += libjpeg-turbo-progs libheif-examples
 
-BENCH_APT    := imagemagick graphicsmagick libvips-tools libjpeg-turbo-progs
+BENCH_APT    := imagemagick graphicsmagick libvips-tools libjpeg-turbo-progs libheif-examples
 BENCH_ARGS   ?=
 GO_BENCHTIME ?= 5x
 GO_BENCH_PKGS := ./functions/metadata ./functions/imaging ./functions/imaging/jpegscale ./functions/steps/makethumbnail

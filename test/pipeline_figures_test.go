@@ -223,7 +223,7 @@ func pipelineRuns(t *testing.T, tw *Twin) []pipelineRun {
 					if err := json.Unmarshal([]byte(aws.ToString(ev.ExecutionStartedEventDetails.Input)), &in); err != nil {
 						t.Fatal(err)
 					}
-					r.key = in.Detail.Object.Key
+					r.key, _ = in.Key() // S3 URL-encodes the key in its events
 				case ev.StateEnteredEventDetails != nil:
 					if len(entered) == 0 {
 						r.states["(queued)"] = at.Sub(started)

@@ -173,7 +173,7 @@ func TestSDKUploadsAndCorruptFile(t *testing.T) {
 		t.Fatalf("%d failure messages, want 1: %+v", len(failures), failures)
 	}
 	f := failures[0]
-	if f.Input.Detail.Object.Key != bad || f.Error == "" || !strings.Contains(strings.ToLower(f.Cause), "jpeg") {
+	if k, _ := f.Input.Key(); k != bad || f.Error == "" || !strings.Contains(strings.ToLower(f.Cause), "jpeg") {
 		t.Errorf("failure message %+v", f)
 	}
 	execs, err := tw.SFN().ListExecutions(ctx, &sfn.ListExecutionsInput{StateMachineArn: aws.String(pipelineArn(t, tw)), StatusFilter: sfntypes.ExecutionStatusFailed})

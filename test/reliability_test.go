@@ -289,7 +289,11 @@ func TestHostileInputFailsCleanly(t *testing.T) {
 	})
 	byKey := map[string][]failureBody{}
 	for _, m := range msgs {
-		byKey[m.Input.Detail.Object.Key] = append(byKey[m.Input.Detail.Object.Key], m)
+		key, err := m.Input.Key()
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKey[key] = append(byKey[key], m)
 	}
 	for _, c := range cases {
 		got := byKey[c.key]

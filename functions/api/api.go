@@ -108,7 +108,10 @@ type Search struct {
 	URLs            URLSigner
 	ThumbnailBucket string // "" means the document's bucket
 	AllowOrigin     string // "" means "*"
-	Logger          *slog.Logger
+	// PrivateFields is who sees GPS position, serial numbers and owner fields
+	// (MayShowPrivate): PrivateFieldsSignedIn ("" too) or PrivateFieldsIAM.
+	PrivateFields string
+	Logger        *slog.Logger
 }
 
 // SearchResponse is the body of a successful search.
@@ -187,8 +190,12 @@ func (s Search) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (
 	if out.Images == nil {
 		out.Images = []pipeline.Document{}
 	}
+	private := MayShowPrivate(req, s.PrivateFields)
 	for i := range out.Images {
 		d := &out.Images[i]
+		if !private {
+			Redact(d)
+		}
 		b := s.ThumbnailBucket
 		if b == "" {
 			b = d.Bucket

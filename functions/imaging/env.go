@@ -5,7 +5,8 @@ import (
 	"strconv"
 )
 
-// LimitsFromEnv reads MAX_OBJECT_BYTES, MAX_PIXELS and MAX_SIDE through getenv
+// LimitsFromEnv reads MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE and MAX_DECODED_BYTES
+// (0, the default: the process budget alone) through getenv
 // (os.Getenv in a Lambda main), defaulting each unset one; a malformed or
 // non-positive value is an error so that a misconfigured function fails at start.
 func LimitsFromEnv(getenv func(string) string) (Limits, error) {
@@ -13,7 +14,7 @@ func LimitsFromEnv(getenv func(string) string) (Limits, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int64
-	}{{"MAX_OBJECT_BYTES", &lim.MaxBytes}, {"MAX_PIXELS", &lim.MaxPixels}} {
+	}{{"MAX_OBJECT_BYTES", &lim.MaxBytes}, {"MAX_PIXELS", &lim.MaxPixels}, {"MAX_DECODED_BYTES", &lim.MaxDecodedBytes}} {
 		n, err := EnvInt(getenv, v.name, *v.dst)
 		if err != nil {
 			return lim, err

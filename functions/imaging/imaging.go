@@ -1,6 +1,8 @@
 // Package imaging decodes images safely: it sniffs the format, checks Limits before
-// any pixel is decoded, caps what it reads, and turns decoder panics and failures
-// into the pipeline's typed errors. It also orients, resizes and encodes.
+// any pixel is decoded, works out from the header what the decode will hold in
+// memory and reserves that from the process's decoding budget (see Decode and
+// Budget), caps what it reads, and turns decoder panics and failures into the
+// pipeline's typed errors. It also orients, resizes and encodes.
 package imaging
 
 import (
@@ -16,6 +18,9 @@ type Limits struct {
 	MaxBytes  int64 // largest object accepted
 	MaxPixels int64 // width*height
 	MaxSide   int   // longest side
+	// MaxDecodedBytes bounds what decoding one image may hold (see Decode); 0
+	// leaves only the process budget, which bounds every image together.
+	MaxDecodedBytes int64
 }
 
 // DefaultLimits fit a 1 GB Lambda decoding a large phone or DSLR photo.
@@ -56,6 +61,14 @@ func (l Limits) CheckDimensions(format string, w, h int) error {
 	}
 	if px := int64(w) * int64(h); px > l.MaxPixels {
 		return &pipeline.ImageTooLargeError{What: "pixels", Value: px, Limit: l.MaxPixels}
+	}
+	return nil
+}
+
+// CheckDecodedBytes reports a decode that would hold more than MaxDecodedBytes.
+func (l Limits) CheckDecodedBytes(n int64) error {
+	if l.MaxDecodedBytes > 0 && n > l.MaxDecodedBytes {
+		return &pipeline.ImageTooLargeError{What: "decoded bytes", Value: n, Limit: l.MaxDecodedBytes}
 	}
 	return nil
 }

@@ -79,11 +79,10 @@ func TestSniff(t *testing.T) {
 			t.Errorf("%s: Sniff = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
-	var ue *pipeline.UnsupportedFormatError
-	for brand, want := range map[string]string{"heic": "heic", "mif1": "heif", "avif": "avif"} {
+	for brand, want := range map[string]string{"heic": "heic", "mif1": "heif", "avif": "avif", "heix": "heic", "avis": "avif"} {
 		h := append(binary.BigEndian.AppendUint32(nil, 16), "ftyp"+brand+"\x00\x00\x00\x00"...)
-		if _, err := imaging.Sniff(h); !errors.As(err, &ue) || ue.Format != want {
-			t.Errorf("ftyp %s: err = %v, want UnsupportedFormatError %s", brand, err, want)
+		if got, err := imaging.Sniff(h); err != nil || got != want {
+			t.Errorf("ftyp %s: Sniff = %q, %v; want %s", brand, got, err, want)
 		}
 	}
 	var ne *pipeline.NotAnImageError
@@ -133,7 +132,8 @@ func TestBadInputIsTyped(t *testing.T) {
 		{"zero bytes", nil, imaging.DefaultLimits, pipeline.ErrNameNotAnImage},
 		{"random bytes", random, imaging.DefaultLimits, pipeline.ErrNameNotAnImage},
 		{"text", []byte("<html>not an image</html>"), imaging.DefaultLimits, pipeline.ErrNameNotAnImage},
-		{"heic", heicHeader(), imaging.DefaultLimits, pipeline.ErrNameUnsupported},
+		{"heic with no meta box", heicHeader(), imaging.DefaultLimits, pipeline.ErrNameUnsupported},
+		{"heic cut in its ftyp", heicHeader()[:20], imaging.DefaultLimits, pipeline.ErrNameCorrupt},
 		{"truncated jpeg", jpg[:len(jpg)/2], imaging.DefaultLimits, pipeline.ErrNameCorrupt},
 		{"jpeg header only", jpg[:20], imaging.DefaultLimits, pipeline.ErrNameCorrupt},
 		{"garbage after jpeg magic", garbageJPEG, imaging.DefaultLimits, pipeline.ErrNameCorrupt},

@@ -83,53 +83,66 @@ func flatten(m *image.RGBA) {
 }
 
 // boxReduce averages k×k blocks of m into one pixel each (edge blocks average what
-// they have).
+// they have). An image that is neither RGBA nor YCbCr is converted one strip of k
+// rows at a time, never whole: a 16-bit 100 MP PNG would need 400 MB more.
 func boxReduce(m image.Image, k int) *image.RGBA {
 	if y, ok := m.(*image.YCbCr); ok {
 		return boxReduceYCbCr(y, k)
 	}
-	rgba, ok := m.(*image.RGBA)
-	if !ok {
-		b := m.Bounds()
-		rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		stddraw.Draw(rgba, rgba.Bounds(), m, b.Min, stddraw.Src)
-	}
-	return boxReduceRGBA(rgba, k)
-}
-
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-func boxReduceRGBA(m *image.RGBA, k int) *image.RGBA {
 	b := m.Bounds()
 	ow, oh := ceilDiv(b.Dx(), k), ceilDiv(b.Dy(), k)
 	dst := image.NewRGBA(image.Rect(0, 0, ow, oh))
 	sum := make([]uint32, ow*4)
+	rgba, direct := m.(*image.RGBA)
+	var strip *image.RGBA
+	if !direct {
+		strip = image.NewRGBA(image.Rect(0, 0, b.Dx(), k))
+	}
+	rows := make([][]uint8, 0, k)
 	for oy := 0; oy < oh; oy++ {
-		clear(sum)
 		y0, y1 := b.Min.Y+oy*k, min(b.Min.Y+(oy+1)*k, b.Max.Y)
-		for y := y0; y < y1; y++ {
-			row := m.Pix[m.PixOffset(b.Min.X, y):]
-			for ox := 0; ox < ow; ox++ {
-				x0, x1 := ox*k, min((ox+1)*k, b.Dx())
-				s := sum[ox*4 : ox*4+4 : ox*4+4]
-				for x := x0; x < x1; x++ {
-					p := row[x*4 : x*4+4 : x*4+4]
-					s[0] += uint32(p[0])
-					s[1] += uint32(p[1])
-					s[2] += uint32(p[2])
-					s[3] += uint32(p[3])
-				}
+		rows = rows[:0]
+		if direct {
+			for y := y0; y < y1; y++ {
+				rows = append(rows, rgba.Pix[rgba.PixOffset(b.Min.X, y):])
+			}
+		} else {
+			stddraw.Draw(strip, image.Rect(0, 0, b.Dx(), y1-y0), m, image.Pt(b.Min.X, y0), stddraw.Src)
+			for y := range y1 - y0 {
+				rows = append(rows, strip.Pix[y*strip.Stride:])
 			}
 		}
+		reduceRows(dst.Pix[dst.PixOffset(0, oy):], rows, b.Dx(), k, sum)
+	}
+	return dst
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// reduceRows averages rows of RGBA pixels (w wide) in blocks of k columns into out.
+func reduceRows(out []uint8, rows [][]uint8, w, k int, sum []uint32) {
+	clear(sum)
+	ow := ceilDiv(w, k)
+	for _, row := range rows {
 		for ox := 0; ox < ow; ox++ {
-			n := uint32((y1 - y0) * (min((ox+1)*k, b.Dx()) - ox*k))
-			d := dst.Pix[dst.PixOffset(ox, oy):]
-			for c := 0; c < 4; c++ {
-				d[c] = uint8((sum[ox*4+c] + n/2) / n)
+			x0, x1 := ox*k, min((ox+1)*k, w)
+			s := sum[ox*4 : ox*4+4 : ox*4+4]
+			for x := x0; x < x1; x++ {
+				p := row[x*4 : x*4+4 : x*4+4]
+				s[0] += uint32(p[0])
+				s[1] += uint32(p[1])
+				s[2] += uint32(p[2])
+				s[3] += uint32(p[3])
 			}
 		}
 	}
-	return dst
+	for ox := 0; ox < ow; ox++ {
+		n := uint32(len(rows) * (min((ox+1)*k, w) - ox*k))
+		d := out[ox*4 : ox*4+4 : ox*4+4]
+		for c := range 4 {
+			d[c] = uint8((sum[ox*4+c] + n/2) / n)
+		}
+	}
 }
 
 // boxReduceYCbCr averages in YCbCr (an affine map of RGB, so averaging commutes with

@@ -15,14 +15,20 @@ const (
 	WebP = "webp"
 	TIFF = "tiff"
 	BMP  = "bmp"
+	// The HEIF family, named by the brands of its ftyp box: HEIC (HEVC-coded, the
+	// default of iPhones), AVIF (AV1-coded) and HEIF (a brand naming neither; the
+	// primary image's codec decides how it decodes).
+	HEIC = "heic"
+	HEIF = "heif"
+	AVIF = "avif"
 )
 
 // SniffLen is how many leading bytes Sniff needs to recognise every format.
 const SniffLen = 32
 
 // Sniff names the format of an image from its first bytes (magic numbers, never the
-// file name). HEIC/HEIF/AVIF are recognised from their ftyp brand and reported as
-// *pipeline.UnsupportedFormatError; empty or unknown bytes as *pipeline.NotAnImageError.
+// file name); HEIC/HEIF/AVIF from their ftyp brands. Empty or unknown bytes are a
+// *pipeline.NotAnImageError.
 func Sniff(head []byte) (string, error) {
 	switch {
 	case len(head) == 0:
@@ -41,7 +47,7 @@ func Sniff(head []byte) (string, error) {
 		return BMP, nil
 	}
 	if brand, ok := isoBrand(head); ok {
-		return "", &pipeline.UnsupportedFormatError{Format: brand}
+		return brand, nil
 	}
 	return "", &pipeline.NotAnImageError{Reason: "unrecognised leading bytes"}
 }
@@ -64,15 +70,15 @@ func isoBrand(head []byte) (string, bool) {
 	for _, b := range brands {
 		switch string(b) {
 		case "avif", "avis":
-			return "avif", true
+			return AVIF, true
 		case "heic", "heix", "heim", "heis", "hevc", "hevx":
-			return "heic", true
+			return HEIC, true
 		}
 	}
 	for _, b := range brands {
 		switch string(b) {
 		case "mif1", "msf1":
-			return "heif", true
+			return HEIF, true
 		}
 	}
 	return "", false

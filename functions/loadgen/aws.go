@@ -112,7 +112,7 @@ func (c *SFNChecker) keyOf(ctx context.Context, arn, bucket string) (string, err
 	}
 	var ev pipeline.ObjectEvent
 	if json.Unmarshal([]byte(aws.ToString(d.Input)), &ev) == nil && ev.Detail.Bucket.Name == bucket {
-		key = ev.Detail.Object.Key
+		key, _ = ev.Key() // S3 URL-encodes the key in its events; "" if it cannot be decoded
 	}
 	c.mu.Lock()
 	c.byArn[arn] = key

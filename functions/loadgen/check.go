@@ -122,7 +122,9 @@ func (c APIChecker) failures(ctx context.Context, hc *http.Client, base, bucket 
 	out := map[string]string{}
 	for _, m := range list.Messages {
 		if b, ok := parseFailure(m.Body); ok && b.Input.Detail.Bucket.Name == bucket {
-			out[b.Input.Detail.Object.Key] = fmt.Sprintf("%s in %s", b.Error, b.State)
+			if key, err := b.Input.Key(); err == nil { // S3 URL-encodes the key in its events
+				out[key] = fmt.Sprintf("%s in %s", b.Error, b.State)
+			}
 		}
 	}
 	return out, nil

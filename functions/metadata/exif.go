@@ -24,6 +24,7 @@ type exifFacts struct {
 	takenAt     string
 	camera      *pipeline.Camera
 	location    *pipeline.Location
+	truncated   string // what boundTags left out, or ""
 }
 
 // Tags the standard tables of goexif lack; loaded from the Exif sub-IFD by id.
@@ -155,11 +156,12 @@ func collect(x *exif.Exif) exifFacts {
 		}
 	}
 	f.takenAt = takenAt(f.tags["DateTimeOriginal"], f.tags["OffsetTimeOriginal"])
-	mk, model := cleanText(f.tags["Make"]), cleanText(f.tags["Model"])
+	mk, model := shorten(cleanText(f.tags["Make"]), maxValueJSON), shorten(cleanText(f.tags["Model"]), maxValueJSON)
 	if mk != "" || model != "" {
 		f.camera = &pipeline.Camera{Make: mk, Model: model}
 	}
 	f.location = gpsLocation(x)
+	f.tags, f.truncated = boundTags(f.tags)
 	return f
 }
 

@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"strings"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/imaging/heif"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
@@ -44,14 +46,31 @@ func Extract(r io.ReaderAt, size int64, lim imaging.Limits) (pipeline.Metadata, 
 	md.Format = format
 
 	var rawEXIF []byte
-	if format == imaging.JPEG {
+	orientation := 0 // from the container, where it has its own (HEIF)
+	switch {
+	case format == imaging.JPEG:
 		info, err := scanJPEG(s)
 		if err != nil {
 			return md, s.fail(format, err)
 		}
 		md.Width, md.Height, md.ColorSpace = info.width, info.height, info.colorSpace()
 		rawEXIF = info.exif
-	} else {
+	case imaging.IsHEIF(format):
+		info, err := imaging.HEIFInfo(s, size, format)
+		if err != nil {
+			return md, err
+		}
+		md.Width, md.Height, md.ColorSpace = info.Width, info.Height, "YCbCr"
+		if info.Chroma == 0 {
+			md.ColorSpace = "Gray"
+		}
+		orientation = info.Orientation()
+		// Damaged or oversized Exif items are left out, as in PNG and WebP.
+		rawEXIF, _ = heif.ReadExif(s, info, maxEXIF)
+		if s.err != nil {
+			return md, s.err
+		}
+	default:
 		cfg, _, err := imaging.DecodeConfig(io.NewSectionReader(s, 0, size), imaging.Limits{MaxBytes: size, MaxPixels: 1 << 62, MaxSide: 1 << 30})
 		if s.err != nil {
 			return md, s.err
@@ -79,11 +98,21 @@ func Extract(r io.ReaderAt, size int64, lim imaging.Limits) (pipeline.Metadata, 
 		// Damaged EXIF does not fail the image: what could be read is kept, and the
 		// damage is said in exifError so that a user sees why facts are missing.
 		facts, err := readEXIF(rawEXIF)
+		var notes []string
 		if err != nil {
-			md.EXIFError = err.Error()
+			notes = append(notes, err.Error())
 		}
+		if facts.truncated != "" {
+			notes = append(notes, facts.truncated)
+		}
+		md.EXIFError = shorten(strings.Join(notes, "; "), maxValueJSON)
 		md.EXIF, md.Orientation, md.TakenAt = facts.tags, facts.orientation, facts.takenAt
 		md.Camera, md.Location = facts.camera, facts.location
+	}
+	if orientation != 0 {
+		// HEIF readers show the image as its irot and imir properties say and ignore
+		// the EXIF tag (ISO/IEC 23008-12): so does the document.
+		md.Orientation = orientation
 	}
 	return md, nil
 }

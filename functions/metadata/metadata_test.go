@@ -3,6 +3,7 @@ package metadata_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
@@ -242,7 +243,8 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"zero", nil, &ne},
 		{"text", []byte("just some text"), &ne},
-		{"heic", heic, &ue},
+		{"heic header only", heic[:12], &ce},
+		{"heif sequence without a still image", append(heic, 0, 0, 0, 8, 'm', 'o', 'o', 'v'), &ue},
 		{"cut before SOF", jpg[:sof+3], &ce},
 		{"SOS before SOF", append(append([]byte{}, jpg[:2]...), 0xFF, 0xDA, 0, 2), &ce},
 		{"65535 wide jpeg", bytes.Replace(bytes.Clone(jpg), jpg[sof:sof+9], append(jpg[sof:sof+7:sof+7], 0xFF, 0xFF), 1), &te},
@@ -391,6 +393,56 @@ func BenchmarkExtract12MP(b *testing.B) {
 	for b.Loop() {
 		if _, err := metadata.ExtractBytes(data, imaging.DefaultLimits); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestHugeEXIFBounded: each value's JSON is at most 1 KiB and the map's at most
+// 16 KiB, Make first, and exifError says so; small EXIF blocks are untouched.
+func TestHugeEXIFBounded(t *testing.T) {
+	data := imagingtest.WithPNGEXIF(imagingtest.Encode(t, "png", imagingtest.Photo(20, 10)), imagingtest.HugeEXIF())
+	md, err := metadata.ExtractBytes(data, imaging.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := json.Marshal(md.EXIF)
+	for k, v := range md.EXIF {
+		if b, _ := json.Marshal(v); len(b) > 1024 {
+			t.Errorf("%s: %d bytes as JSON", k, len(b))
+		}
+	}
+	if len(all) > 16<<10 || md.EXIF["Make"] != "Crafted" || !strings.Contains(md.EXIFError, "truncated") {
+		t.Errorf("exif of %d bytes, Make %q, exifError %q", len(all), md.EXIF["Make"], md.EXIFError)
+	}
+	small, err := metadata.ExtractBytes(photoJPEG(40, 30, imagingtest.EXIF{Make: "X", Model: "Y"}), imaging.DefaultLimits)
+	if err != nil || small.EXIFError != "" || small.EXIF["Model"] != "Y" {
+		t.Errorf("small EXIF: %+v %v", small, err)
+	}
+}
+
+// TestHEIF: size from ispe, EXIF from the Exif item, orientation from irot and imir
+// (which HEIF readers apply, ignoring the EXIF tag), for HEIC and AVIF alike.
+func TestHEIF(t *testing.T) {
+	for _, tc := range []struct {
+		spec   imagingtest.HEIFSpec
+		format string
+		want   int
+	}{
+		{imagingtest.HEIFSpec{Width: 4032, Height: 3024, Rotation: 3, Mirror: -1}, "heic", 6},
+		{imagingtest.HEIFSpec{Width: 4032, Height: 3024, Rotation: -1, Mirror: -1}, "heic", 1}, // EXIF says 6: not applied by readers
+		{imagingtest.HEIFSpec{Width: 1000, Height: 700, Cols: 2, Rows: 2, TileWidth: 512, TileHeight: 512, Rotation: 2, Mirror: -1}, "heic", 3},
+		{imagingtest.HEIFSpec{Brand: "avif", Codec: "av01", Width: 640, Height: 480, Rotation: -1, Mirror: 1}, "avif", 4},
+	} {
+		tc.spec.EXIF = imagingtest.EXIF{Make: "Apple", Model: "iPhone 13 Pro Max", Orientation: 6,
+			DateTimeOriginal: "2022:02:16 12:55:41", OffsetTimeOriginal: "+01:00", GPS: true, Lat: 48.2, Lon: 16.37}.TIFF()
+		md, err := metadata.ExtractBytes(imagingtest.HEIF(tc.spec), imaging.DefaultLimits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if md.Format != tc.format || md.Width != tc.spec.Width || md.Height != tc.spec.Height || md.Orientation != tc.want ||
+			md.ColorSpace != "YCbCr" || md.TakenAt != "2022-02-16T12:55:41+01:00" || md.Camera == nil || md.Camera.Model != "iPhone 13 Pro Max" ||
+			md.Location == nil || md.Location.Lat != 48.2 || md.EXIF["Orientation"] != "6" {
+			t.Errorf("%+v: %+v", tc.spec, md)
 		}
 	}
 }

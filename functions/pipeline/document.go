@@ -120,12 +120,18 @@ type Document struct {
 }
 
 // NewDocument merges an index input into the document, with processedAt = now.
+// The document names the object by its real key, decoded from the event; call it
+// on an event that passed Validate (which checks that the key decodes).
 func NewDocument(in IndexInput, now time.Time) Document {
 	ev, md := in.Event, in.Metadata
+	key, err := ev.Key()
+	if err != nil {
+		key = ev.Detail.Object.Key
+	}
 	d := Document{
-		ID:          DocumentID(ev.Detail.Bucket.Name, ev.Detail.Object.Key),
+		ID:          DocumentID(ev.Detail.Bucket.Name, key),
 		Bucket:      ev.Detail.Bucket.Name,
-		Key:         ev.Detail.Object.Key,
+		Key:         key,
 		Thumbnail:   in.Thumbnail.Key,
 		Preview:     in.Thumbnail.PreviewKey,
 		ETag:        ev.Detail.Object.ETag,

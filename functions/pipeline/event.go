@@ -6,6 +6,7 @@ package pipeline
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -60,15 +61,31 @@ type ObjectRef struct {
 	Sequencer string `json:"sequencer,omitempty"`
 }
 
+// Key is the object's key. S3 URL-encodes detail.object.key in its events, as a
+// form value ("red flower.jpg" arrives as "red+flower.jpg", "a+b" as "a%2Bb"), so
+// every reader of the event decodes it here.
+func (e ObjectEvent) Key() (string, error) {
+	k, err := url.QueryUnescape(e.Detail.Object.Key)
+	if err != nil {
+		return "", &InvalidEventError{Reason: "detail.object.key " + quote(e.Detail.Object.Key) + " is not URL-encoded: " + err.Error()}
+	}
+	return k, nil
+}
+
 // Validate reports an event that cannot name an object under upload/.
 func (e ObjectEvent) Validate() error {
-	switch {
-	case e.Detail.Bucket.Name == "":
+	if e.Detail.Bucket.Name == "" {
 		return &InvalidEventError{Reason: "detail.bucket.name is empty"}
-	case e.Detail.Object.Key == "":
+	}
+	if e.Detail.Object.Key == "" {
 		return &InvalidEventError{Reason: "detail.object.key is empty"}
-	case !strings.HasPrefix(e.Detail.Object.Key, UploadPrefix):
-		return &InvalidEventError{Reason: "key " + quote(e.Detail.Object.Key) + " is not under " + UploadPrefix}
+	}
+	key, err := e.Key()
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(key, UploadPrefix) {
+		return &InvalidEventError{Reason: "key " + quote(key) + " is not under " + UploadPrefix}
 	}
 	return nil
 }

@@ -1,37 +1,40 @@
-// Package redrive starts the failed work again: from the failure queue (one new
-// execution per message, with the original input) or with Step Functions' own
-// RedriveExecution on failed executions. Both are idempotent: a second run does not
-// double the work.
+// Package redrive starts failed work again: from the failure queue (one new execution
+// per message, with the original input) or with Step Functions' own RedriveExecution
+// on failed executions.
+//
+// A run is bounded and cannot feed on itself. It works from a snapshot: only messages
+// sent before it began (SentTimestamp), never those its own executions write (they
+// are newer, and they name an execution this run started). It stops at a time and a
+// message budget and says whether it got through (Report.Complete); a next run with
+// the same Options.SentBefore continues. Permanent failures (PermanentErrorNames)
+// stay unless asked for; a failure redriven DefaultCeiling times is parked. Every
+// start is idempotent: the execution is named after the message, so a repeated run
+// meets ExecutionAlreadyExists instead of doubling the work.
 package redrive
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
+	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
 // SQSAPI is the part of the SQS client redrive uses.
 type SQSAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
 // SFNAPI is the part of the Step Functions client redrive uses.
 type SFNAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, opts ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 	ListExecutions(ctx context.Context, in *sfn.ListExecutionsInput, opts ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, opts ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 	RedriveExecution(ctx context.Context, in *sfn.RedriveExecutionInput, opts ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error)
 }
 
@@ -43,142 +46,139 @@ type Redriver struct {
 	// PipelineArn runs "Object Created" inputs, RemoveArn "Object Deleted" ones.
 	PipelineArn, RemoveArn string
 	Logger                 *slog.Logger
+	// Progress, when set, is told each outcome as it happens (the CLI prints them).
+	Progress func(Outcome)
+	// Now is the clock (nil: time.Now); tests drive the time budget with it.
+	Now func() time.Time
 }
 
-// Report counts what a run did.
+// Defaults for Options' zero values: a budget that answers an API call within
+// seconds. The CLI passes larger ones.
+const (
+	DefaultMaxDuration = 5 * time.Second
+	DefaultMaxMessages = 1000
+)
+
+// Options bound and direct one run. The zero value redrives the whole queue.
+type Options struct {
+	// MessageIDs, when set, limits the run to these messages and starts them even
+	// when permanent, parked or newer than SentBefore: a person asked for them.
+	MessageIDs []string
+	// Discard deletes these messages without starting anything. With MessageIDs or
+	// Discard set, no other message is touched.
+	Discard []string
+	// IncludePermanent redrives permanent failures too (the ceiling still holds).
+	IncludePermanent bool
+	// SentBefore is the snapshot: only messages sent before it are redriven. Zero, or
+	// later than the run's start: the start. Pass Report.SentBefore back to continue.
+	SentBefore time.Time
+	// MaxDuration and MaxMessages bound the run (zero: the defaults above; a
+	// negative MaxDuration: no time, the run reports at once). MaxMessages counts
+	// messages received (queue) or executions looked at.
+	MaxDuration time.Duration
+	MaxMessages int
+	// Ceiling is the redrive count at which a message is parked (0: DefaultCeiling).
+	Ceiling int
+}
+
+func (o Options) ceiling() int {
+	if o.Ceiling > 0 {
+		return o.Ceiling
+	}
+	return DefaultCeiling
+}
+
+func (o Options) maxDuration() time.Duration {
+	if o.MaxDuration != 0 {
+		return o.MaxDuration
+	}
+	return DefaultMaxDuration
+}
+
+func (o Options) maxMessages() int {
+	if o.MaxMessages > 0 {
+		return o.MaxMessages
+	}
+	return DefaultMaxMessages
+}
+
+// Action is what a run did with one message or execution.
+type Action string
+
+// Actions. Only Started, Existing and Discarded take a message off the queue.
+const (
+	ActionStarted   Action = "started"   // a new execution runs the input again
+	ActionExisting  Action = "existing"  // its execution already existed (an earlier, interrupted run)
+	ActionDiscarded Action = "discarded" // deleted on request
+	ActionPermanent Action = "permanent" // left: a permanent failure nobody asked for
+	ActionParked    Action = "parked"    // left: redriven Ceiling times already
+	ActionFailed    Action = "failed"    // left: unreadable, or the start or delete failed
+)
+
+// Outcome is one message's (or, for FailedExecutions, one execution's) result.
+type Outcome struct {
+	MessageID string `json:"messageId,omitempty"`
+	Action    Action `json:"action"`
+	Error     string `json:"error,omitempty"` // the failure's error name
+	Key       string `json:"key,omitempty"`   // the object's key, decoded
+	// RedriveCount is the failed execution's count; a started execution has one more.
+	RedriveCount int `json:"redriveCount"`
+	// ExecutionArn is the execution started (or found) for the message, or the
+	// execution redriven.
+	ExecutionArn string `json:"executionArn,omitempty"`
+	Reason       string `json:"reason,omitempty"` // why it failed
+}
+
+// Report is what a run did. Started, Existing and Failed keep their meaning from
+// earlier versions; the rest say what was left and why.
 type Report struct {
-	Started  int `json:"started"`  // new executions started
-	Existing int `json:"existing"` // messages whose execution a previous run had started
-	Failed   int `json:"failed"`   // messages left on the queue (unreadable, or start failed)
+	Started   int `json:"started"`
+	Existing  int `json:"existing"`
+	Failed    int `json:"failed"`
+	Discarded int `json:"discarded"`
+	Permanent int `json:"permanent"`
+	Parked    int `json:"parked"`
+	// Newer counts messages sent after the snapshot (SentBefore) or by this run's own
+	// executions: left for a later run.
+	Newer int `json:"newer"`
+	// Hidden counts messages left that could not be made visible again at the end
+	// (ChangeMessageVisibility failed): they reappear after their visibility timeout.
+	Hidden int `json:"hidden,omitempty"`
+	// NotFound lists asked-for message ids the whole queue did not hold.
+	NotFound []string `json:"notFound,omitempty"`
+	// Complete: the run got through its snapshot (or found every asked-for id). When
+	// false, a bound stopped it: run again with SentBefore to continue.
+	Complete bool `json:"complete"`
+	// SentBefore is the snapshot's cutoff in milliseconds since the epoch.
+	SentBefore int64 `json:"sentBefore"`
+	ElapsedMS  int64 `json:"elapsedMs"`
+	// Messages lists the outcomes (not the messages left as newer or untouched).
+	Messages []Outcome `json:"messages,omitempty"`
 }
 
-// message is the failure-queue body the state machine's Catch writes.
-type message struct {
-	Error string          `json:"error"`
-	Cause string          `json:"cause"`
-	State string          `json:"state"`
-	Input json.RawMessage `json:"input"`
+func (rep *Report) add(o Outcome) {
+	switch o.Action {
+	case ActionStarted:
+		rep.Started++
+	case ActionExisting:
+		rep.Existing++
+	case ActionDiscarded:
+		rep.Discarded++
+	case ActionPermanent:
+		rep.Permanent++
+	case ActionParked:
+		rep.Parked++
+	case ActionFailed:
+		rep.Failed++
+	}
+	rep.Messages = append(rep.Messages, o)
 }
 
-// FromQueue drains the failure queue: for each message it starts one execution with
-// the original input, named after the message so that a repeated run finds the same
-// execution, and deletes the message only once that execution exists.
-func (r *Redriver) FromQueue(ctx context.Context) (Report, error) {
-	var rep Report
-	seen := map[string]bool{} // a message received twice in one run is counted once
-	for {
-		out, err := r.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl:            aws.String(r.QueueURL),
-			MaxNumberOfMessages: 10,
-			VisibilityTimeout:   60,
-			WaitTimeSeconds:     0,
-		})
-		if err != nil {
-			return rep, fmt.Errorf("receive from %s: %w", r.QueueURL, err)
-		}
-		if len(out.Messages) == 0 {
-			return rep, nil
-		}
-		progressed := false
-		for _, m := range out.Messages {
-			id := aws.ToString(m.MessageId)
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			progressed = true
-			started, err := r.startFor(ctx, m)
-			if err != nil {
-				rep.Failed++
-				r.log().WarnContext(ctx, "redrive: message left on the queue", "messageId", id, "err", err)
-				continue
-			}
-			if started {
-				rep.Started++
-			} else {
-				rep.Existing++
-			}
-			if _, err := r.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(r.QueueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return rep, fmt.Errorf("delete message %s: %w", id, err)
-			}
-		}
-		if !progressed { // only messages we already handled (and failed) are visible
-			return rep, nil
-		}
+func (r *Redriver) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
 	}
-}
-
-// startFor starts the execution for one message; false means it already existed.
-func (r *Redriver) startFor(ctx context.Context, m sqstypes.Message) (bool, error) {
-	var body message
-	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &body); err != nil {
-		return false, fmt.Errorf("body is not a failure message: %w", err)
-	}
-	var ev pipeline.ObjectEvent
-	if err := json.Unmarshal(body.Input, &ev); err != nil || len(body.Input) == 0 {
-		return false, fmt.Errorf("failure message has no event input")
-	}
-	arn := r.PipelineArn
-	if ev.DetailType == pipeline.DetailTypeDeleted {
-		arn = r.RemoveArn
-	}
-	if arn == "" {
-		return false, fmt.Errorf("no state machine for %q events", ev.DetailType)
-	}
-	_, err := r.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(arn),
-		Name:            aws.String(ExecutionName(aws.ToString(m.MessageId))),
-		Input:           aws.String(string(body.Input)),
-	})
-	var exists *sfntypes.ExecutionAlreadyExists
-	switch {
-	case errors.As(err, &exists):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("start execution: %w", err)
-	}
-	return true, nil
-}
-
-// ExecutionName is the redrive execution's name for a message id: stable, so a second
-// redrive of the same message meets ExecutionAlreadyExists instead of doubling work.
-func ExecutionName(messageID string) string {
-	sum := sha256.Sum256([]byte(messageID))
-	return "redrive-" + hex.EncodeToString(sum[:16])
-}
-
-// FailedExecutions redrives every FAILED, TIMED_OUT or ABORTED execution of the state
-// machines with RedriveExecution. An execution already redriven is RUNNING or
-// SUCCEEDED by then and is not listed again, so a second run does nothing.
-func (r *Redriver) FailedExecutions(ctx context.Context) (Report, error) {
-	var rep Report
-	for _, sm := range []string{r.PipelineArn, r.RemoveArn} {
-		if sm == "" {
-			continue
-		}
-		for _, status := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted} {
-			p := sfn.NewListExecutionsPaginator(r.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: status})
-			var arns []string
-			for p.HasMorePages() {
-				page, err := p.NextPage(ctx)
-				if err != nil {
-					return rep, fmt.Errorf("list %s executions: %w", status, err)
-				}
-				for _, e := range page.Executions {
-					arns = append(arns, aws.ToString(e.ExecutionArn))
-				}
-			}
-			for _, arn := range arns {
-				if _, err := r.SFN.RedriveExecution(ctx, &sfn.RedriveExecutionInput{ExecutionArn: aws.String(arn)}); err != nil {
-					rep.Failed++
-					r.log().WarnContext(ctx, "redrive execution failed", "executionArn", arn, "err", err)
-					continue
-				}
-				rep.Started++
-			}
-		}
-	}
-	return rep, nil
+	return time.Now()
 }
 
 func (r *Redriver) log() *slog.Logger {
@@ -186,4 +186,23 @@ func (r *Redriver) log() *slog.Logger {
 		return r.Logger
 	}
 	return slog.Default()
+}
+
+func (r *Redriver) record(ctx context.Context, rep *Report, o Outcome) {
+	rep.add(o)
+	level := slog.LevelInfo
+	if o.Action == ActionFailed {
+		level = slog.LevelWarn
+	}
+	r.log().Log(ctx, level, "redrive", "action", o.Action, "messageId", o.MessageID, "key", o.Key,
+		"error", o.Error, "redriveCount", o.RedriveCount, "executionArn", o.ExecutionArn, "reason", o.Reason)
+	if r.Progress != nil {
+		r.Progress(o)
+	}
+}
+
+// hashHex is 32 hex digits of s's SHA-256: enough to name one message's execution.
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:16])
 }

@@ -20,7 +20,8 @@ type FunctionSpec struct {
 	Description string
 	MemoryMiB   float64
 	Timeout     awscdk.Duration
-	// ReservedConcurrency caps parallel invocations (0: unreserved).
+	// ReservedConcurrency caps parallel invocations when the deploy reserves
+	// concurrency (Props.ReservedConcurrency); 0: never reserved.
 	ReservedConcurrency float64
 }
 
@@ -38,7 +39,8 @@ func functionSpecs() []FunctionSpec {
 	return []FunctionSpec{
 		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		// Rekognition allows about 50 DetectLabels calls a second per account by
-		// default; 20 concurrent calls of ~0.5 s stay under it. A JPEG or PNG that
+		// default (5 in smaller regions); 20 concurrent calls of ~0.5 s stay under
+		// it. The reservation applies only with -c reservedConcurrency=true. A JPEG or PNG that
 		// Rekognition takes is sent as an S3 reference (one 128 KiB header read);
 		// anything else is rendered to a JPEG first, which peaks at 127 MB for a 12 MP
 		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP.
@@ -52,8 +54,8 @@ func functionSpecs() []FunctionSpec {
 		{Name: FnRedrive, Description: "Redrives failed work: failure queue to new executions, or RedriveExecution", MemoryMiB: 128, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 		// Runs of at most 5 minutes (functions/cmd/load-tester) plus image generation
 		// and stragglers. 1024 MB: two generated 12 MP frames (48 MB of RGBA each) and up
-		// to 64 uploads of ~3 MB in flight, and more CPU for generating them. Any
-		// signed-up user may invoke it: two runs at a time bound what they can spend.
+		// to 64 uploads of ~3 MB in flight, and more CPU for generating them. Only
+		// operators may invoke it; with reservedConcurrency, two runs at a time.
 		{Name: FnLoadTester, Description: "Uploads generated sample images under upload/load/ at a given rate (Status page)", MemoryMiB: 1024, Timeout: awscdk.Duration_Minutes(jsii.Number(6)), ReservedConcurrency: 2},
 	}
 }

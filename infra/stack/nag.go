@@ -1,7 +1,10 @@
 package stack
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -13,12 +16,19 @@ func ApplyNag(scope constructs.IConstruct) {
 	awscdk.Aspects_Of(scope).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 }
 
+// rule is a suppression; appliesTo are the exact finding strings it covers
+// ("Resource::<Images9BF4D4C2.Arn>/upload/*"), or, written /like this/, a regular
+// expression for what CDK-owned constructs generate.
 func rule(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
 	s := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
 	if len(appliesTo) > 0 {
 		var a []any
 		for _, r := range appliesTo {
-			a = append(a, &cdknag.RegexAppliesTo{Regex: jsii.String(r)})
+			if len(r) > 1 && strings.HasPrefix(r, "/") && strings.HasSuffix(r, "/") {
+				a = append(a, &cdknag.RegexAppliesTo{Regex: jsii.String(r)})
+			} else {
+				a = append(a, jsii.String(r))
+			}
 		}
 		s.AppliesTo = &a
 	}
@@ -31,46 +41,107 @@ func suppress(c constructs.IConstruct, rules ...*cdknag.NagPackSuppression) {
 
 const basicExecution = "AWSLambdaBasicExecutionRole only allows creating log streams and putting events in the function's own log groups; it is the AWS-maintained minimum for a Lambda."
 
-// suppressFindings records, next to the resource, why each remaining AwsSolutions
-// finding is acceptable. Wildcards are only suppressed where they name one prefix of
-// one bucket, one index of one domain, or an action without resource-level permissions.
-func suppressFindings(s *ImagePipe) {
-	for _, fn := range s.Functions {
-		suppress(fn,
-			rule("AwsSolutions-IAM4", basicExecution, `/^Policy::arn:<AWS::Partition>:iam::aws:policy\/service-role\/AWSLambdaBasicExecutionRole$/`),
-			rule("AwsSolutions-IAM5", "Grant* scopes S3 access to one key prefix (upload/, thumbnail/ or preview/) of the images bucket; the action wildcards (s3:GetObject*, s3:List*, s3:DeleteObject*...) are CDK's read/put/delete groups on that prefix only.",
-				`/^Action::s3:[A-Za-z]+\*$/`, `/^Resource::<Images[A-Za-z0-9]+\.Arn>\/(upload|upload\/load|thumbnail|preview)\/\*$/`),
-			rule("AwsSolutions-IAM5", "OpenSearch access is limited to the documents of the one index (images/*) of the one domain.",
-				`/^Resource::<Search[A-Za-z0-9]+\.Arn>\/images\/\*$/`),
-			rule("AwsSolutions-IAM5", "rekognition:DetectLabels and X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions, so \"*\" is the only valid resource.",
-				`/^Resource::\*$/`),
-		)
-	}
-	suppress(s.Functions[FnRedrive], rule("AwsSolutions-IAM5",
-		"RedriveExecution acts on executions, whose names are only known at run time: the wildcard is the execution name under this stack's two state machines (the name is taken from each one's ARN), as CDK's grantRedriveExecution writes it.",
-		`/^Resource::arn:<AWS::Partition>:states:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:execution:\{"Fn::Select":\[6,\{"Fn::Split":\[":",\{"Ref":"(Pipeline|Remove)[A-Za-z0-9]+"\}\]\}\]\}:\*$/`))
+// Finding strings cdk-nag reports for this stack's grants.
+const (
+	basicExecutionPolicy = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+	anyResource          = "Resource::*"
+)
+
+// logicalID is the CloudFormation logical id of c's resource, as findings name it.
+func (s *ImagePipe) logicalID(c constructs.IConstruct) string {
+	return *s.Stack.GetLogicalId(c.Node().DefaultChild().(awscdk.CfnElement))
+}
+
+// objectsFinding is the finding for objects under prefix of the images bucket.
+func (s *ImagePipe) objectsFinding(prefix string) string {
+	return "Resource::<" + s.logicalID(s.Bucket) + ".Arn>/" + prefix + "*"
+}
+
+// executionFindings are the findings for executionArns(Pipeline, Remove).
+func (s *ImagePipe) executionFindings() []string {
+	var out []string
 	for _, sm := range []constructs.IConstruct{s.Pipeline, s.Remove} {
-		suppress(sm, rule("AwsSolutions-IAM5",
-			"The state machine may invoke only its own functions; lambda:InvokeFunction on <arn>:* covers their versions and aliases, which CDK's grantInvoke adds. X-Ray and CloudWatch Logs delivery actions support no resource-level permissions.",
-			`/^Resource::<[A-Za-z0-9]+Function[A-Za-z0-9]+\.Arn>:\*$/`, `/^Resource::\*$/`))
+		out = append(out, "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<"+s.logicalID(sm)+".Name>:*")
+	}
+	return out
+}
+
+// functionFindings are, per function, the wildcard findings its grants cause and
+// why each is acceptable: nothing is suppressed on a function that does not have it.
+func (s *ImagePipe) functionFindings() map[string][]*cdknag.NagPackSuppression {
+	xray := "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions: \"*\" is the only valid resource. No other action of this role has it (infra test TestDeployedStackReview/WildcardResources)."
+	upload := rule("AwsSolutions-IAM5", "Reads (and, on refusal, tags) the uploaded objects: any key under upload/ of the images bucket, and nothing else of it.", s.objectsFinding("upload/"))
+	derived := func(verb string) *cdknag.NagPackSuppression {
+		return rule("AwsSolutions-IAM5", verb+" the thumbnail and preview of any image: keys under thumbnail/ and preview/ of the images bucket only.",
+			s.objectsFinding("thumbnail/"), s.objectsFinding("preview/"))
+	}
+	documents := rule("AwsSolutions-IAM5", "Reads and writes documents by id (GET/PUT/DELETE /images/_doc/{id}): the wildcard is the document id, in the one index of the one domain.",
+		"Resource::<"+s.logicalID(s.Search)+".Arn>/"+SearchIndex+"/_doc/*")
+	out := map[string][]*cdknag.NagPackSuppression{
+		FnExtractMetadata: {upload, rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnDetectLabels:    {upload, rule("AwsSolutions-IAM5", "rekognition:DetectLabels and X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: \"*\" is the only valid resource. No other action of this role has it (infra test TestDeployedStackReview/WildcardResources).", anyResource)},
+		FnMakeThumbnail:   {upload, derived("Writes"), rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnIndexDocument:   {documents, rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnRemoveDocument:  {documents, derived("Deletes"), rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnSearch:          {derived("Presigns GETs of"), rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnPing:            {rule("AwsSolutions-IAM5", xray, anyResource)},
+		FnRedrive: {
+			rule("AwsSolutions-IAM5", "RedriveExecution acts on executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines.", s.executionFindings()...),
+			rule("AwsSolutions-IAM5", xray, anyResource),
+		},
+		FnLoadTester: {
+			rule("AwsSolutions-IAM5", "Puts generated images under upload/load/ of the images bucket: the wildcard is the object key below that prefix.", s.objectsFinding("upload/load/")),
+			rule("AwsSolutions-IAM5", xray, anyResource),
+		},
+	}
+	for name := range out {
+		out[name] = append(out[name], rule("AwsSolutions-IAM4", basicExecution, basicExecutionPolicy))
+	}
+	return out
+}
+
+// suppressFindings records, next to the resource, why each remaining AwsSolutions
+// finding is acceptable, naming the exact finding (appliesTo) wherever our own code
+// makes it. Wildcards are only suppressed where they name one prefix of one bucket,
+// the documents of one index, executions of this stack's machines, or actions
+// without resource-level permissions.
+func suppressFindings(s *ImagePipe) {
+	for name, rules := range s.functionFindings() {
+		suppress(s.Functions[name], rules...)
+	}
+	for sm, fns := range map[constructs.IConstruct][]string{
+		s.Pipeline: {FnExtractMetadata, FnDetectLabels, FnMakeThumbnail, FnIndexDocument},
+		s.Remove:   {FnRemoveDocument},
+	} {
+		var versions []string
+		for _, name := range fns {
+			versions = append(versions, "Resource::<"+s.logicalID(s.Functions[name])+".Arn>:*")
+		}
+		suppress(sm,
+			rule("AwsSolutions-IAM5", "The state machine may invoke only its own functions; lambda:InvokeFunction on <arn>:* covers their versions and aliases, which CDK's grantInvoke adds.", versions...),
+			rule("AwsSolutions-IAM5", "X-Ray and CloudWatch Logs delivery actions support no resource-level permissions: \"*\" is the only valid resource.", anyResource))
 	}
 	for _, q := range []constructs.IConstruct{s.FailureQueue, s.EventDeadLetters} {
 		suppress(q, rule("AwsSolutions-SQS3", "This queue is itself the dead-letter destination (failed executions, undeliverable events); a queue behind it would only move the problem. Its depth is alarmed."))
 	}
 	suppress(s.Search,
-		rule("AwsSolutions-OS1", "The domain is reached only by Lambdas outside any VPC with SigV4-signed requests; its resource policy admits only the functions' roles, so a VPC adds NAT cost without narrowing access."),
+		rule("AwsSolutions-OS1", "The domain is reached only by Lambdas outside any VPC with SigV4-signed requests; its resource policy admits only the four functions' roles, each on its own paths, so a VPC adds NAT cost without narrowing access."),
 		rule("AwsSolutions-OS3", "Access is restricted by IAM principal (the functions' roles) in the domain's resource policy rather than by source IP, which Lambda does not have a fixed one of."),
 		rule("AwsSolutions-OS4", "The default domain is one small data node for an idle-cheap demo; dedicated masters are a sizing choice (searchInstanceCount context) for production."),
-		rule("AwsSolutions-OS7", "Zone awareness is enabled when searchInstanceCount > 1; the default single node cannot span zones. The index is derived data, rebuilt by redriving the bucket."),
+		rule("AwsSolutions-OS7", "Zone awareness is enabled when searchInstanceCount > 1 (an even count, two zones); the default single node cannot span zones. The index is derived data, rebuilt by redriving the bucket."),
 		rule("AwsSolutions-OS9", "Slow logs are a performance diagnostic, not an audit trail; publishing them needs a CloudWatch Logs resource policy per domain. Enable when tuning queries."),
 	)
-	suppress(s.UnauthRole, rule("AwsSolutions-IAM5", "Guests may put objects only under upload/ of the images bucket: the wildcard is the object key below that prefix.",
-		`/^Resource::<Images[A-Za-z0-9]+\.Arn>\/upload\/\*$/`))
-	suppress(s.AuthRole,
-		rule("AwsSolutions-IAM5", "Signed-in users may put objects only under upload/ of the images bucket: the wildcard is the object key below that prefix.",
-			`/^Resource::<Images[A-Za-z0-9]+\.Arn>\/upload\/\*$/`),
-		rule("AwsSolutions-IAM5", "Signed-in users may invoke the load tester only; lambda:InvokeFunction on <arn>:* covers its versions and aliases, which CDK's grantInvoke adds.",
-			`/^Resource::<LoadTesterFunction[A-Za-z0-9]+\.Arn>:\*$/`))
+	// cdk-nag writes the policy variable ${...} as <...>.
+	own := s.objectsFinding(strings.NewReplacer("${", "<", "}", ">").Replace(UploadPrefixPolicy))
+	for _, r := range []struct {
+		role awsiam.Role
+		who  string
+	}{{s.UnauthRole, "Guests"}, {s.AuthRole, "Signed-in users"}, {s.OperatorRole, "Operators"}} {
+		suppress(r.role, rule("AwsSolutions-IAM5", r.who+" may put new objects (If-None-Match) only under their own identity's prefix of upload/: the wildcard is the object key below it.", own))
+	}
+	suppress(s.OperatorRole, rule("AwsSolutions-IAM5",
+		"Operators read, redrive and stop executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines.",
+		s.executionFindings()...))
 
 	stack := s.Stack
 	byPath := func(path string, rules ...*cdknag.NagPackSuppression) {
@@ -82,7 +153,7 @@ func suppressFindings(s *ImagePipe) {
 	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
 		rule("AwsSolutions-CFR4", "The distribution uses the default *.cloudfront.net certificate, for which CloudFront does not allow choosing the minimum TLS version; a custom domain and certificate lift it to TLSv1.2_2021."),
 		rule("AwsSolutions-COG4", "The API is authorized with AWS_IAM (SigV4 with Cognito identity pool credentials), which covers guests as well as signed-in users; a user pool authorizer would lock guests out."),
-		rule("AwsSolutions-COG7", "Guest (unauthenticated) identities are intended: a visitor may search and upload under upload/ only, as the unauthenticated role states; everything else needs sign-in."),
+		rule("AwsSolutions-COG7", "Guest (unauthenticated) identities are intended: a visitor may search and upload new objects under its own upload/<identity>/ prefix only, as the unauthenticated role states; everything else needs sign-in."),
 		rule("AwsSolutions-COG8", "The Plus feature plan (threat protection) is billed per monthly active user; the demo's user pool has no sensitive data behind it. Enable for production."),
 	}, nil)
 	// CDK-owned singleton Lambdas (S3 notifications setup, web deployment).

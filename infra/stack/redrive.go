@@ -4,6 +4,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -26,12 +27,16 @@ func (s *ImagePipe) newRedrive(dir string, specs []FunctionSpec, schedule string
 		"REDRIVE_MODE":               jsii.String("queue"),
 	})
 	s.Functions[FnRedrive] = fn
-	s.FailureQueue.Grant(fn, jsii.String("sqs:ReceiveMessage"), jsii.String("sqs:DeleteMessage"))
+	// ChangeMessageVisibility: a run hands back the messages it leaves at its end.
+	s.FailureQueue.Grant(fn, jsii.String("sqs:ReceiveMessage"), jsii.String("sqs:DeleteMessage"), jsii.String("sqs:ChangeMessageVisibility"))
 	for _, sm := range []awsstepfunctions.StateMachine{s.Pipeline, s.Remove} {
 		sm.GrantStartExecution(fn)
 		sm.Grant(fn, jsii.String("states:ListExecutions"))
-		sm.GrantRedriveExecution(fn)
 	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:RedriveExecution", "states:DescribeExecution"),
+		Resources: executionArns(s.Pipeline, s.Remove),
+	}))
 	if schedule == "" {
 		return
 	}

@@ -47,28 +47,45 @@ type Props struct {
 	// redrive Lambda on a schedule; "" reads the "redriveSchedule" context, and
 	// without either the Lambda runs only on demand.
 	RedriveSchedule string
+	// ReservedConcurrency reserves the FunctionSpec's concurrency (detect-labels 20,
+	// the load tester 2); false reads the "reservedConcurrency" context. Off by
+	// default: see ContextReservedConcurrency.
+	ReservedConcurrency bool
+	// DevOrigin is one more origin the API's and the images bucket's CORS allow
+	// (e.g. http://localhost:5173 for `npm run dev` against AWS); "" reads the
+	// "devOrigin" context, and without either only the website's origin is allowed.
+	DevOrigin string
+	// LogExecutionData keeps executions' input and output (EXIF and GPS included) in
+	// the state machines' logs; false reads the "logExecutionData" context.
+	LogExecutionData bool
+	// PrivateFields is who the search API shows GPS position, serial numbers and
+	// owner fields to (PrivateFieldsSignedIn, PrivateFieldsIAM); "" reads the
+	// "privateFields" context, and the default is PrivateFieldsSignedIn.
+	PrivateFields string
 }
 
 // SearchSize is the OpenSearch domain's capacity.
 type SearchSize struct {
-	DomainName    string  // default "imagepipe"
+	DomainName    string  // default DomainNameFor(the stack name): "imagepipe" for ImagePipe
 	InstanceType  string  // default "t3.small.search"
-	InstanceCount float64 // default 1; more than 1 spreads nodes over two zones
+	InstanceCount float64 // default 1; more than 1 must be even: the nodes span two zones
 	VolumeGiB     float64 // default 10
 }
 
 // ImagePipe is the synthesized stack and the resources tests and extensions reach.
 type ImagePipe struct {
 	awscdk.Stack
-	Bucket            awss3.Bucket
-	Functions         map[string]awslambda.Function
-	Pipeline          awsstepfunctions.StateMachine
-	Remove            awsstepfunctions.StateMachine
-	FailureQueue      awssqs.Queue
-	EventDeadLetters  awssqs.Queue
-	Search            awsopensearchservice.Domain
-	UnauthRole        awsiam.Role
-	AuthRole          awsiam.Role
+	Bucket           awss3.Bucket
+	Functions        map[string]awslambda.Function
+	Pipeline         awsstepfunctions.StateMachine
+	Remove           awsstepfunctions.StateMachine
+	FailureQueue     awssqs.Queue
+	EventDeadLetters awssqs.Queue
+	Search           awsopensearchservice.Domain
+	UnauthRole       awsiam.Role
+	AuthRole         awsiam.Role
+	// OperatorRole is the role of the user pool's operators group (OperatorsGroup).
+	OperatorRole      awsiam.Role
 	pipelineVariables map[string]*string
 	removeVariables   map[string]*string
 }
@@ -99,42 +116,89 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 			return nil, err
 		}
 	}
-	props.Search = props.Search.withDefaults()
+	if err := props.readContext(scope); err != nil {
+		return nil, err
+	}
+	if !props.ReservedConcurrency {
+		for i := range specs {
+			specs[i].ReservedConcurrency = 0
+		}
+	}
 	s := &ImagePipe{Stack: awscdk.NewStack(scope, jsii.String(id), &props.StackProps)}
+	props.Search = props.Search.withDefaults(*s.Stack.StackName())
+	if err := props.Search.Check(); err != nil {
+		return nil, err
+	}
 	awscdk.Tags_Of(s.Stack).Add(jsii.String("project"), jsii.String("imagepipe"), nil)
 
 	logBucket := s.newAccessLogBucket()
 	site := s.newWebsite(logBucket)
-	s.newImagesBucket(logBucket, site.origin)
+	origins := []*string{site.origin}
+	if props.DevOrigin != "" {
+		origins = append(origins, jsii.String(props.DevOrigin))
+	}
+	s.newImagesBucket(logBucket, origins)
 	s.newQueues()
 	s.newSearchDomain(props.Search)
-	s.newFunctions(props.LambdaDir, specs, site.origin, props.Search.DomainName, props.Faults)
-	if err := s.newStateMachines(props.Express); err != nil {
+	s.newFunctions(props.LambdaDir, specs, functionSettings{
+		webOrigin: site.origin, faults: props.Faults, privateFields: props.PrivateFields, replicas: props.Search.Replicas(),
+	})
+	s.restrictDomainToFunctions(props.Search.DomainName)
+	if err := s.newStateMachines(props.Express, props.LogExecutionData); err != nil {
 		return nil, err
 	}
 	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule)
 	s.newRules()
-	api := s.newAPI(site.origin)
+	api := s.newAPI(site.origin, origins)
 	identity := s.newIdentity(api)
 	s.newLoadTester(props.LambdaDir, specs)
+	s.grantOperators(identity)
 	s.deployWebsite(site, props.WebDist, api, identity)
-	dashboard := s.newOperations(props.AlarmEmail, api)
+	dashboard := s.newOperations(props.AlarmEmail, api, props.Search)
 	s.newOutputs(api, identity, site, dashboard)
 	suppressFindings(s)
 	return s, nil
 }
 
-func (z SearchSize) withDefaults() SearchSize {
+// readContext fills the settings Props leaves at their zero value from CDK context.
+func (p *Props) readContext(scope constructs.Construct) error {
+	var err error
+	if !p.ReservedConcurrency {
+		if p.ReservedConcurrency, err = ParseBool(ContextReservedConcurrency, contextString(scope, ContextReservedConcurrency), false); err != nil {
+			return err
+		}
+	}
+	if !p.LogExecutionData {
+		if p.LogExecutionData, err = ParseBool(ContextLogExecutionData, contextString(scope, ContextLogExecutionData), false); err != nil {
+			return err
+		}
+	}
+	dev := p.DevOrigin
+	if dev == "" {
+		dev = contextString(scope, ContextDevOrigin)
+	}
+	if p.DevOrigin, err = ParseDevOrigin(dev); err != nil {
+		return err
+	}
+	pf := p.PrivateFields
+	if pf == "" {
+		pf = contextString(scope, ContextPrivateFields)
+	}
+	p.PrivateFields, err = CheckPrivateFields(pf)
+	return err
+}
+
+func (z SearchSize) withDefaults(stackName string) SearchSize {
 	if z.DomainName == "" {
-		z.DomainName = "imagepipe"
+		z.DomainName = DomainNameFor(stackName)
 	}
 	if z.InstanceType == "" {
 		z.InstanceType = "t3.small.search"
 	}
-	if z.InstanceCount < 1 {
+	if z.InstanceCount == 0 {
 		z.InstanceCount = 1
 	}
-	if z.VolumeGiB <= 0 {
+	if z.VolumeGiB == 0 {
 		z.VolumeGiB = 10
 	}
 	return z
@@ -156,7 +220,15 @@ func (s *ImagePipe) newAccessLogBucket() awss3.Bucket {
 	})
 }
 
-func (s *ImagePipe) newImagesBucket(logs awss3.Bucket, webOrigin *string) {
+// RejectedTag marks an upload the pipeline refused for good (not an image, too
+// large, corrupt): the lifecycle rule below deletes it after RejectedDays. The
+// functions that refuse an upload set it (s3:PutObjectTagging on upload/*).
+var RejectedTag = struct{ Key, Value string }{"imagepipe:status", "rejected"}
+
+// RejectedDays is how long a refused upload stays for inspection.
+const RejectedDays = 7
+
+func (s *ImagePipe) newImagesBucket(logs awss3.Bucket, origins []*string) {
 	s.Bucket = awss3.NewBucket(s.Stack, jsii.String("Images"), &awss3.BucketProps{
 		BlockPublicAccess:      awss3.BlockPublicAccess_BLOCK_ALL(),
 		Encryption:             awss3.BucketEncryption_S3_MANAGED,
@@ -166,7 +238,7 @@ func (s *ImagePipe) newImagesBucket(logs awss3.Bucket, webOrigin *string) {
 		ServerAccessLogsPrefix: jsii.String("images/"),
 		Cors: &[]*awss3.CorsRule{{
 			AllowedMethods: &[]awss3.HttpMethods{awss3.HttpMethods_PUT, awss3.HttpMethods_POST, awss3.HttpMethods_GET, awss3.HttpMethods_HEAD},
-			AllowedOrigins: jsii.Strings(*webOrigin, "http://localhost:5173"),
+			AllowedOrigins: &origins,
 			AllowedHeaders: jsii.Strings("*"),
 			ExposedHeaders: jsii.Strings("ETag"),
 			MaxAge:         jsii.Number(3000),
@@ -174,6 +246,12 @@ func (s *ImagePipe) newImagesBucket(logs awss3.Bucket, webOrigin *string) {
 		LifecycleRules: &[]*awss3.LifecycleRule{{
 			Id:                                  jsii.String("abort-incomplete-multipart-uploads"),
 			AbortIncompleteMultipartUploadAfter: awscdk.Duration_Days(jsii.Number(1)),
+		}, {
+			// Uploads the pipeline refused are nobody's photos: they go after a week.
+			Id:         jsii.String("expire-rejected-uploads"),
+			Prefix:     jsii.String("upload/"),
+			TagFilters: &map[string]any{RejectedTag.Key: RejectedTag.Value},
+			Expiration: awscdk.Duration_Days(jsii.Number(RejectedDays)),
 		}},
 		// Uploaded photos are user data: a stack deletion keeps them.
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
@@ -228,79 +306,16 @@ func availabilityZones(multiAZ bool) *float64 {
 	return nil
 }
 
-// contextString is a CDK context value given as a string ("" when absent).
+// contextString is a CDK context value as a string ("" when absent): -c gives
+// strings, cdk.json and AppProps may give booleans and numbers.
 func contextString(scope constructs.Construct, key string) string {
-	v, _ := scope.Node().TryGetContext(jsii.String(key)).(string)
-	return v
-}
-
-func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, webOrigin *string, domainName string, faults map[string]string) {
-	// A bare host name, as the domain reports it; the functions add https://. (The
-	// twin resolves the same attribute to its own http:// URL.)
-	endpoint := s.Search.DomainEndpoint()
-	s.Functions = map[string]awslambda.Function{}
-	for _, spec := range specs {
-		if spec.Name == FnRedrive || spec.Name == FnLoadTester { // own env and grants: newRedrive, newLoadTester
-			continue
-		}
-		env := map[string]*string{
-			"IMAGES_BUCKET":       s.Bucket.BucketName(),
-			"OPENSEARCH_ENDPOINT": endpoint,
-			"OPENSEARCH_INDEX":    jsii.String(SearchIndex),
-			"ALLOWED_ORIGIN":      webOrigin,
-		}
-		// Only the named functions get FAULT_MODE; a deploy without the context heals.
-		if mode, ok := faults[spec.Name]; ok {
-			env["FAULT_MODE"] = jsii.String(mode)
-		}
-		s.Functions[spec.Name] = NewGoFunction(s.Stack, constructID(spec.Name)+"Function", dir, spec, env)
+	switch v := scope.Node().TryGetContext(jsii.String(key)).(type) {
+	case string:
+		return v
+	case bool, float64:
+		return fmt.Sprint(v)
 	}
-	fn := s.Functions
-	uploads := jsii.String("upload/*")
-	for _, name := range []string{FnExtractMetadata, FnDetectLabels, FnMakeThumbnail} {
-		s.Bucket.GrantRead(fn[name], uploads)
-	}
-	// DetectLabels has no resource-level permissions: "*" is the only resource.
-	fn[FnDetectLabels].AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("rekognition:DetectLabels"),
-		Resources: jsii.Strings("*"),
-	}))
-	for _, prefix := range []string{"thumbnail/*", "preview/*"} {
-		s.Bucket.GrantPut(fn[FnMakeThumbnail], jsii.String(prefix))
-		s.Bucket.GrantDelete(fn[FnRemoveDocument], jsii.String(prefix))
-		s.Bucket.GrantRead(fn[FnSearch], jsii.String(prefix)) // presigned thumbnail URLs
-	}
-	for _, name := range []string{FnIndexDocument, FnRemoveDocument} {
-		s.Search.GrantIndexReadWrite(jsii.String(SearchIndex), fn[name])
-	}
-	for _, name := range []string{FnSearch, FnPing} {
-		s.Search.GrantIndexRead(jsii.String(SearchIndex), fn[name])
-	}
-	s.restrictDomainToFunctions(domainName)
-}
-
-// restrictDomainToFunctions writes the domain's resource policy straight onto the
-// CfnDomain: only the functions' roles may call it. (Domain's accessPolicies prop
-// would add a custom-resource Lambda for the same result.)
-func (s *ImagePipe) restrictDomainToFunctions(domainName string) {
-	var principals []awsiam.IPrincipal
-	for _, name := range FunctionNames() {
-		if name == FnRedrive || name == FnLoadTester { // never talk to the index
-			continue
-		}
-		principals = append(principals, awsiam.NewArnPrincipal(s.Functions[name].Role().RoleArn()))
-	}
-	// The domain's own ARN cannot be a Ref here (a self-reference), so it is built
-	// from the fixed domain name.
-	policy := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{
-		Statements: &[]awsiam.PolicyStatement{awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Principals: &principals,
-			Actions:    jsii.Strings("es:ESHttp*"),
-			Resources: jsii.Strings(fmt.Sprintf("arn:%s:es:%s:%s:domain/%s/*",
-				*awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), domainName)),
-		})},
-	})
-	s.Search.Node().DefaultChild().(awsopensearchservice.CfnDomain).SetAccessPolicies(policy)
+	return ""
 }
 
 func constructID(name string) string {
@@ -320,30 +335,28 @@ func constructID(name string) string {
 	return string(out)
 }
 
-func (s *ImagePipe) newStateMachines(express bool) error {
-	fn := s.Functions
-	s.pipelineVariables = map[string]*string{
-		statemachine.VarExtractMetadataFunctionArn: fn[FnExtractMetadata].FunctionArn(),
-		statemachine.VarDetectLabelsFunctionArn:    fn[FnDetectLabels].FunctionArn(),
-		statemachine.VarMakeThumbnailFunctionArn:   fn[FnMakeThumbnail].FunctionArn(),
-		statemachine.VarIndexDocumentFunctionArn:   fn[FnIndexDocument].FunctionArn(),
-		statemachine.VarFailureQueueURL:            s.FailureQueue.QueueUrl(),
+// newStateMachines: the pipeline and the removal, from statemachine/*.asl.json.
+// Their logs keep events for a month; the executions' input and output (EXIF, GPS
+// position) only with logData, since Standard executions' own history already
+// keeps them for 90 days.
+func (s *ImagePipe) newStateMachines(express, logData bool) error {
+	// Each machine's substitutions come from the steps' table: every step's function
+	// ARN under its variable, and the failure queue's URL.
+	vars := map[string]map[string]*string{}
+	for _, m := range []string{statemachine.MachinePipeline, statemachine.MachineRemove} {
+		vars[m] = map[string]*string{statemachine.VarFailureQueueURL: s.FailureQueue.QueueUrl()}
 	}
-	s.removeVariables = map[string]*string{
-		statemachine.VarRemoveDocumentFunctionArn: fn[FnRemoveDocument].FunctionArn(),
-		statemachine.VarFailureQueueURL:           s.FailureQueue.QueueUrl(),
+	for _, st := range statemachine.Steps() {
+		vars[st.Machine][st.Variable] = s.Functions[st.Function].FunctionArn()
 	}
-	for name, vars := range map[string]map[string]*string{"pipeline": s.pipelineVariables, "remove": s.removeVariables} {
-		def := statemachine.Pipeline()
-		if name == "remove" {
-			def = statemachine.Remove()
-		}
-		for _, v := range statemachine.Variables(def) {
-			if vars[v] == nil {
-				return fmt.Errorf("%s definition: substitution variable ${%s} has no value", name, v)
+	for m, vs := range vars {
+		for _, v := range statemachine.Variables(statemachine.Definition(m)) {
+			if vs[v] == nil {
+				return fmt.Errorf("%s definition: substitution variable ${%s} has no value", m, v)
 			}
 		}
 	}
+	s.pipelineVariables, s.removeVariables = vars[statemachine.MachinePipeline], vars[statemachine.MachineRemove]
 	kind := awsstepfunctions.StateMachineType_STANDARD
 	if express {
 		kind = awsstepfunctions.StateMachineType_EXPRESS
@@ -361,18 +374,18 @@ func (s *ImagePipe) newStateMachines(express bool) error {
 			Logs: &awsstepfunctions.LogOptions{
 				Destination:          logs,
 				Level:                awsstepfunctions.LogLevel_ALL,
-				IncludeExecutionData: jsii.Bool(true),
+				IncludeExecutionData: jsii.Bool(logData),
 			},
 		})
 		s.FailureQueue.GrantSendMessages(sm)
 		return sm
 	}
-	s.Pipeline = newMachine("Pipeline", statemachine.Pipeline(), s.pipelineVariables)
-	for _, name := range []string{FnExtractMetadata, FnDetectLabels, FnMakeThumbnail, FnIndexDocument} {
-		fn[name].GrantInvoke(s.Pipeline)
+	s.Pipeline = newMachine(statemachine.MachinePipeline, statemachine.Pipeline(), s.pipelineVariables)
+	s.Remove = newMachine(statemachine.MachineRemove, statemachine.Remove(), s.removeVariables)
+	machines := map[string]awsstepfunctions.StateMachine{statemachine.MachinePipeline: s.Pipeline, statemachine.MachineRemove: s.Remove}
+	for _, st := range statemachine.Steps() {
+		s.Functions[st.Function].GrantInvoke(machines[st.Machine])
 	}
-	s.Remove = newMachine("Remove", statemachine.Remove(), s.removeVariables)
-	fn[FnRemoveDocument].GrantInvoke(s.Remove)
 	return nil
 }
 

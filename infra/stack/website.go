@@ -77,8 +77,13 @@ func (s *ImagePipe) deployWebsite(site website, dist string, api awsapigateway.R
 		"apiUrl":           *api.Url(),
 		"bucket":           *s.Bucket.BucketName(),
 		"stateMachineArn":  *s.Pipeline.StateMachineArn(),
-		// The Status page's load test: only the signed-in role may invoke it.
-		"loadTesterFunction": *s.Functions[FnLoadTester].FunctionName(),
+		// What only the operators group's role may use: the Status page's load
+		// test, the failure queue, redrive and the removal executions.
+		"operatorsGroup":        OperatorsGroup,
+		"loadTesterFunction":    *s.Functions[FnLoadTester].FunctionName(),
+		"redriveFunction":       *s.Functions[FnRedrive].FunctionName(),
+		"failureQueueUrl":       *s.FailureQueue.QueueUrl(),
+		"removeStateMachineArn": *s.Remove.StateMachineArn(),
 	}
 	awss3deployment.NewBucketDeployment(s.Stack, jsii.String("WebDeployment"), &awss3deployment.BucketDeploymentProps{
 		DestinationBucket: site.bucket,

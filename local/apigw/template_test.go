@@ -69,7 +69,7 @@ func TestProjectTemplate(t *testing.T) {
 	}
 
 	for origin, allowed := range map[string]string{
-		"http://localhost:5173": "http://localhost:5173",
+		"http://localhost:5173": "https://" + testCDN, // the dev origin is opt-in (devOrigin context)
 		"https://evil.example":  "https://" + testCDN,
 	} {
 		w := e.do("OPTIONS", "/api/ping", nil, "Origin", origin, "Access-Control-Request-Method", "GET")

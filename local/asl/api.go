@@ -1,4 +1,4 @@
-// Package asl runs Amazon States Language (JSONPath) state machines in process: the
+// Package asl runs Amazon States Language state machines (JSONPath and JSONata) in process: the
 // local twin's Step Functions engine. Parse validates a definition once; Run executes
 // it as a flat loop driven by a context, a transition cap and an injectable clock,
 // emitting the same history events GetExecutionHistory returns.
@@ -23,12 +23,17 @@ func (e *ValidationError) Error() string {
 	return "invalid state machine definition: " + strings.Join(e.Problems, "; ")
 }
 
-// ExecutionError is a failed execution: Name and Cause are what Step Functions shows
-// as the execution's error and cause. (The field is Name, not Error, because a Go type
-// cannot have a field and a method with the same name.)
+// ExecutionError is a failed or timed-out execution: Name and Cause are what Step
+// Functions shows as the execution's error and cause. (The field is Name, not Error,
+// because a Go type cannot have a field and a method with the same name.)
 type ExecutionError struct {
 	Name  string
 	Cause string
+	// TimedOut: the definition's TimeoutSeconds passed (status TIMED_OUT, event
+	// ExecutionTimedOut) rather than a failure (FAILED, ExecutionFailed).
+	TimedOut bool
+	// Checkpoint is where the run stopped, for a redrive (nil: no state was entered).
+	Checkpoint *Checkpoint
 }
 
 func (e *ExecutionError) Error() string {
@@ -114,7 +119,8 @@ type ExecutionContext struct {
 }
 
 // ExecutionInfo is $$.Execution. A nil Input means the execution's input; a zero
-// StartTime means the clock's time when Run starts.
+// StartTime means the clock's time when Run starts; a zero RedriveTime leaves it out
+// (an execution never redriven).
 type ExecutionInfo struct {
 	Id           string
 	Name         string
@@ -122,6 +128,7 @@ type ExecutionInfo struct {
 	RoleArn      string
 	Input        json.RawMessage
 	RedriveCount int
+	RedriveTime  time.Time
 }
 
 // StateMachineInfo is $$.StateMachine.
@@ -146,6 +153,20 @@ type Options struct {
 	Rand func() float64
 	// Region appears in TaskScheduled events (empty: us-east-1).
 	Region string
+	// TaskTokens receives the tokens of callback tasks (.waitForTaskToken) for the
+	// caller's SendTaskSuccess/Failure/Heartbeat; nil: a private set (such tasks can
+	// only time out).
+	TaskTokens *TaskTokens
+	// FirstEventID numbers the run's first event (ExecutionStarted or
+	// ExecutionRedriven); 0 means 1. A service that continues a history (a redrive)
+	// passes the id it stored that event under, so the engine's ids are the stored ones.
+	FirstEventID int64
+	// Mock answers Task states in place of their resources (nil: none mocked).
+	Mock TaskMock
+	// Redrive resumes a previous run where it stopped (RedriveExecution): the run
+	// begins with an ExecutionRedriven event instead of ExecutionStarted, and
+	// Context.Execution should carry the new RedriveCount and RedriveTime.
+	Redrive *Checkpoint
 }
 
 // DefaultMaxTransitions is the transition cap when Options.MaxTransitions is 0.
@@ -164,11 +185,14 @@ type HistoryEvent struct {
 	ExecutionFailedEventDetails         *ErrorCauseDetails              `json:"executionFailedEventDetails,omitempty"`
 	ExecutionAbortedEventDetails        *ErrorCauseDetails              `json:"executionAbortedEventDetails,omitempty"`
 	ExecutionTimedOutEventDetails       *ErrorCauseDetails              `json:"executionTimedOutEventDetails,omitempty"`
+	ExecutionRedrivenEventDetails       *ExecutionRedrivenEventDetails  `json:"executionRedrivenEventDetails,omitempty"`
+	EvaluationFailedEventDetails        *EvaluationFailedEventDetails   `json:"evaluationFailedEventDetails,omitempty"`
 	StateEnteredEventDetails            *StateEnteredEventDetails       `json:"stateEnteredEventDetails,omitempty"`
 	StateExitedEventDetails             *StateExitedEventDetails        `json:"stateExitedEventDetails,omitempty"`
 	TaskScheduledEventDetails           *TaskScheduledEventDetails      `json:"taskScheduledEventDetails,omitempty"`
 	TaskStartedEventDetails             *TaskResourceDetails            `json:"taskStartedEventDetails,omitempty"`
 	TaskSucceededEventDetails           *TaskSucceededEventDetails      `json:"taskSucceededEventDetails,omitempty"`
+	TaskSubmittedEventDetails           *TaskSucceededEventDetails      `json:"taskSubmittedEventDetails,omitempty"`
 	TaskFailedEventDetails              *TaskErrorDetails               `json:"taskFailedEventDetails,omitempty"`
 	TaskTimedOutEventDetails            *TaskErrorDetails               `json:"taskTimedOutEventDetails,omitempty"`
 	LambdaFunctionScheduledEventDetails *LambdaScheduledDetails         `json:"lambdaFunctionScheduledEventDetails,omitempty"`
@@ -200,6 +224,11 @@ type ExecutionSucceededEventDetails struct {
 	OutputDetails DataDetails `json:"outputDetails"`
 }
 
+// ExecutionRedrivenEventDetails is executionRedrivenEventDetails.
+type ExecutionRedrivenEventDetails struct {
+	RedriveCount int `json:"redriveCount"`
+}
+
 // ErrorCauseDetails is the {error, cause} details of failed, aborted and timed-out
 // events.
 type ErrorCauseDetails struct {
@@ -219,6 +248,18 @@ type StateExitedEventDetails struct {
 	Name          string      `json:"name"`
 	Output        string      `json:"output"`
 	OutputDetails DataDetails `json:"outputDetails"`
+	// AssignedVariables are the variables the state assigned, each as JSON text.
+	AssignedVariables        map[string]string `json:"assignedVariables,omitempty"`
+	AssignedVariablesDetails *DataDetails      `json:"assignedVariablesDetails,omitempty"`
+}
+
+// EvaluationFailedEventDetails is evaluationFailedEventDetails: a JSONata
+// expression that failed, where.
+type EvaluationFailedEventDetails struct {
+	Error    string `json:"error"`
+	Cause    string `json:"cause"`
+	Location string `json:"location"`
+	State    string `json:"state"`
 }
 
 // TaskScheduledEventDetails is taskScheduledEventDetails.
@@ -285,6 +326,7 @@ const (
 	EventExecutionFailed    = "ExecutionFailed"
 	EventExecutionAborted   = "ExecutionAborted"
 	EventExecutionTimedOut  = "ExecutionTimedOut"
+	EventExecutionRedriven  = "ExecutionRedriven"
 )
 
 // Predefined error names.
@@ -302,6 +344,7 @@ const (
 	ErrIntrinsicFailure                = "States.IntrinsicFailure"
 	ErrExceedToleratedFailureThreshold = "States.ExceedToleratedFailureThreshold"
 	ErrHeartbeatTimeout                = "States.HeartbeatTimeout"
+	ErrQueryEvaluation                 = "States.QueryEvaluationError"
 )
 
 // MarshalJSON writes the GetExecutionHistory shape: "timestamp" is epoch seconds with
@@ -388,4 +431,33 @@ func isDigits(s string) bool {
 		}
 	}
 	return true
+}
+
+// Diagnostic is one problem of a definition as ValidateStateMachineDefinition reports
+// it: AWS's code (SCHEMA_VALIDATION_FAILED, MISSING_TRANSITION_TARGET,
+// INVALID_JSON_DESCRIPTION), a message and a JSON-pointer location.
+type Diagnostic struct {
+	Code     string
+	Message  string
+	Location string
+}
+
+// Diagnostics lists the problems with AWS's diagnostic codes and locations.
+func (e *ValidationError) Diagnostics() []Diagnostic {
+	out := make([]Diagnostic, 0, len(e.Problems))
+	for _, p := range e.Problems {
+		d := Diagnostic{Code: "SCHEMA_VALIDATION_FAILED", Message: p}
+		if loc, msg, ok := strings.Cut(p, ": "); ok && strings.HasPrefix(loc, "/") {
+			d.Location, d.Message = loc, msg
+		} else if strings.HasPrefix(p, "not a JSON object") {
+			d.Code = "INVALID_JSON_DESCRIPTION"
+		} else if loc, msg, ok := strings.Cut(p, ": "); ok && loc == "" {
+			d.Location, d.Message = "/", msg
+		}
+		if strings.HasSuffix(d.Message, "does not exist") && strings.Contains(d.Location, "Next") || strings.HasSuffix(d.Location, "/Default") {
+			d.Code = "MISSING_TRANSITION_TARGET"
+		}
+		out = append(out, d)
+	}
+	return out
 }

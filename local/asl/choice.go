@@ -9,6 +9,9 @@ import (
 
 type choiceRule struct {
 	next      string
+	condition *jsonataExpr // JSONata rule
+	output    *template    // JSONata rule: the state's output when it matches
+	assign    *template
 	and, or   []*choiceRule
 	not       *choiceRule
 	variable  *jsonPath
@@ -30,6 +33,8 @@ var comparisonOps = map[string]string{ // operator → type of its literal
 	"IsBoolean": "boolean", "IsTimestamp": "boolean",
 }
 
+// parseChoice reads one JSONPath choice rule: a boolean combination (And, Or, Not)
+// or one comparison of Variable.
 func parseChoice(b json.RawMessage, loc string, top bool, problems *[]string) *choiceRule {
 	add := func(format string, a ...any) { *problems = append(*problems, loc+fmt.Sprintf(format, a...)) }
 	var m map[string]json.RawMessage
@@ -46,6 +51,23 @@ func parseChoice(b json.RawMessage, loc string, top bool, problems *[]string) *c
 	} else if top {
 		add("/Next: missing")
 	}
+	ops := choiceOperators(m, add)
+	if len(ops) != 1 {
+		sort.Strings(ops)
+		add(": needs exactly one operator, has %d %v", len(ops), ops)
+		return r
+	}
+	switch op := ops[0]; op {
+	case "And", "Or", "Not":
+		parseLogical(r, m, op, loc, add, problems)
+	default:
+		parseComparison(r, m, op, add)
+	}
+	return r
+}
+
+// choiceOperators lists a rule's operator fields, reporting unknown fields.
+func choiceOperators(m map[string]json.RawMessage, add func(string, ...any)) []string {
 	var ops []string
 	for k := range m {
 		switch k {
@@ -63,66 +85,61 @@ func parseChoice(b json.RawMessage, loc string, top bool, problems *[]string) *c
 			}
 		}
 	}
-	if len(ops) != 1 {
-		sort.Strings(ops)
-		add(": needs exactly one operator, has %d %v", len(ops), ops)
-		return r
+	return ops
+}
+
+func parseLogical(r *choiceRule, m map[string]json.RawMessage, op, loc string, add func(string, ...any), problems *[]string) {
+	if _, ok := m["Variable"]; ok {
+		add("/Variable: not allowed with %s", op)
 	}
-	op := ops[0]
-	switch op {
-	case "And", "Or":
-		var list []json.RawMessage
-		if err := json.Unmarshal(m[op], &list); err != nil || len(list) == 0 {
-			add("/%s: must be a non-empty array of rules", op)
-			return r
-		}
-		for i, e := range list {
-			sub := parseChoice(e, fmt.Sprintf("%s/%s[%d]", loc, op, i), false, problems)
-			if op == "And" {
-				r.and = append(r.and, sub)
-			} else {
-				r.or = append(r.or, sub)
-			}
-		}
-		if _, ok := m["Variable"]; ok {
-			add("/Variable: not allowed with %s", op)
-		}
-		return r
-	case "Not":
+	if op == "Not" {
 		r.not = parseChoice(m["Not"], loc+"/Not", false, problems)
-		if _, ok := m["Variable"]; ok {
-			add("/Variable: not allowed with Not")
-		}
-		return r
+		return
 	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(m[op], &list); err != nil || len(list) == 0 {
+		add("/%s: must be a non-empty array of rules", op)
+		return
+	}
+	for i, e := range list {
+		sub := parseChoice(e, fmt.Sprintf("%s/%s[%d]", loc, op, i), false, problems)
+		if op == "And" {
+			r.and = append(r.and, sub)
+		} else {
+			r.or = append(r.or, sub)
+		}
+	}
+}
+
+// parseComparison reads Variable and a comparison against a literal or a path.
+func parseComparison(r *choiceRule, m map[string]json.RawMessage, op string, add func(string, ...any)) {
 	var vs string
 	if err := json.Unmarshal(m["Variable"], &vs); err != nil {
 		add("/Variable: missing or not a string")
-		return r
+		return
 	}
 	vp, err := parsePath(vs)
 	if err != nil {
 		add("/Variable: %v", err)
-		return r
+		return
 	}
-	r.variable = vp
-	r.op = op
+	r.variable, r.op = vp, op
 	if _, ok := comparisonOps[op]; !ok {
 		r.op, r.byPath = strings.TrimSuffix(op, "Path"), true
 		var ps string
 		if err := json.Unmarshal(m[op], &ps); err != nil {
 			add("/%s: must be a path string", op)
-			return r
+			return
 		}
 		if r.valuePath, err = parsePath(ps); err != nil {
 			add("/%s: %v", op, err)
 		}
-		return r
+		return
 	}
 	v, err := decodeJSON(m[op])
 	if err != nil {
 		add("/%s: %v", op, err)
-		return r
+		return
 	}
 	ok := false
 	switch comparisonOps[op] {
@@ -142,7 +159,6 @@ func parseChoice(b json.RawMessage, loc string, top bool, problems *[]string) *c
 		add("/%s: must be a %s", op, comparisonOps[op])
 	}
 	r.value = v
-	return r
 }
 
 // eval applies the rule to the state's effective input. A missing Variable is a

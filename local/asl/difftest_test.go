@@ -20,12 +20,13 @@ import (
 // knownDifferences are suite cases where aws-local-stepfunctions and this engine
 // disagree and the AWS documentation sides with this engine (DIFFERENCES.md).
 var knownDifferences = map[string]string{
-	"intrinsic_failure/0":      "ArrayGetItem out of range: JS returns null; AWS fails with States.IntrinsicFailure",
-	"input_path_runtime/0":     "same States.Runtime failure; the JS error name differs",
-	"parameter_path_failure/0": "JS raises an uncatchable runtime error; AWS names States.ParameterPathFailure",
-	"choice_all_true/0":        "JS: IsPresent false on a missing field and IsTimestamp false on a non-timestamp do not match",
-	"fail_paths/0":             "JS: CausePath cannot be an intrinsic function; AWS allows it",
-	"intrinsics_values/0":      "JS: StringSplit splits on the whole delimiter string and JsonMerge mutates its first argument",
+	"intrinsic_failure/0": "ArrayGetItem out of range: JS returns null; AWS fails with States.Runtime",
+	"intrinsic_runtime/0": "JS: States.ALL catches StringToJson of a string that is not JSON; AWS raises the uncatchable States.Runtime",
+	"intrinsic_runtime/5": "JS: ArrayGetItem past the end returns null; AWS fails with States.Runtime",
+	"key_order/0":         "JS: States.Hash takes only a string; AWS hashes any JSON value as it serialises it",
+	"choice_all_true/0":   "JS: IsPresent false on a missing field and IsTimestamp false on a non-timestamp do not match",
+	"fail_paths/0":        "JS: CausePath cannot be an intrinsic function; AWS allows it",
+	"intrinsics_values/0": "JS: StringSplit splits on the whole delimiter string and JsonMerge mutates its first argument",
 }
 
 // TestDifferential runs the testdata suite on aws-local-stepfunctions (node) and on

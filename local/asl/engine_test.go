@@ -71,7 +71,11 @@ func TestLambdaInvokeHistoryAndErrors(t *testing.T) {
 	var types []string
 	for i, e := range events {
 		types = append(types, e.Type)
-		if e.ID != int64(i+1) || e.PreviousEventID != int64(i) {
+		wantPrev := int64(i)
+		if e.Type == "TaskStateEntered" {
+			wantPrev = 0 // AWS: the first state's previous event is 0, not ExecutionStarted
+		}
+		if e.ID != int64(i+1) || e.PreviousEventID != wantPrev {
 			t.Errorf("event %d ids %d/%d", i, e.ID, e.PreviousEventID)
 		}
 	}
@@ -131,12 +135,29 @@ func TestRetryBackoffThroughClock(t *testing.T) {
 }
 
 func TestRuntimeErrorsAreNotCaught(t *testing.T) {
-	sm := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:states:::dynamodb:putItem",
+	sm := mustParse(t, `{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"`+fn+`echo","OutputPath":"$.missing",
 		"Retry":[{"ErrorEquals":["States.ALL"]}],"Catch":[{"ErrorEquals":["States.ALL"],"Next":"C"}],"End":true},"C":{"Type":"Succeed"}}}`)
-	_, err := sm.Run(context.Background(), []byte(`{}`), Options{Clock: newFakeClock()})
+	_, err := sm.Run(context.Background(), []byte(`{}`), Options{Invoker: suiteFunctions(), Clock: newFakeClock()})
 	var ee *ExecutionError
-	if !errors.As(err, &ee) || ee.Name != ErrRuntime || !strings.Contains(ee.Cause, "unsupported Task resource") {
+	if !errors.As(err, &ee) || ee.Name != ErrRuntime || !strings.Contains(ee.Cause, "Invalid path '$.missing'") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// Item 10: a resource the engine does not run is rejected when the definition is
+// created, naming the resource.
+func TestUnsupportedResourcesRejected(t *testing.T) {
+	for _, r := range []string{"arn:aws:states:::dynamodb:putItem", "arn:aws:states:::lambda:invoke.sync", "arn:aws:states:::aws-sdk:s3:getObject",
+		"arn:aws:states:us-east-1:123456789012:activity:a", fn + "f.waitForTaskToken"} {
+		_, err := Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + r + `","End":true}}}`))
+		if err == nil || !strings.Contains(err.Error(), r) || !strings.Contains(err.Error(), "not supported") {
+			t.Errorf("%s: %v", r, err)
+		}
+	}
+	for _, r := range []string{"arn:aws:states:::lambda:invoke.waitForTaskToken", "arn:aws:states:::sqs:sendMessage.waitForTaskToken"} {
+		if _, err := Parse([]byte(`{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"` + r + `","End":true}}}`)); err != nil {
+			t.Errorf("%s: %v", r, err)
+		}
 	}
 }
 
@@ -194,7 +215,8 @@ func TestCatchToSQSThenFail(t *testing.T) {
 	if !errors.As(err, &ee) || ee.Name != "PipelineFailed" || ee.Cause != "msg-1" {
 		t.Fatalf("err %v", err)
 	}
-	if len(q.bodies) != 1 || q.bodies[0] != `http://q/failures {"cause":"{\"errorMessage\":\"typed \\u003cfailure\\u003e\",\"errorType\":\"TypedError\"}","error":"TypedError","input":{"k":"v"},"state":"T"}` {
+	// The body keeps the definition's member order, as AWS's does.
+	if len(q.bodies) != 1 || q.bodies[0] != `http://q/failures {"error":"TypedError","cause":"{\"errorMessage\":\"typed \\u003cfailure\\u003e\",\"errorType\":\"TypedError\"}","state":"T","input":{"k":"v"}}` {
 		t.Fatalf("bodies %q", q.bodies)
 	}
 }
@@ -226,7 +248,7 @@ func TestParallelAndMapHistory(t *testing.T) {
 		}
 	}
 	for id, e := range byID {
-		if e.PreviousEventID >= id || (id > 1 && byID[e.PreviousEventID].Type == "") {
+		if e.PreviousEventID >= id || (e.PreviousEventID > 0 && byID[e.PreviousEventID].Type == "") || (e.PreviousEventID == 0 && id > 2) {
 			t.Errorf("event %d (%s) has previous %d", id, e.Type, e.PreviousEventID)
 		}
 	}

@@ -1,6 +1,7 @@
 package asl
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,5 +51,45 @@ func FuzzIntrinsic(f *testing.F) {
 			return
 		}
 		_, _ = c.eval(&evalEnv{input: doc, ctx: map[string]any{}, rand: func() float64 { return 0.5 }})
+	})
+}
+
+// FuzzDecodeJSON: the engine's JSON reader accepts exactly what encoding/json
+// accepts, and what it writes reads back the same, in the same member order.
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"b":1,"a":[true,null,"x\u00e9\ud83d\ude00"]}`, `-0.5e+3`, `"\ud800"`, `{"a":1,"a":2}`, `[`, `{"a" 1}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := decodeJSON(b)
+		if (err == nil) != json.Valid(b) {
+			t.Fatalf("decodeJSON error %v, json.Valid %v", err, json.Valid(b))
+		}
+		if err != nil {
+			return
+		}
+		out := encodeJSON(v)
+		if !json.Valid(out) {
+			t.Fatalf("wrote invalid JSON %q", out)
+		}
+		back, err := decodeJSON(out)
+		if err != nil || string(encodeJSON(back)) != string(out) {
+			t.Fatalf("round trip %q -> %q (%v)", out, encodeJSON(back), err)
+		}
+	})
+}
+
+// FuzzJSONata: no expression makes the engine panic, at parse or at run.
+func FuzzJSONata(f *testing.F) {
+	for _, s := range []string{"$states.input.a", "$sum([1,2])", "$partition([1],1)", "{'a': $x}", "$range(1,", "$.a[0]"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		x, err := compileJSONata(s)
+		if err != nil {
+			return
+		}
+		in, _ := decodeJSON([]byte(`{"a":[1,2],"x":"y"}`))
+		_, _ = x.eval(&evalEnv{input: in, stateInput: in, ctx: newObject(0), rand: func() float64 { return 0.5 }}, "Output")
 	})
 }

@@ -1,21 +1,12 @@
 package asl
 
 import (
-	"crypto/md5"
-	"crypto/rand"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
-	"encoding/base64"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"sort"
 	"fmt"
-	"hash"
-	"math"
-	mrand "math/rand/v2"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Intrinsic functions: States.Name(arg, ...) where an argument is a 'string', a
@@ -32,28 +23,6 @@ type intrinsicArg struct {
 type intrinsicCall struct {
 	name string
 	args []intrinsicArg
-}
-
-// arity: min and max argument counts (-1: unbounded).
-var intrinsicArity = map[string][2]int{
-	"States.Format":         {1, -1},
-	"States.StringToJson":   {1, 1},
-	"States.JsonToString":   {1, 1},
-	"States.Array":          {0, -1},
-	"States.ArrayPartition": {2, 2},
-	"States.ArrayContains":  {2, 2},
-	"States.ArrayRange":     {3, 3},
-	"States.ArrayGetItem":   {2, 2},
-	"States.ArrayLength":    {1, 1},
-	"States.ArrayUnique":    {1, 1},
-	"States.Base64Encode":   {1, 1},
-	"States.Base64Decode":   {1, 1},
-	"States.Hash":           {2, 2},
-	"States.JsonMerge":      {3, 3},
-	"States.MathRandom":     {2, 3},
-	"States.MathAdd":        {2, 2},
-	"States.StringSplit":    {2, 2},
-	"States.UUID":           {0, 0},
 }
 
 type intrinsicParser struct {
@@ -90,7 +59,7 @@ func (p *intrinsicParser) call() (*intrinsicCall, error) {
 		return nil, errors.New("expected (")
 	}
 	name := strings.TrimSpace(p.s[p.i:j])
-	ar, ok := intrinsicArity[name]
+	fn, ok := intrinsicFuncs[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown function %q", name)
 	}
@@ -121,20 +90,10 @@ func (p *intrinsicParser) call() (*intrinsicCall, error) {
 			return nil, fmt.Errorf("unexpected %q in arguments", p.s[p.i])
 		}
 	}
-	if len(c.args) < ar[0] || (ar[1] >= 0 && len(c.args) > ar[1]) {
-		return nil, fmt.Errorf("%s takes %s arguments, got %d", name, arityText(ar), len(c.args))
+	if len(c.args) < fn.min || (fn.max >= 0 && len(c.args) > fn.max) {
+		return nil, fmt.Errorf("%s takes %s arguments, got %d", name, fn.arity(), len(c.args))
 	}
 	return c, nil
-}
-
-func arityText(ar [2]int) string {
-	switch {
-	case ar[1] < 0:
-		return fmt.Sprintf("at least %d", ar[0])
-	case ar[0] == ar[1]:
-		return strconv.Itoa(ar[0])
-	}
-	return fmt.Sprintf("%d to %d", ar[0], ar[1])
 }
 
 func (p *intrinsicParser) arg() (intrinsicArg, error) {
@@ -226,19 +185,89 @@ type evalEnv struct {
 	input any
 	ctx   any
 	rand  func() float64
+	vars  *scopeVars // variables in scope (Assign)
+
+	// JSONata's $states: the state's raw input, its result, the error a catcher sees.
+	stateInput  any
+	result      any
+	hasResult   bool
+	errorOutput any
+	matched     *choiceRule // the Choice rule that matched (its Output and Assign)
 }
 
 func (e *evalEnv) path(p *jsonPath) (any, error) {
-	if p.context {
+	switch {
+	case p.variable != "":
+		v, ok := e.vars.get(p.variable)
+		if !ok {
+			return nil, errNoMatch
+		}
+		return evalPath(p, v)
+	case p.context:
 		return evalPath(p, e.ctx)
 	}
 	return evalPath(p, e.input)
 }
 
-func intrinsicFailure(format string, args ...any) *stateError {
-	return &stateError{name: ErrIntrinsicFailure, cause: fmt.Sprintf(format, args...)}
+// scopeVars is one scope's variables (the top level, a branch, a Map iteration);
+// inner scopes read the outer ones, and their own assignments stay inside them.
+type scopeVars struct {
+	parent *scopeVars
+	m      map[string]any
 }
 
+func (v *scopeVars) get(name string) (any, bool) {
+	for ; v != nil; v = v.parent {
+		if val, ok := v.m[name]; ok {
+			return val, true
+		}
+	}
+	return nil, false
+}
+
+// set assigns in this scope.
+func (v *scopeVars) set(assigned map[string]any) {
+	for k, val := range assigned {
+		v.m[k] = val
+	}
+}
+
+// restore sets a redriven scope's variables from its checkpoint.
+func (v *scopeVars) restore(b json.RawMessage) {
+	if len(b) == 0 {
+		return
+	}
+	if o, err := decodeJSON(b); err == nil {
+		if obj, ok := o.(*object); ok {
+			for i, k := range obj.keys {
+				v.m[k] = obj.vals[i]
+			}
+		}
+	}
+}
+
+// snapshot is the scope's own variables as JSON (nil when none), for a checkpoint.
+func (v *scopeVars) snapshot() json.RawMessage {
+	if v == nil || len(v.m) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(v.m))
+	for k := range v.m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	o := newObject(len(keys))
+	for _, k := range keys {
+		o.set(k, v.m[k])
+	}
+	return encodeJSON(o)
+}
+
+// child is a new inner scope.
+func (v *scopeVars) child() *scopeVars { return &scopeVars{parent: v, m: map[string]any{}} }
+
+// eval evaluates the arguments, then the function. A path argument that matches
+// nothing, like invalid arguments, is a States.Runtime failure.
 func (c *intrinsicCall) eval(env *evalEnv) (any, error) {
 	args := make([]any, len(c.args))
 	for i, a := range c.args {
@@ -248,7 +277,7 @@ func (c *intrinsicCall) eval(env *evalEnv) (any, error) {
 		case a.path != nil:
 			v, err := env.path(a.path)
 			if err != nil {
-				return nil, intrinsicFailure("The JsonPath %s argument for the field %s could not be found in the input", a.source, c.name)
+				return nil, runtimeError("The JsonPath %s argument for the field %s could not be found in the input '%s'", a.source, c.name, encodeString(env.input))
 			}
 			args[i] = v
 		default:
@@ -259,240 +288,13 @@ func (c *intrinsicCall) eval(env *evalEnv) (any, error) {
 			args[i] = v
 		}
 	}
-	return c.apply(args, env)
-}
-
-func (c *intrinsicCall) apply(args []any, env *evalEnv) (any, error) {
-	fail := func(format string, a ...any) (any, error) {
-		return nil, intrinsicFailure("Invalid arguments in %s: %s", c.name, fmt.Sprintf(format, a...))
+	v, err := intrinsicFuncs[c.name].fn(args, env)
+	if err != nil {
+		var se *stateError
+		if errors.As(err, &se) {
+			return nil, se
+		}
+		return nil, runtimeError("The function %s could not be evaluated: %v", c.name, err)
 	}
-	str := func(i int) (string, bool) { s, ok := args[i].(string); return s, ok }
-	arr := func(i int) ([]any, bool) { a, ok := args[i].([]any); return a, ok }
-	switch c.name {
-	case "States.Format":
-		tmpl, ok := str(0)
-		if !ok {
-			return fail("the template must be a string")
-		}
-		var b strings.Builder
-		next := 1
-		for i := 0; i < len(tmpl); i++ {
-			ch := tmpl[i]
-			if ch == '\\' && i+1 < len(tmpl) && (tmpl[i+1] == '{' || tmpl[i+1] == '}' || tmpl[i+1] == '\\') {
-				b.WriteByte(tmpl[i+1])
-				i++
-				continue
-			}
-			if ch == '{' && i+1 < len(tmpl) && tmpl[i+1] == '}' {
-				if next >= len(args) {
-					return fail("more placeholders than arguments")
-				}
-				switch v := args[next].(type) {
-				case string:
-					b.WriteString(v)
-				case map[string]any, []any:
-					return fail("argument %d is not a string, number, boolean or null", next)
-				default:
-					b.Write(encodeJSON(v))
-				}
-				next++
-				i++
-				continue
-			}
-			b.WriteByte(ch)
-		}
-		if next != len(args) {
-			return fail("%d placeholders for %d arguments", next-1, len(args)-1)
-		}
-		return b.String(), nil
-	case "States.StringToJson":
-		s, ok := str(0)
-		if !ok {
-			return fail("the argument must be a string")
-		}
-		v, err := decodeJSON([]byte(s))
-		if err != nil {
-			return fail("the string is not JSON: %v", err)
-		}
-		return v, nil
-	case "States.JsonToString":
-		return encodeString(args[0]), nil
-	case "States.Array":
-		return append([]any{}, args...), nil
-	case "States.ArrayPartition":
-		a, ok := arr(0)
-		size, ok2 := toInt(args[1])
-		if !ok || !ok2 || size <= 0 {
-			return fail("expected an array and a positive integer size")
-		}
-		out := []any{}
-		for i := 0; i < len(a); i += int(size) {
-			out = append(out, append([]any{}, a[i:min(len(a), i+int(size))]...))
-		}
-		return out, nil
-	case "States.ArrayContains":
-		a, ok := arr(0)
-		if !ok {
-			return fail("the first argument must be an array")
-		}
-		for _, e := range a {
-			if jsonEqual(e, args[1]) {
-				return true, nil
-			}
-		}
-		return false, nil
-	case "States.ArrayRange":
-		start, ok1 := toInt(args[0])
-		end, ok2 := toInt(args[1])
-		step, ok3 := toInt(args[2])
-		if !ok1 || !ok2 || !ok3 || step == 0 {
-			return fail("expected integers start, end and a non-zero step")
-		}
-		out := []any{}
-		for i := start; (step > 0 && i <= end) || (step < 0 && i >= end); i += step {
-			if len(out) >= 1000 {
-				return fail("the range has more than 1000 items")
-			}
-			out = append(out, intNumber(i))
-		}
-		return out, nil
-	case "States.ArrayGetItem":
-		a, ok := arr(0)
-		i, ok2 := toInt(args[1])
-		if !ok || !ok2 || i < 0 || i >= int64(len(a)) {
-			return fail("expected an array and an index within it")
-		}
-		return a[i], nil
-	case "States.ArrayLength":
-		a, ok := arr(0)
-		if !ok {
-			return fail("the argument must be an array")
-		}
-		return intNumber(int64(len(a))), nil
-	case "States.ArrayUnique":
-		a, ok := arr(0)
-		if !ok {
-			return fail("the argument must be an array")
-		}
-		out := []any{}
-	outer:
-		for _, e := range a {
-			for _, o := range out {
-				if jsonEqual(e, o) {
-					continue outer
-				}
-			}
-			out = append(out, e)
-		}
-		return out, nil
-	case "States.Base64Encode":
-		s, ok := str(0)
-		if !ok || len(s) > 10000 {
-			return fail("expected a string of at most 10000 characters")
-		}
-		return base64.StdEncoding.EncodeToString([]byte(s)), nil
-	case "States.Base64Decode":
-		s, ok := str(0)
-		if !ok || len(s) > 10000 {
-			return fail("expected a string of at most 10000 characters")
-		}
-		b, err := base64.StdEncoding.DecodeString(s)
-		if err != nil || !utf8.Valid(b) {
-			return fail("not base64-encoded UTF-8")
-		}
-		return string(b), nil
-	case "States.Hash":
-		alg, ok := str(1)
-		if !ok {
-			return fail("the algorithm must be a string")
-		}
-		var h hash.Hash
-		switch alg {
-		case "MD5":
-			h = md5.New()
-		case "SHA-1":
-			h = sha1.New()
-		case "SHA-256":
-			h = sha256.New()
-		case "SHA-384":
-			h = sha512.New384()
-		case "SHA-512":
-			h = sha512.New()
-		default:
-			return fail("unknown algorithm %q", alg)
-		}
-		data, ok := str(0)
-		if !ok {
-			if args[0] == nil {
-				return fail("the data is null")
-			}
-			data = encodeString(args[0])
-		}
-		if len(data) > 10000 {
-			return fail("the data has more than 10000 characters")
-		}
-		h.Write([]byte(data))
-		return hex.EncodeToString(h.Sum(nil)), nil
-	case "States.JsonMerge":
-		a, ok1 := args[0].(map[string]any)
-		b, ok2 := args[1].(map[string]any)
-		deep, ok3 := args[2].(bool)
-		if !ok1 || !ok2 || !ok3 {
-			return fail("expected two objects and a boolean")
-		}
-		if deep {
-			return fail("deep merging is not supported; the third argument must be false")
-		}
-		out := make(map[string]any, len(a)+len(b))
-		for k, v := range a {
-			out[k] = v
-		}
-		for k, v := range b {
-			out[k] = v
-		}
-		return out, nil
-	case "States.MathRandom":
-		start, ok1 := toInt(args[0])
-		end, ok2 := toInt(args[1])
-		if !ok1 || !ok2 || end <= start {
-			return fail("expected integers start < end")
-		}
-		r := env.rand
-		if len(args) == 3 {
-			seed, ok := toInt(args[2])
-			if !ok {
-				return fail("the seed must be an integer")
-			}
-			r = mrand.New(mrand.NewPCG(uint64(seed), 0)).Float64
-		}
-		return intNumber(start + int64(math.Floor(r()*float64(end-start)))), nil
-	case "States.MathAdd":
-		a, ok1 := toInt(args[0])
-		b, ok2 := toInt(args[1])
-		if !ok1 || !ok2 {
-			return fail("expected two integers")
-		}
-		return intNumber(a + b), nil
-	case "States.StringSplit":
-		s, ok1 := str(0)
-		d, ok2 := str(1)
-		if !ok1 || !ok2 {
-			return fail("expected two strings")
-		}
-		out := []any{}
-		for _, f := range strings.FieldsFunc(s, func(r rune) bool { return strings.ContainsRune(d, r) }) {
-			out = append(out, f)
-		}
-		return out, nil
-	case "States.UUID":
-		var u [16]byte
-		if _, err := rand.Read(u[:]); err != nil {
-			return nil, intrinsicFailure("States.UUID: %v", err)
-		}
-		u[6] = u[6]&0x0f | 0x40
-		u[8] = u[8]&0x3f | 0x80
-		h := hex.EncodeToString(u[:])
-		return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
-	}
-	return fail("unknown function")
+	return v, nil
 }

@@ -3,7 +3,6 @@ package asl
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -36,9 +35,10 @@ type segment struct {
 }
 
 type jsonPath struct {
-	raw     string
-	context bool // starts with $$
-	segs    []segment
+	raw      string
+	context  bool   // starts with $$
+	variable string // starts with $name: a variable (Assign)
+	segs     []segment
 }
 
 // definite reports whether the path selects at most one node (a Reference Path
@@ -53,7 +53,7 @@ func (p *jsonPath) definite() bool {
 }
 
 // reference reports whether the path is a Reference Path (names and indexes only).
-func (p *jsonPath) reference() bool { return !p.context && p.definite() }
+func (p *jsonPath) reference() bool { return !p.context && p.variable == "" && p.definite() }
 
 var errNoMatch = errors.New("no match")
 
@@ -66,6 +66,12 @@ func parsePath(s string) (*jsonPath, error) {
 	if strings.HasPrefix(s, "$$") {
 		p.context = true
 		i = 2
+	} else if len(s) > 1 && isVarStart(s[1]) {
+		j := 1
+		for j < len(s) && s[j] != '.' && s[j] != '[' {
+			j++
+		}
+		p.variable, i = s[1:j], j
 	}
 	for i < len(s) {
 		deep := false
@@ -119,106 +125,119 @@ func parsePath(s string) (*jsonPath, error) {
 	return p, nil
 }
 
-// parseBracket parses one [...] selector at the start of s, returning its length.
+// parseBracket parses one [...] selector at the start of s, returning its length:
+// [*], quoted names, a filter, or indexes and slices.
 func parseBracket(s string) (segment, int, error) {
-	i := 1
-	skip := func() {
-		for i < len(s) && s[i] == ' ' {
-			i++
-		}
-	}
-	skip()
+	i := skipSpaces(s, 1)
 	if i >= len(s) {
 		return segment{}, 0, errors.New("unterminated [")
 	}
 	switch {
 	case s[i] == '*':
-		i++
-		skip()
+		i = skipSpaces(s, i+1)
 		if i >= len(s) || s[i] != ']' {
 			return segment{}, 0, errors.New("expected ] after *")
 		}
 		return segment{kind: segWildcard}, i + 1, nil
 	case s[i] == '\'' || s[i] == '"':
-		var names []string
-		for {
-			skip()
-			if i >= len(s) || (s[i] != '\'' && s[i] != '"') {
-				return segment{}, 0, errors.New("expected quoted name")
-			}
-			q := s[i]
-			i++
-			var b strings.Builder
-			for i < len(s) && s[i] != q {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				b.WriteByte(s[i])
+		return bracketNames(s, i)
+	case s[i] == '?':
+		return bracketFilter(s, i+1)
+	}
+	return bracketIndexes(s, i)
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+// bracketNames parses ['a'] or ['a','b'] from the first quote at i.
+func bracketNames(s string, i int) (segment, int, error) {
+	var names []string
+	for {
+		i = skipSpaces(s, i)
+		if i >= len(s) || (s[i] != '\'' && s[i] != '"') {
+			return segment{}, 0, errors.New("expected quoted name")
+		}
+		q := s[i]
+		i++
+		var b strings.Builder
+		for i < len(s) && s[i] != q {
+			if s[i] == '\\' && i+1 < len(s) {
 				i++
 			}
-			if i >= len(s) {
-				return segment{}, 0, errors.New("unterminated quoted name")
-			}
+			b.WriteByte(s[i])
 			i++
-			names = append(names, b.String())
-			skip()
-			if i < len(s) && s[i] == ',' {
-				i++
-				continue
+		}
+		if i >= len(s) {
+			return segment{}, 0, errors.New("unterminated quoted name")
+		}
+		i = skipSpaces(s, i+1)
+		names = append(names, b.String())
+		if i < len(s) && s[i] == ',' {
+			i++
+			continue
+		}
+		if i < len(s) && s[i] == ']' {
+			break
+		}
+		return segment{}, 0, errors.New("expected , or ] after name")
+	}
+	if len(names) == 1 {
+		return segment{kind: segName, name: names[0]}, i + 1, nil
+	}
+	return segment{kind: segUnionNames, names: names}, i + 1, nil
+}
+
+// bracketFilter parses ?(...)] from just after the ?.
+func bracketFilter(s string, i int) (segment, int, error) {
+	i = skipSpaces(s, i)
+	if i >= len(s) || s[i] != '(' {
+		return segment{}, 0, errors.New("expected ( after ?")
+	}
+	// find the matching ')' outside quotes
+	depth, j := 0, i
+	var quote byte
+	for ; j < len(s); j++ {
+		c := s[j]
+		if quote != 0 {
+			if c == '\\' {
+				j++
+			} else if c == quote {
+				quote = 0
 			}
-			if i < len(s) && s[i] == ']' {
+			continue
+		}
+		if c == '\'' || c == '"' {
+			quote = c
+		} else if c == '(' {
+			depth++
+		} else if c == ')' {
+			depth--
+			if depth == 0 {
 				break
 			}
-			return segment{}, 0, errors.New("expected , or ] after name")
 		}
-		if len(names) == 1 {
-			return segment{kind: segName, name: names[0]}, i + 1, nil
-		}
-		return segment{kind: segUnionNames, names: names}, i + 1, nil
-	case s[i] == '?':
-		i++
-		skip()
-		if i >= len(s) || s[i] != '(' {
-			return segment{}, 0, errors.New("expected ( after ?")
-		}
-		// find the matching ')' outside quotes
-		depth, j := 0, i
-		var quote byte
-		for ; j < len(s); j++ {
-			c := s[j]
-			if quote != 0 {
-				if c == '\\' {
-					j++
-				} else if c == quote {
-					quote = 0
-				}
-				continue
-			}
-			if c == '\'' || c == '"' {
-				quote = c
-			} else if c == '(' {
-				depth++
-			} else if c == ')' {
-				depth--
-				if depth == 0 {
-					break
-				}
-			}
-		}
-		if j >= len(s) {
-			return segment{}, 0, errors.New("unterminated filter")
-		}
-		f, err := parseFilter(s[i+1 : j])
-		if err != nil {
-			return segment{}, 0, err
-		}
-		i = j + 1
-		skip()
-		if i >= len(s) || s[i] != ']' {
-			return segment{}, 0, errors.New("expected ] after filter")
-		}
-		return segment{kind: segFilter, filter: f}, i + 1, nil
 	}
+	if j >= len(s) {
+		return segment{}, 0, errors.New("unterminated filter")
+	}
+	f, err := parseFilter(s[i+1 : j])
+	if err != nil {
+		return segment{}, 0, err
+	}
+	i = skipSpaces(s, j+1)
+	if i >= len(s) || s[i] != ']' {
+		return segment{}, 0, errors.New("expected ] after filter")
+	}
+	return segment{kind: segFilter, filter: f}, i + 1, nil
+}
+
+// bracketIndexes parses [n], [n,m,...] or a slice [start:end:step] from i.
+func bracketIndexes(s string, i int) (segment, int, error) {
 	end := strings.IndexByte(s, ']')
 	if end < 0 {
 		return segment{}, 0, errors.New("unterminated [")
@@ -229,8 +248,7 @@ func parseBracket(s string) (segment, int, error) {
 		if len(parts) > 3 {
 			return segment{}, 0, fmt.Errorf("bad slice %q", body)
 		}
-		var seg segment
-		seg.kind = segSlice
+		seg := segment{kind: segSlice}
 		for k, part := range parts {
 			if part == "" {
 				continue
@@ -293,9 +311,9 @@ func evalPath(p *jsonPath, root any) (any, error) {
 func descendants(n any, out []any) []any {
 	out = append(out, n)
 	switch v := n.(type) {
-	case map[string]any:
-		for _, k := range sortedKeys(v) {
-			out = descendants(v[k], out)
+	case *object:
+		for _, e := range v.vals {
+			out = descendants(e, out)
 		}
 	case []any:
 		for _, e := range v {
@@ -305,20 +323,11 @@ func descendants(n any, out []any) []any {
 	return out
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func applySegment(seg segment, n any, out []any) []any {
 	switch seg.kind {
 	case segName:
-		if m, ok := n.(map[string]any); ok {
-			if v, ok := m[seg.name]; ok {
+		if m, ok := n.(*object); ok {
+			if v, ok := m.get(seg.name); ok {
 				out = append(out, v)
 			}
 		}
@@ -334,17 +343,15 @@ func applySegment(seg segment, n any, out []any) []any {
 		}
 	case segWildcard:
 		switch v := n.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(v) {
-				out = append(out, v[k])
-			}
+		case *object:
+			out = append(out, v.vals...)
 		case []any:
 			out = append(out, v...)
 		}
 	case segUnionNames:
-		if m, ok := n.(map[string]any); ok {
+		if m, ok := n.(*object); ok {
 			for _, name := range seg.names {
-				if v, ok := m[name]; ok {
+				if v, ok := m.get(name); ok {
 					out = append(out, v)
 				}
 			}
@@ -372,10 +379,10 @@ func applySegment(seg segment, n any, out []any) []any {
 					out = append(out, e)
 				}
 			}
-		case map[string]any:
-			for _, k := range sortedKeys(v) {
-				if seg.filter.match(v[k]) {
-					out = append(out, v[k])
+		case *object:
+			for _, e := range v.vals {
+				if seg.filter.match(e) {
+					out = append(out, e)
 				}
 			}
 		}
@@ -429,23 +436,21 @@ func setAt(n any, segs []segment, value any) (any, error) {
 	seg := segs[0]
 	switch seg.kind {
 	case segName:
-		var m map[string]any
+		var m *object
 		switch v := n.(type) {
-		case map[string]any:
-			m = make(map[string]any, len(v)+1)
-			for k, e := range v {
-				m[k] = e
-			}
+		case *object:
+			m = v.clone()
 		case nil:
-			m = map[string]any{}
+			m = newObject(1)
 		default:
 			return nil, fmt.Errorf("cannot set field %q on a %s", seg.name, typeName(n))
 		}
-		child, err := setAt(m[seg.name], segs[1:], value)
+		old, _ := m.get(seg.name)
+		child, err := setAt(old, segs[1:], value)
 		if err != nil {
 			return nil, err
 		}
-		m[seg.name] = child
+		m.set(seg.name, child)
 		return m, nil
 	case segIndex:
 		a, ok := n.([]any)
@@ -706,3 +711,45 @@ func (p *filterParser) literal() (any, error) {
 	}
 	return jsonNumber(tok), nil
 }
+
+// missingPathText explains why the definite path p selects nothing in v, in the words
+// of AWS's JSONPath library: "No results for path: $['a']['b']" when only the last
+// step is missing, "Missing property in path $['a']" when an earlier one is.
+func missingPathText(p *jsonPath, v any) string {
+	norm := "$"
+	n := v
+	for i, s := range p.segs {
+		var next any
+		found := false
+		switch s.kind {
+		case segName:
+			norm += "['" + s.name + "']"
+			if m, ok := n.(*object); ok {
+				next, found = m.get(s.name)
+			}
+		case segIndex:
+			norm += "[" + strconv.Itoa(s.index) + "]"
+			if a, ok := n.([]any); ok {
+				j := s.index
+				if j < 0 {
+					j += len(a)
+				}
+				if j >= 0 && j < len(a) {
+					next, found = a[j], true
+				}
+			}
+		default:
+			return "No results for path: " + p.raw
+		}
+		if !found {
+			if i == len(p.segs)-1 {
+				return "No results for path: " + norm
+			}
+			return "Missing property in path " + norm
+		}
+		n = next
+	}
+	return "No results for path: " + norm
+}
+
+func isVarStart(c byte) bool { return c == '_' || (c|0x20 >= 'a' && c|0x20 <= 'z') }

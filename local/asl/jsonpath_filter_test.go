@@ -1,15 +1,13 @@
 package asl
 
 import (
-	"encoding/json"
 	"reflect"
 	"testing"
 )
 
 // Filters combine with && (binding tighter) and ||, and ! negates.
 func TestFilterLogic(t *testing.T) {
-	var doc any
-	json.Unmarshal([]byte(`{"items": [{"n": 1, "c": "red"}, {"n": 2, "c": "blue"}, {"n": 3, "c": "red"}, {"n": 4, "c": "green"}]}`), &doc)
+	doc, _ := decodeJSON([]byte(`{"items": [{"n": 1, "c": "red"}, {"n": 2, "c": "blue"}, {"n": 3, "c": "red"}, {"n": 4, "c": "green"}]}`))
 	for _, c := range []struct {
 		path string
 		want []float64
@@ -29,7 +27,8 @@ func TestFilterLogic(t *testing.T) {
 		}
 		var nums []float64
 		for _, v := range got.([]any) {
-			nums = append(nums, v.(float64))
+			f, _ := toFloat(v)
+			nums = append(nums, f)
 		}
 		if !reflect.DeepEqual(nums, c.want) {
 			t.Errorf("%s = %v, want %v", c.path, nums, c.want)

@@ -45,134 +45,8 @@ type catcher struct {
 	errorEquals []string
 	next        string
 	resultPath  optPath
-}
-
-type state struct {
-	name, typ  string
-	next       string
-	end        bool
-	inputPath  optPath
-	outputPath optPath
-	resultPath optPath
-	parameters *template
-	selector   *template // ResultSelector
-	result     any
-	hasResult  bool
-	retry      []retrier
-	catch      []catcher
-
-	// Task
-	resource         string
-	timeoutSeconds   int
-	timeoutPath      *jsonPath
-	heartbeatSeconds int
-
-	// Parallel, Map
-	branches       []*StateMachine
-	itemsPath      optPath
-	itemSelector   *template
-	maxConcurrency int
-	maxConcPath    *jsonPath
-
-	// Choice
-	choices []*choiceRule
-	def     string
-
-	// Wait
-	seconds       int
-	hasSeconds    bool
-	secondsPath   *jsonPath
-	timestamp     time.Time
-	hasTimestamp  bool
-	timestampPath *jsonPath
-
-	// Fail
-	errName, cause     string
-	errorDyn, causeDyn *template
-}
-
-// rawState is the second pass: every field any state type may carry.
-type rawState struct {
-	Type, Comment        string
-	Next                 *string
-	End                  *bool
-	InputPath            json.RawMessage
-	OutputPath           json.RawMessage
-	ResultPath           json.RawMessage
-	Parameters           json.RawMessage
-	ResultSelector       json.RawMessage
-	Result               json.RawMessage
-	Retry                []rawRetrier
-	Catch                []rawCatcher
-	Resource             *string
-	TimeoutSeconds       *float64
-	TimeoutSecondsPath   *string
-	HeartbeatSeconds     *float64
-	HeartbeatSecondsPath *string
-	Credentials          json.RawMessage
-	Branches             []rawMachine
-	Iterator             *rawMachine
-	ItemProcessor        *rawProcessor
-	ItemsPath            json.RawMessage
-	ItemSelector         json.RawMessage
-	MaxConcurrency       *float64
-	MaxConcurrencyPath   *string
-	Choices              []json.RawMessage
-	Default              *string
-	Seconds              *float64
-	SecondsPath          *string
-	Timestamp            *string
-	TimestampPath        *string
-	Error, Cause         *string
-	ErrorPath            *string
-	CausePath            *string
-}
-
-type rawProcessor struct {
-	rawMachine
-	ProcessorConfig *struct {
-		Mode          string
-		ExecutionType string
-	}
-}
-
-type rawMachine struct {
-	Comment        string
-	StartAt        string
-	States         map[string]json.RawMessage
-	TimeoutSeconds *float64
-	Version        string
-	QueryLanguage  string
-}
-
-type rawRetrier struct {
-	ErrorEquals     []string
-	IntervalSeconds *float64
-	MaxAttempts     *float64
-	BackoffRate     *float64
-	MaxDelaySeconds *float64
-	JitterStrategy  *string
-	Comment         string
-}
-
-type rawCatcher struct {
-	ErrorEquals []string
-	Next        string
-	ResultPath  json.RawMessage
-	Comment     string
-}
-
-var commonFields = []string{"Type", "Comment"}
-
-var allowedFields = map[string][]string{
-	"Pass":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result"},
-	"Task":     {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials"},
-	"Choice":   {"InputPath", "OutputPath", "Choices", "Default"},
-	"Wait":     {"Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath"},
-	"Succeed":  {"InputPath", "OutputPath"},
-	"Fail":     {"Error", "Cause", "ErrorPath", "CausePath"},
-	"Parallel": {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ResultSelector", "Retry", "Catch", "Branches"},
-	"Map":      {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "ItemSelector", "ResultSelector", "Retry", "Catch", "Iterator", "ItemProcessor", "ItemsPath", "MaxConcurrency", "MaxConcurrencyPath"},
+	output      *template // JSONata: the state's output when caught (nil: the error output)
+	assign      *template
 }
 
 var predefinedErrors = map[string]bool{
@@ -183,7 +57,7 @@ var predefinedErrors = map[string]bool{
 	"States.ItemReaderFailed": true, "States.ResultWriterFailed": true, "States.QueryEvaluationError": true,
 }
 
-// Parse reads and validates a definition (JSONPath query language), reporting every
+// Parse reads and validates a definition (JSONPath or JSONata), reporting every
 // problem at once in a *ValidationError.
 func Parse(definition []byte) (*StateMachine, error) {
 	var raw rawMachine
@@ -191,10 +65,11 @@ func Parse(definition []byte) (*StateMachine, error) {
 		return nil, &ValidationError{Problems: []string{err.Error()}}
 	}
 	var problems []string
-	if raw.QueryLanguage != "" && raw.QueryLanguage != "JSONPath" {
-		problems = append(problems, fmt.Sprintf("/QueryLanguage: %q is not supported (JSONPath only)", raw.QueryLanguage))
+	if raw.QueryLanguage != "" && raw.QueryLanguage != "JSONPath" && raw.QueryLanguage != "JSONata" {
+		problems = append(problems, fmt.Sprintf("/QueryLanguage: must be JSONPath or JSONata, not %q", raw.QueryLanguage))
 	}
-	sm := parseMachine(&raw, "", &problems)
+	sm := parseMachine(&raw, "", raw.QueryLanguage == "JSONata", &problems)
+	checkUniqueNames(sm, map[string]bool{}, &problems)
 	if raw.TimeoutSeconds != nil {
 		if t, ok := positiveInt(*raw.TimeoutSeconds); ok {
 			sm.timeoutSeconds = t
@@ -235,7 +110,7 @@ func positiveInt(f float64) (int, bool) {
 	return int(f), true
 }
 
-func parseMachine(raw *rawMachine, where string, problems *[]string) *StateMachine {
+func parseMachine(raw *rawMachine, where string, topJSONata bool, problems *[]string) *StateMachine {
 	sm := &StateMachine{startAt: raw.StartAt, states: map[string]*state{}}
 	if raw.StartAt == "" {
 		*problems = append(*problems, where+"/StartAt: missing")
@@ -253,7 +128,7 @@ func parseMachine(raw *rawMachine, where string, problems *[]string) *StateMachi
 		if len(n) == 0 || len(n) > 80 {
 			*problems = append(*problems, loc+": a state name must have 1 to 80 characters")
 		}
-		if st := parseState(n, raw.States[n], loc, problems); st != nil {
+		if st := parseState(n, raw.States[n], loc, topJSONata, problems); st != nil {
 			sm.states[n] = st
 		}
 	}
@@ -334,228 +209,6 @@ func (st *state) successors() []string {
 		out = append(out, st.def)
 	}
 	return out
-}
-
-func parseState(name string, b json.RawMessage, loc string, problems *[]string) *state {
-	add := func(format string, a ...any) { *problems = append(*problems, loc+fmt.Sprintf(format, a...)) }
-	// first pass: the type
-	var head struct{ Type string }
-	if err := json.Unmarshal(b, &head); err != nil {
-		add(": not a JSON object with a string Type: %v", err)
-		return nil
-	}
-	fields, ok := allowedFields[head.Type]
-	if !ok {
-		add("/Type: %q is not a state type", head.Type)
-		return nil
-	}
-	allowed := map[string]bool{}
-	for _, f := range append(fields, commonFields...) {
-		allowed[f] = true
-	}
-	// second pass: the concrete state
-	var r rawState
-	if err := strictUnmarshal(b, &r, allowed); err != nil {
-		add(": %v", err)
-		return nil
-	}
-	st := &state{name: name, typ: head.Type}
-	if r.Next != nil {
-		st.next = *r.Next
-	}
-	st.end = r.End != nil && *r.End
-	terminal := head.Type == "Choice" || head.Type == "Succeed" || head.Type == "Fail"
-	if !terminal {
-		switch {
-		case r.Next != nil && st.end:
-			add(": Next and End are mutually exclusive")
-		case r.Next == nil && !st.end:
-			add(": needs Next or \"End\": true")
-		case r.Next != nil && *r.Next == "":
-			add("/Next: empty")
-		}
-	}
-	st.inputPath = parseOptPath(r.InputPath, loc+"/InputPath", false, add)
-	st.outputPath = parseOptPath(r.OutputPath, loc+"/OutputPath", false, add)
-	st.resultPath = parseOptPath(r.ResultPath, loc+"/ResultPath", true, add)
-	if len(r.Parameters) > 0 {
-		st.parameters = compileRaw(r.Parameters, loc+"/Parameters", problems)
-	}
-	if len(r.ResultSelector) > 0 {
-		st.selector = compileRaw(r.ResultSelector, loc+"/ResultSelector", problems)
-	}
-	if len(r.Result) > 0 {
-		v, err := decodeJSON(r.Result)
-		if err != nil {
-			add("/Result: %v", err)
-		}
-		st.result, st.hasResult = v, true
-	}
-	for i, rr := range r.Retry {
-		st.retry = append(st.retry, parseRetrier(rr, fmt.Sprintf("%s/Retry[%d]", loc, i), i == len(r.Retry)-1, problems))
-	}
-	for i, rc := range r.Catch {
-		cl := fmt.Sprintf("%s/Catch[%d]", loc, i)
-		checkErrorEquals(rc.ErrorEquals, cl, i == len(r.Catch)-1, problems)
-		if rc.Next == "" {
-			*problems = append(*problems, cl+"/Next: missing")
-		}
-		st.catch = append(st.catch, catcher{errorEquals: rc.ErrorEquals, next: rc.Next,
-			resultPath: parseOptPath(rc.ResultPath, cl+"/ResultPath", true, func(f string, a ...any) { *problems = append(*problems, cl+fmt.Sprintf(f, a...)) })})
-	}
-
-	switch head.Type {
-	case "Task":
-		if r.Resource == nil || *r.Resource == "" {
-			add("/Resource: missing")
-		} else {
-			st.resource = *r.Resource
-		}
-		if r.TimeoutSeconds != nil && r.TimeoutSecondsPath != nil {
-			add(": TimeoutSeconds and TimeoutSecondsPath are mutually exclusive")
-		}
-		if r.TimeoutSeconds != nil {
-			if t, ok := positiveInt(*r.TimeoutSeconds); ok {
-				st.timeoutSeconds = t
-			} else {
-				add("/TimeoutSeconds: must be a positive integer")
-			}
-		}
-		if r.TimeoutSecondsPath != nil {
-			st.timeoutPath = mustPath(*r.TimeoutSecondsPath, loc+"/TimeoutSecondsPath", add)
-		}
-		if r.HeartbeatSeconds != nil {
-			if t, ok := positiveInt(*r.HeartbeatSeconds); ok {
-				st.heartbeatSeconds = t
-				if st.timeoutSeconds > 0 && t >= st.timeoutSeconds {
-					add("/HeartbeatSeconds: must be smaller than TimeoutSeconds")
-				}
-			} else {
-				add("/HeartbeatSeconds: must be a positive integer")
-			}
-		}
-		if r.HeartbeatSecondsPath != nil {
-			mustPath(*r.HeartbeatSecondsPath, loc+"/HeartbeatSecondsPath", add)
-		}
-	case "Parallel":
-		if len(r.Branches) == 0 {
-			add("/Branches: missing or empty")
-		}
-		for i := range r.Branches {
-			st.branches = append(st.branches, parseMachine(&r.Branches[i], fmt.Sprintf("%s/Branches[%d]", loc, i), problems))
-		}
-	case "Map":
-		var m *rawMachine
-		switch {
-		case r.ItemProcessor != nil && r.Iterator != nil:
-			add(": Iterator and ItemProcessor are mutually exclusive")
-		case r.ItemProcessor != nil:
-			if pc := r.ItemProcessor.ProcessorConfig; pc != nil && pc.Mode != "" && pc.Mode != "INLINE" {
-				add("/ItemProcessor/ProcessorConfig/Mode: %q is not supported (INLINE only)", pc.Mode)
-			}
-			m = &r.ItemProcessor.rawMachine
-		case r.Iterator != nil:
-			m = r.Iterator
-		default:
-			add(": needs ItemProcessor (or Iterator)")
-		}
-		if m != nil {
-			st.branches = []*StateMachine{parseMachine(m, loc+"/ItemProcessor", problems)}
-		}
-		st.itemsPath = parseOptPath(r.ItemsPath, loc+"/ItemsPath", false, add)
-		if st.itemsPath.null {
-			add("/ItemsPath: must not be null")
-		}
-		if len(r.ItemSelector) > 0 && len(r.Parameters) > 0 {
-			add(": ItemSelector and Parameters are mutually exclusive")
-		}
-		// In a Map state, Parameters is the legacy name of ItemSelector.
-		if len(r.ItemSelector) > 0 {
-			st.itemSelector = compileRaw(r.ItemSelector, loc+"/ItemSelector", problems)
-		} else if st.parameters != nil {
-			st.itemSelector, st.parameters = st.parameters, nil
-		}
-		if r.MaxConcurrency != nil {
-			if *r.MaxConcurrency != math.Trunc(*r.MaxConcurrency) || *r.MaxConcurrency < 0 {
-				add("/MaxConcurrency: must be a non-negative integer")
-			} else {
-				st.maxConcurrency = int(*r.MaxConcurrency)
-			}
-		}
-		if r.MaxConcurrencyPath != nil {
-			if r.MaxConcurrency != nil {
-				add(": MaxConcurrency and MaxConcurrencyPath are mutually exclusive")
-			}
-			st.maxConcPath = mustPath(*r.MaxConcurrencyPath, loc+"/MaxConcurrencyPath", add)
-		}
-	case "Choice":
-		if len(r.Choices) == 0 {
-			add("/Choices: missing or empty")
-		}
-		for i, c := range r.Choices {
-			st.choices = append(st.choices, parseChoice(c, fmt.Sprintf("%s/Choices[%d]", loc, i), true, problems))
-		}
-		if r.Default != nil {
-			st.def = *r.Default
-		}
-	case "Wait":
-		n := 0
-		if r.Seconds != nil {
-			n++
-			if *r.Seconds != math.Trunc(*r.Seconds) || *r.Seconds < 0 {
-				add("/Seconds: must be a non-negative integer")
-			}
-			st.seconds, st.hasSeconds = int(*r.Seconds), true
-		}
-		if r.SecondsPath != nil {
-			n++
-			st.secondsPath = mustPath(*r.SecondsPath, loc+"/SecondsPath", add)
-		}
-		if r.Timestamp != nil {
-			n++
-			t, err := parseTimestamp(*r.Timestamp)
-			if err != nil {
-				add("/Timestamp: %v", err)
-			}
-			st.timestamp, st.hasTimestamp = t, true
-		}
-		if r.TimestampPath != nil {
-			n++
-			st.timestampPath = mustPath(*r.TimestampPath, loc+"/TimestampPath", add)
-		}
-		if n != 1 {
-			add(": needs exactly one of Seconds, SecondsPath, Timestamp, TimestampPath")
-		}
-	case "Fail":
-		if r.Error != nil && r.ErrorPath != nil {
-			add(": Error and ErrorPath are mutually exclusive")
-		}
-		if r.Cause != nil && r.CausePath != nil {
-			add(": Cause and CausePath are mutually exclusive")
-		}
-		if r.Error != nil {
-			st.errName = *r.Error
-		}
-		if r.Cause != nil {
-			st.cause = *r.Cause
-		}
-		if r.ErrorPath != nil {
-			st.errorDyn = compileDynamic(*r.ErrorPath, loc+"/ErrorPath", problems)
-		}
-		if r.CausePath != nil {
-			st.causeDyn = compileDynamic(*r.CausePath, loc+"/CausePath", problems)
-		}
-	}
-	return st
-}
-
-func compileRaw(b json.RawMessage, loc string, problems *[]string) *template {
-	v, err := decodeJSON(b)
-	if err != nil {
-		*problems = append(*problems, fmt.Sprintf("%s: %v", loc, err))
-		return nil
-	}
-	return compileTemplate(v, loc, problems)
 }
 
 // mustPath parses a path field; loc ends with "/Field" (add prefixes the state).
@@ -660,4 +313,40 @@ func parseTimestamp(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q: T and Z must be upper case", s)
 	}
 	return t, nil
+}
+
+// checkUniqueNames reports state names used twice anywhere in the definition: AWS
+// requires them unique across the whole state machine, branches and Map processors
+// included (the ASL specification, "States").
+func checkUniqueNames(sm *StateMachine, seen map[string]bool, problems *[]string) {
+	names := make([]string, 0, len(sm.states))
+	for n := range sm.states {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if seen[n] {
+			*problems = append(*problems, fmt.Sprintf("/States/%s: a state with this name already exists (state names must be unique in the whole state machine)", n))
+		}
+		seen[n] = true
+		for _, b := range sm.states[n].branches {
+			checkUniqueNames(b, seen, problems)
+		}
+	}
+}
+
+// supportedResource reports whether the engine runs a Task resource. Anything else is
+// rejected when the definition is created, naming the resource, rather than accepted
+// and failed when reached.
+func supportedResource(r string) bool {
+	base, _ := baseResource(r)
+	switch base {
+	case resourceLambdaInvoke, resourceSQSSend:
+		return true
+	}
+	return r == base && isFunctionARN(r)
+}
+
+func isFunctionARN(r string) bool {
+	return strings.HasPrefix(r, "arn:aws:lambda:") && strings.Contains(r, ":function:")
 }

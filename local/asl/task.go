@@ -21,46 +21,110 @@ const (
 
 // runTask runs one attempt of a Task state on its effective input.
 func (e *execution) runTask(ctx context.Context, st *state, env *evalEnv, prev *int64) (any, error) {
-	params := env.input
-	if st.parameters != nil {
-		v, err := st.parameters.eval(env, "Parameters")
-		if err != nil {
-			return nil, err
-		}
-		params = v
+	base, isCallback := baseResource(st.resource)
+	var cb *callback
+	if isCallback {
+		cb = &callback{token: newTaskToken(), tokens: e.tokens()}
+		c := env.ctx.(*object).clone()
+		c.set("Task", objectOf("Token", cb.token))
+		env.ctx = c
 	}
-	timeout := time.Duration(st.timeoutSeconds) * time.Second
-	if st.timeoutPath != nil {
-		v, err := env.path(st.timeoutPath)
-		n, ok := toInt(v)
-		if err != nil || !ok || n <= 0 {
-			return nil, runtimeError("TimeoutSecondsPath %s does not reference a positive integer", st.timeoutPath.raw)
-		}
-		timeout = time.Duration(n) * time.Second
+	params, err := e.effectiveInput(st, env)
+	if err != nil {
+		return nil, err
 	}
-	var tsecs *int64
-	if timeout > 0 {
-		t := int64(timeout / time.Second)
-		tsecs = &t
+	tr := taskRun{params: params, callback: cb}
+	if tr.timeout, err = st.taskTimeout(env); err != nil {
+		return nil, err
 	}
-	var hsecs *int64
-	if st.heartbeatSeconds > 0 {
-		h := int64(st.heartbeatSeconds)
-		hsecs = &h
+	if tr.heartbeat, err = st.heartbeat(env); err != nil {
+		return nil, err
+	}
+	if cb != nil {
+		cb.heartbeat = tr.heartbeat
 	}
 	switch {
-	case st.resource == resourceLambdaInvoke:
-		return e.taskCall(ctx, st, prev, "lambda", "invoke", params, tsecs, hsecs, timeout, func(ctx context.Context) (any, error) {
-			return e.lambdaInvoke(ctx, params)
-		})
-	case st.resource == resourceSQSSend:
-		return e.taskCall(ctx, st, prev, "sqs", "sendMessage", params, tsecs, hsecs, timeout, func(ctx context.Context) (any, error) {
-			return e.sqsSend(ctx, params)
-		})
-	case strings.HasPrefix(st.resource, "arn:aws:lambda:") && strings.Contains(st.resource, ":function:"):
-		return e.lambdaDirect(ctx, st, prev, params, tsecs, timeout)
+	case base == resourceLambdaInvoke:
+		tr.rtype, tr.res = "lambda", strings.TrimPrefix(st.resource, "arn:aws:states:::lambda:")
+		return e.taskCall(ctx, prev, tr, e.mocked(st, func(ctx context.Context) (any, error) { return e.lambdaInvoke(ctx, params) }))
+	case base == resourceSQSSend:
+		tr.rtype, tr.res = "sqs", strings.TrimPrefix(st.resource, "arn:aws:states:::sqs:")
+		return e.taskCall(ctx, prev, tr, e.mocked(st, func(ctx context.Context) (any, error) { return e.sqsSend(ctx, params) }))
+	case isFunctionARN(st.resource):
+		return e.lambdaDirect(ctx, st, prev, params, tr.seconds(), tr.timeout)
 	}
-	return nil, runtimeError("unsupported Task resource %q in state %q: the local engine runs arn:aws:states:::lambda:invoke, Lambda function ARNs and arn:aws:states:::sqs:sendMessage", st.resource, st.name)
+	// Parse rejects other resources; a definition built otherwise still fails clearly.
+	return nil, runtimeError("unsupported Task resource %q in state %q", st.resource, st.name)
+}
+
+// tokens is the run's callback token set (a private one when the caller gave none:
+// its tasks can only time out).
+func (e *execution) tokens() *TaskTokens {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.opts.TaskTokens == nil {
+		e.opts.TaskTokens = NewTaskTokens()
+	}
+	return e.opts.TaskTokens
+}
+
+// taskRun is one attempt of an optimized-integration Task.
+type taskRun struct {
+	rtype, res         string // resourceType and resource, as the events name them
+	params             any
+	timeout, heartbeat time.Duration
+	callback           *callback
+}
+
+// seconds is timeoutInSeconds for the events (nil: none).
+func (tr taskRun) seconds() *int64 {
+	if tr.timeout <= 0 {
+		return nil
+	}
+	t := int64(tr.timeout / time.Second)
+	return &t
+}
+
+// heartbeat is HeartbeatSeconds, or the value HeartbeatSecondsPath selects (0: none).
+func (st *state) heartbeat(env *evalEnv) (time.Duration, error) {
+	if st.heartbeatPath == nil {
+		return time.Duration(st.heartbeatSeconds) * time.Second, nil
+	}
+	v, err := env.path(st.heartbeatPath)
+	if err != nil {
+		return 0, runtimeError("Invalid path '%s' : %s", st.heartbeatPath.raw, missingPathText(st.heartbeatPath, env.input))
+	}
+	n, ok := toInt(v)
+	if !ok || n <= 0 || n > 99999999 {
+		return 0, runtimeError("The HeartbeatSecondsPath field refers to value \"%s\" which is not a valid positive integer: %s", encodeString(v), st.heartbeatPath.raw)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// taskTimeout is TimeoutSeconds, or the value TimeoutSecondsPath selects (0: none).
+func (st *state) taskTimeout(env *evalEnv) (time.Duration, error) {
+	if st.timeoutPath == nil {
+		return time.Duration(st.timeoutSeconds) * time.Second, nil
+	}
+	v, err := env.path(st.timeoutPath)
+	if err != nil {
+		return 0, runtimeError("Invalid path '%s' : %s", st.timeoutPath.raw, missingPathText(st.timeoutPath, env.input))
+	}
+	n, ok := toInt(v)
+	if !ok || n <= 0 || n > 99999999 {
+		return 0, runtimeError("The TimeoutSecondsPath field refers to value \"%s\" which is not a valid positive integer: %s", encodeString(v), st.timeoutPath.raw)
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// resultLimit fails a Task whose result is over the quota. Unlike a state's own
+// output, this is a task failure, caught by name and by States.ALL (recorded AWS
+// histories show both).
+func resultLimit(out any, resource string) error {
+	if len(encodeJSON(out)) <= payloadLimit {
+		return nil
+	}
+	return &stateError{name: ErrDataLimitExceeded, cause: fmt.Sprintf("The state/task '%s' returned a result with a size exceeding the maximum number of bytes service limit.", resource)}
 }
 
 // withTimeout runs call under the task's timeout; a call still running at the
@@ -84,39 +148,60 @@ func withTimeout(ctx context.Context, timeout time.Duration, call func(context.C
 	select {
 	case r := <-ch:
 		if ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) && r.err != nil {
-			return nil, &stateError{name: ErrTimeout, cause: "Task timed out"}
+			return nil, &stateError{name: ErrTimeout}
 		}
 		return r.v, r.err
 	case <-tctx.Done():
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return nil, &stateError{name: ErrTimeout, cause: "Task timed out"}
+		return nil, &stateError{name: ErrTimeout}
 	}
 }
 
-func (e *execution) taskCall(ctx context.Context, st *state, prev *int64, rtype, res string, params any, tsecs, hsecs *int64, timeout time.Duration, call func(context.Context) (any, error)) (any, error) {
+func (e *execution) taskCall(ctx context.Context, prev *int64, tr taskRun, call func(context.Context) (any, error)) (any, error) {
+	var hsecs *int64
+	if tr.heartbeat > 0 {
+		h := int64(tr.heartbeat / time.Second)
+		hsecs = &h
+	}
 	e.emit(prev, HistoryEvent{Type: "TaskScheduled", TaskScheduledEventDetails: &TaskScheduledEventDetails{
-		ResourceType: rtype, Resource: res, Region: e.region, Parameters: encodeString(params),
-		TimeoutInSeconds: tsecs, HeartbeatInSeconds: hsecs}})
-	e.emit(prev, HistoryEvent{Type: "TaskStarted", TaskStartedEventDetails: &TaskResourceDetails{ResourceType: rtype, Resource: res}})
-	out, err := withTimeout(ctx, timeout, call)
+		ResourceType: tr.rtype, Resource: tr.res, Region: e.region, Parameters: encodeString(tr.params),
+		TimeoutInSeconds: tr.seconds(), HeartbeatInSeconds: hsecs}})
+	e.emit(prev, HistoryEvent{Type: "TaskStarted", TaskStartedEventDetails: &TaskResourceDetails{ResourceType: tr.rtype, Resource: tr.res}})
+	var w *tokenWait
+	if cb := tr.callback; cb != nil {
+		w = cb.tokens.register(cb.token)
+		defer cb.tokens.release(cb.token)
+	}
+	deadline := time.Now().Add(tr.timeout)
+	out, err := withTimeout(ctx, tr.timeout, call)
+	if err == nil {
+		err = resultLimit(out, tr.rtype)
+	}
+	if err == nil && w != nil {
+		e.emit(prev, HistoryEvent{Type: "TaskSubmitted", TaskSubmittedEventDetails: &TaskSucceededEventDetails{
+			ResourceType: tr.rtype, Resource: tr.res, Output: encodeString(out)}})
+		out, err = tr.callback.awaitUntil(ctx, w, tr.timeout, deadline)
+		if err == nil {
+			err = resultLimit(out, tr.rtype)
+		}
+	}
 	if err != nil {
 		var se *stateError
 		if !errors.As(err, &se) {
 			return nil, err
 		}
-		t := "TaskFailed"
-		d := &TaskErrorDetails{ResourceType: rtype, Resource: res, Error: se.name, Cause: se.cause}
+		d := &TaskErrorDetails{ResourceType: tr.rtype, Resource: tr.res, Error: se.name, Cause: se.cause}
 		if se.name == ErrTimeout {
 			e.emit(prev, HistoryEvent{Type: "TaskTimedOut", TaskTimedOutEventDetails: d})
 		} else {
-			e.emit(prev, HistoryEvent{Type: t, TaskFailedEventDetails: d})
+			e.emit(prev, HistoryEvent{Type: "TaskFailed", TaskFailedEventDetails: d})
 		}
 		return nil, se
 	}
 	e.emit(prev, HistoryEvent{Type: "TaskSucceeded", TaskSucceededEventDetails: &TaskSucceededEventDetails{
-		ResourceType: rtype, Resource: res, Output: encodeString(out)}})
+		ResourceType: tr.rtype, Resource: tr.res, Output: encodeString(out)}})
 	return out, nil
 }
 
@@ -170,19 +255,21 @@ func functionError(ctx context.Context, err error) error {
 }
 
 func (e *execution) lambdaInvoke(ctx context.Context, params any) (any, error) {
-	p, ok := params.(map[string]any)
+	p, ok := params.(*object)
 	if !ok {
 		return nil, runtimeError("lambda:invoke needs Parameters with FunctionName")
 	}
-	fn, ok := p["FunctionName"].(string)
+	fnv, _ := p.get("FunctionName")
+	fn, ok := fnv.(string)
 	if !ok || fn == "" {
 		return nil, &stateError{name: "Lambda.InvalidParameterValueException", cause: "FunctionName is required and must be a string"}
 	}
-	if q, ok := p["Qualifier"].(string); ok && q != "" && !strings.Contains(strings.TrimPrefix(fn, "arn:"), ":function:"+functionName(fn)+":") {
+	qv, _ := p.get("Qualifier")
+	if q, ok := qv.(string); ok && q != "" && !strings.Contains(strings.TrimPrefix(fn, "arn:"), ":function:"+functionName(fn)+":") {
 		fn += ":" + q
 	}
 	payload := []byte("{}")
-	if v, ok := p["Payload"]; ok {
+	if v, ok := p.get("Payload"); ok {
 		if s, isStr := v.(string); isStr {
 			payload = []byte(s) // a string Payload is sent as its bytes
 		} else {
@@ -201,26 +288,24 @@ func (e *execution) lambdaInvoke(ctx context.Context, params any) (any, error) {
 		body = nil
 	}
 	reqID := newRequestID(e.rand)
-	return map[string]any{
-		"ExecutedVersion": "$LATEST",
-		"Payload":         body,
-		"SdkHttpMetadata": map[string]any{
-			"AllHttpHeaders": map[string]any{
-				"X-Amz-Executed-Version": []any{"$LATEST"}, "x-amzn-Remapped-Content-Length": []any{"0"},
-				"Connection": []any{"keep-alive"}, "x-amzn-RequestId": []any{reqID},
-				"Content-Length": []any{intString(len(out))}, "Date": []any{e.clock.Now().UTC().Format(time.RFC1123)},
-				"Content-Type": []any{"application/json"},
-			},
-			"HttpHeaders": map[string]any{
-				"Connection": "keep-alive", "Content-Length": intString(len(out)), "Content-Type": "application/json",
-				"Date": e.clock.Now().UTC().Format(time.RFC1123), "X-Amz-Executed-Version": "$LATEST",
-				"x-amzn-Remapped-Content-Length": "0", "x-amzn-RequestId": reqID,
-			},
-			"HttpStatusCode": intNumber(200),
-		},
-		"SdkResponseMetadata": map[string]any{"RequestId": reqID},
-		"StatusCode":          intNumber(200),
-	}, nil
+	date := e.clock.Now().UTC().Format(time.RFC1123)
+	n := intString(len(out))
+	return objectOf(
+		"ExecutedVersion", "$LATEST",
+		"Payload", body,
+		"SdkHttpMetadata", objectOf(
+			"AllHttpHeaders", objectOf(
+				"X-Amz-Executed-Version", []any{"$LATEST"}, "x-amzn-Remapped-Content-Length", []any{"0"},
+				"Connection", []any{"keep-alive"}, "x-amzn-RequestId", []any{reqID},
+				"Content-Length", []any{n}, "Date", []any{date}, "Content-Type", []any{"application/json"}),
+			"HttpHeaders", objectOf(
+				"Connection", "keep-alive", "Content-Length", n, "Content-Type", "application/json",
+				"Date", date, "X-Amz-Executed-Version", "$LATEST",
+				"x-amzn-Remapped-Content-Length", "0", "x-amzn-RequestId", reqID),
+			"HttpStatusCode", intNumber(200)),
+		"SdkResponseMetadata", objectOf("RequestId", reqID),
+		"StatusCode", intNumber(200),
+	), nil
 }
 
 func intString(n int) string { return fmt.Sprint(n) }
@@ -241,7 +326,7 @@ func (e *execution) lambdaDirect(ctx context.Context, st *state, prev *int64, pa
 	e.emit(prev, HistoryEvent{Type: "LambdaFunctionScheduled", LambdaFunctionScheduledEventDetails: &LambdaScheduledDetails{
 		Resource: st.resource, Input: string(payload), TimeoutInSeconds: tsecs}})
 	e.emit(prev, HistoryEvent{Type: "LambdaFunctionStarted"})
-	out, err := withTimeout(ctx, timeout, func(ctx context.Context) (any, error) {
+	out, err := withTimeout(ctx, timeout, e.mocked(st, func(ctx context.Context) (any, error) {
 		b, err := e.invoke(ctx, st.resource, payload)
 		if err != nil {
 			return nil, functionError(ctx, err)
@@ -253,8 +338,8 @@ func (e *execution) lambdaDirect(ctx context.Context, st *state, prev *int64, pa
 		if derr != nil {
 			return nil, runtimeError("function %s returned invalid JSON: %v", st.resource, derr)
 		}
-		return v, nil
-	})
+		return v, resultLimit(v, st.resource)
+	}))
 	if err != nil {
 		var se *stateError
 		if !errors.As(err, &se) {
@@ -272,15 +357,16 @@ func (e *execution) lambdaDirect(ctx context.Context, st *state, prev *int64, pa
 }
 
 func (e *execution) sqsSend(ctx context.Context, params any) (any, error) {
-	p, ok := params.(map[string]any)
+	p, ok := params.(*object)
 	if !ok {
 		return nil, runtimeError("sqs:sendMessage needs Parameters with QueueUrl and MessageBody")
 	}
-	url, ok := p["QueueUrl"].(string)
+	urlv, _ := p.get("QueueUrl")
+	url, ok := urlv.(string)
 	if !ok || url == "" {
 		return nil, &stateError{name: "SQS.AmazonSQSException", cause: "QueueUrl is required and must be a string"}
 	}
-	bodyV, ok := p["MessageBody"]
+	bodyV, ok := p.get("MessageBody")
 	if !ok {
 		return nil, &stateError{name: "SQS.AmazonSQSException", cause: "MessageBody is required"}
 	}
@@ -304,14 +390,39 @@ func (e *execution) sqsSend(ctx context.Context, params any) (any, error) {
 	}
 	sum := md5.Sum([]byte(body))
 	reqID := newRequestID(e.rand)
-	return map[string]any{
-		"MD5OfMessageBody": hex.EncodeToString(sum[:]),
-		"MessageId":        id,
-		"SdkHttpMetadata": map[string]any{
-			"AllHttpHeaders": map[string]any{"x-amzn-RequestId": []any{reqID}, "Content-Type": []any{"text/xml"}},
-			"HttpHeaders":    map[string]any{"x-amzn-RequestId": reqID, "Content-Type": "text/xml"},
-			"HttpStatusCode": intNumber(200),
-		},
-		"SdkResponseMetadata": map[string]any{"RequestId": reqID},
-	}, nil
+	return objectOf(
+		"MD5OfMessageBody", hex.EncodeToString(sum[:]),
+		"MessageId", id,
+		"SdkHttpMetadata", objectOf(
+			"AllHttpHeaders", objectOf("x-amzn-RequestId", []any{reqID}, "Content-Type", []any{"text/xml"}),
+			"HttpHeaders", objectOf("x-amzn-RequestId", reqID, "Content-Type", "text/xml"),
+			"HttpStatusCode", intNumber(200)),
+		"SdkResponseMetadata", objectOf("RequestId", reqID),
+	), nil
+}
+
+// TaskMock answers a Task in place of its resource (Step Functions Local's mocked
+// service integrations, TestState's mock): the resource's result, or the error the
+// task fails with. ok false: not mocked, call the resource.
+type TaskMock func(stateName string) (result json.RawMessage, err *TaskError, ok bool)
+
+// mocked puts the run's TaskMock, if any, in front of call.
+func (e *execution) mocked(st *state, call func(context.Context) (any, error)) func(context.Context) (any, error) {
+	if e.opts.Mock == nil {
+		return call
+	}
+	return func(ctx context.Context) (any, error) {
+		raw, terr, ok := e.opts.Mock(st.name)
+		switch {
+		case !ok:
+			return call(ctx)
+		case terr != nil:
+			return nil, &stateError{name: terr.Name, cause: terr.Cause}
+		}
+		v, err := decodeJSON(raw)
+		if err != nil {
+			return nil, runtimeError("the mocked result of state %q is not JSON: %v", st.name, err)
+		}
+		return v, nil
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -43,20 +44,24 @@ func TestAWSCLI(t *testing.T) {
 	})
 	endpoint := "http://" + ln.Addr().String()
 	home := t.TempDir()
-	run := func(args ...string) string {
-		t.Helper()
+	try := func(args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, awsBin, append([]string{"--endpoint-url", endpoint}, args...)...)
 		cmd.Env = append(os.Environ(),
 			"HOME="+home, "AWS_CONFIG_FILE="+filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "none"),
 			"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_DEFAULT_REGION=us-east-1",
-			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=")
+			"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
 		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		out, err := try(args...)
 		if err != nil {
 			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
 		}
-		return string(out)
+		return out
 	}
 	version := strings.TrimSpace(run("--version"))
 	t.Logf("aws CLI: %s", version)
@@ -94,6 +99,36 @@ func TestAWSCLI(t *testing.T) {
 
 	run("s3", "rm", "s3://images/upload/photo one+two.jpg")
 	expect(t, k.take(), "Object Deleted|DeleteObject|upload/photo one+two.jpg")
+
+	// S3's limits, as the CLI meets them.
+	if out := run("s3api", "list-objects-v2", "--bucket", "images", "--max-keys", "0", "--no-paginate"); strings.Contains(out, `"Contents"`) || !strings.Contains(out, `"IsTruncated": false`) {
+		t.Errorf("list-objects-v2 --max-keys 0:\n%s", out)
+	}
+	id := strings.TrimSpace(run("s3api", "create-multipart-upload", "--bucket", "images", "--key", "upload/abandoned.jpg", "--query", "UploadId", "--output", "text"))
+	run("s3api", "upload-part", "--bucket", "images", "--key", "upload/abandoned.jpg", "--upload-id", id, "--part-number", "1", "--body", small)
+	if out, err := try("s3api", "upload-part", "--bucket", "images", "--key", "upload/abandoned.jpg", "--upload-id", id, "--part-number", "10001", "--body", small); err == nil || !strings.Contains(out, "InvalidArgument") {
+		t.Errorf("part 10001: %v\n%s", err, out)
+	}
+	run("s3api", "abort-multipart-upload", "--bucket", "images", "--key", "upload/abandoned.jpg", "--upload-id", id)
+	if out := run("s3api", "list-multipart-uploads", "--bucket", "images"); strings.Contains(out, id) {
+		t.Errorf("aborted upload still listed:\n%s", out)
+	}
+	var many strings.Builder
+	many.WriteString(`{"Objects":[`)
+	for i := range 1001 {
+		if i > 0 {
+			many.WriteString(",")
+		}
+		fmt.Fprintf(&many, `{"Key":"upload/%d.jpg"}`, i)
+	}
+	many.WriteString(`]}`)
+	if out, err := try("s3api", "delete-objects", "--bucket", "images", "--delete", many.String()); err == nil || !strings.Contains(out, "MalformedXML") {
+		t.Errorf("delete-objects with 1,001 keys: %v\n%s", err, out)
+	}
+	if evs := k.take(); len(evs) != 0 {
+		t.Errorf("refused calls raised %d events", len(evs))
+	}
+
 	run("s3", "rm", "--recursive", "s3://images/upload/")
 	expect(t, k.take(), "Object Deleted|DeleteObject|upload/big.jpg")
 }

@@ -124,7 +124,11 @@ func (c *chunkedReader) nextChunk() error {
 
 func (c *chunkedReader) expectCRLF() error {
 	var b [2]byte
-	if _, err := io.ReadFull(c.r, b[:]); err != nil || b != [2]byte{'\r', '\n'} {
+	_, err := io.ReadFull(c.r, b[:])
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	if err != nil || b != [2]byte{'\r', '\n'} {
 		return badChunk("missing CRLF after chunk")
 	}
 	return nil
@@ -146,6 +150,8 @@ func (c *chunkedReader) line() (string, error) {
 			continue
 		case errors.Is(err, io.EOF) && sb.Len() == 0:
 			return "", io.EOF
+		case !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+			return "", err // a read timeout, a closed connection: not a framing fault
 		default:
 			return "", badChunk("truncated line")
 		}

@@ -22,8 +22,6 @@ const (
 	DeletionTypePermanent = "Permanently Deleted"
 )
 
-var outboxBucket = []byte("outbox")
-
 // eventInfo is what the edge knows about one request that changed one key.
 type eventInfo struct {
 	detailType, reason string
@@ -56,7 +54,7 @@ func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
 		Detail: pipeline.ObjectDetail{
 			Version:         "0",
 			Bucket:          pipeline.BucketRef{Name: in.bucket},
-			Object:          pipeline.ObjectRef{Key: in.key, Sequencer: sequencer},
+			Object:          pipeline.ObjectRef{Key: EventKey(in.key), Sequencer: sequencer},
 			RequestID:       in.requestID,
 			Requester:       Account,
 			SourceIPAddress: in.sourceIP,
@@ -72,45 +70,50 @@ func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
 	return ev
 }
 
-// stage assigns the next sequencer to each event and records them in the outbox in
-// one transaction, so an event whose delivery fails is redelivered later. Concurrent
-// requests share a commit (Batch: fn may run twice, so it starts afresh).
-func (s *store) stage(infos []eventInfo) ([]pipeline.ObjectEvent, [][]byte, error) {
-	var evs []pipeline.ObjectEvent
-	var ids [][]byte
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		evs, ids = make([]pipeline.ObjectEvent, 0, len(infos)), make([][]byte, 0, len(infos))
-		c := tx.Bucket(countersBucket)
-		var seq uint64
-		if v := c.Get(sequencerKey); len(v) == 8 {
-			seq = binary.BigEndian.Uint64(v)
-		}
-		ob, err := tx.CreateBucketIfNotExists(outboxBucket)
-		if err != nil {
-			return err
-		}
-		for _, in := range infos {
-			seq++
-			ev := buildEvent(in, fmt.Sprintf("%016X", seq))
-			v, err := json.Marshal(ev)
-			if err != nil {
-				return err
-			}
-			id := binary.BigEndian.AppendUint64(nil, seq)
-			if err := ob.Put(id, v); err != nil {
-				return err
-			}
-			evs = append(evs, ev)
-			ids = append(ids, id)
-		}
-		var buf [8]byte
-		binary.BigEndian.PutUint64(buf[:], seq)
-		return c.Put(sequencerKey, buf[:])
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("s3edge: stage events: %w", err)
+// staged is what a commit put in the outbox: the events and their outbox ids.
+type staged struct {
+	evs []pipeline.ObjectEvent
+	ids [][]byte
+}
+
+// stage assigns the next sequencers to infos and records their events in the
+// outbox, inside the caller's transaction: the change and its events commit
+// together, so an event whose delivery fails (or a crash) is redelivered later.
+func stage(tx *bolt.Tx, infos []eventInfo) (staged, error) {
+	st := staged{evs: make([]pipeline.ObjectEvent, 0, len(infos)), ids: make([][]byte, 0, len(infos))}
+	c := tx.Bucket(countersBucket)
+	var seq uint64
+	if v := c.Get(sequencerKey); len(v) == 8 {
+		seq = binary.BigEndian.Uint64(v)
 	}
-	return evs, ids, nil
+	ob := tx.Bucket(outboxBucket)
+	for _, in := range infos {
+		seq++
+		ev := buildEvent(in, fmt.Sprintf("%016X", seq))
+		v, err := json.Marshal(ev)
+		if err != nil {
+			return staged{}, err
+		}
+		id := binary.BigEndian.AppendUint64(nil, seq)
+		if err := ob.Put(id, v); err != nil {
+			return staged{}, err
+		}
+		st.evs = append(st.evs, ev)
+		st.ids = append(st.ids, id)
+	}
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], seq)
+	return st, c.Put(sequencerKey, buf[:])
+}
+
+// isPending reports whether an outbox entry is still undelivered.
+func (s *store) isPending(id []byte) (bool, error) {
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(outboxBucket).Get(id) != nil
+		return nil
+	})
+	return ok, err
 }
 
 // delivered removes events from the outbox.
@@ -120,9 +123,6 @@ func (s *store) delivered(ids ...[]byte) error {
 	}
 	err := s.db.Batch(func(tx *bolt.Tx) error {
 		ob := tx.Bucket(outboxBucket)
-		if ob == nil {
-			return nil
-		}
 		for _, id := range ids {
 			if err := ob.Delete(id); err != nil {
 				return err
@@ -141,11 +141,7 @@ func (s *store) pending() ([]pipeline.ObjectEvent, [][]byte, error) {
 	var evs []pipeline.ObjectEvent
 	var ids [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
-		ob := tx.Bucket(outboxBucket)
-		if ob == nil {
-			return nil
-		}
-		return ob.ForEach(func(k, v []byte) error {
+		return tx.Bucket(outboxBucket).ForEach(func(k, v []byte) error {
 			var ev pipeline.ObjectEvent
 			if err := json.Unmarshal(v, &ev); err != nil {
 				return err

@@ -1,21 +1,20 @@
-// Package s3edge is the twin's S3 endpoint: gofakes3 over a durable file store,
-// wrapped so that writes and deletes raise the EventBridge events S3 raises.
+// Package s3edge is the twin's S3 endpoint. Reads (GET, HEAD, listings, bucket
+// calls) are gofakes3 over a durable file store; every write (PUT, copy, delete,
+// DeleteObjects, multipart) is the edge's own, so that it keeps S3's limits and
+// commits each change together with the EventBridge event S3 raises for it.
 package s3edge
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/xml"
-	"errors"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
-	"strconv"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -24,15 +23,6 @@ import (
 	"github.com/johannesboyne/gofakes3"
 )
 
-// smuggledPrefix carries headers gofakes3 would drop (it keeps only X-Amz-*,
-// Content-Type, Content-Disposition and Content-Encoding) through to the store.
-const smuggledPrefix = "X-Amz-Edge-"
-
-var smuggledHeaders = []string{"Cache-Control", "Content-Language", "Expires"}
-
-// maxDeleteBody bounds a DeleteObjects request: 1000 keys of 1024 bytes, escaped.
-const maxDeleteBody = 8 << 20
-
 // Options configure a Server.
 type Options struct {
 	// Buckets are created at start when absent (default: "images").
@@ -40,34 +30,42 @@ type Options struct {
 	// Events reports whether a bucket sends its changes to EventBridge (a bucket's
 	// EventBridgeConfiguration); nil: every bucket does.
 	Events func(bucket string) bool
-	// Emit receives each event synchronously, after the change is durable and before
-	// the client's response. An error answers 503; the event stays in a durable
+	// Emit receives each event after its change and the event are durable, before
+	// the client's response. An error answers 503; the event stays in the durable
 	// outbox and is delivered again by Redeliver.
 	Emit func(ctx context.Context, ev pipeline.ObjectEvent) error
 	// RedeliverEvery is the outbox retry period (default 2s; negative disables).
 	RedeliverEvery time.Duration
+	// ReadIdleTimeout cuts off a request body that sends nothing for this long,
+	// answering RequestTimeout as S3 does (default 20s).
+	ReadIdleTimeout time.Duration
+	// UploadExpiryDays is the bucket's lifecycle rule AbortIncompleteMultipartUpload
+	// for a key: days after initiation an incomplete upload is aborted, 0 never
+	// (see AbortIncompleteUploadDays). nil: 1 day everywhere.
+	UploadExpiryDays func(bucket, key string) int
+	// LifecycleEvery is how often expired uploads are aborted (default 1h; negative
+	// disables). It also runs at start.
+	LifecycleEvery time.Duration
 	Logger         *slog.Logger
 	Now            func() time.Time
 }
 
 // Server is the S3 endpoint.
 type Server struct {
-	store *store
-	fake  http.Handler
-	opts  Options
-	log   *slog.Logger
-	locks keyLocks
-	// emitMu orders outbox redelivery (write lock) against live emission (read
-	// lock): live requests emit concurrently, so their outbox writes and execution
-	// starts share commits, and redelivery never sees an event still in flight.
-	emitMu  sync.RWMutex
-	stop    chan struct{}
-	stopped sync.WaitGroup
-	once    sync.Once
+	store     *store
+	fake      http.Handler
+	opts      Options
+	log       *slog.Logger
+	locks     lockTable
+	completed completedUploads
+	// redeliverMu keeps redeliveries one at a time.
+	redeliverMu sync.Mutex
+	stop        chan struct{}
+	stopped     sync.WaitGroup
+	once        sync.Once
 }
 
-// New opens (or creates) the object store under dir.
-func New(dir string, opts Options) (*Server, error) {
+func withDefaults(opts Options) Options {
 	if len(opts.Buckets) == 0 {
 		opts.Buckets = []string{"images"}
 	}
@@ -80,6 +78,22 @@ func New(dir string, opts Options) (*Server, error) {
 	if opts.RedeliverEvery == 0 {
 		opts.RedeliverEvery = 2 * time.Second
 	}
+	if opts.ReadIdleTimeout <= 0 {
+		opts.ReadIdleTimeout = 20 * time.Second
+	}
+	if opts.UploadExpiryDays == nil {
+		opts.UploadExpiryDays = func(string, string) int { return 1 }
+	}
+	if opts.LifecycleEvery == 0 {
+		opts.LifecycleEvery = time.Hour
+	}
+	return opts
+}
+
+// New opens (or creates) the object store under dir. A damaged store is a
+// *DamagedStoreError.
+func New(dir string, opts Options) (*Server, error) {
+	opts = withDefaults(opts)
 	st, err := openStore(dir, opts.Now)
 	if err != nil {
 		return nil, err
@@ -97,23 +111,61 @@ func New(dir string, opts Options) (*Server, error) {
 	}
 	fake := gofakes3.New(st,
 		gofakes3.WithTimeSkewLimit(0), // local clocks and fake clocks in tests
-		gofakes3.WithIntegrityCheck(true),
 		gofakes3.WithLogger(gofakes3.DiscardLog()),
 	)
 	s := &Server{
 		store: st, fake: fake.Server(), opts: opts,
-		log:   opts.Logger.With("component", "s3edge"),
-		locks: keyLocks{m: map[string]*keyLock{}},
-		stop:  make(chan struct{}),
+		log:  opts.Logger.With("component", "s3edge"),
+		stop: make(chan struct{}),
 	}
-	if opts.RedeliverEvery > 0 {
-		s.stopped.Add(1)
-		go s.redeliverLoop()
+	if _, err := s.ExpireUploads(context.Background()); err != nil {
+		s.log.Warn("expiring incomplete uploads failed", "err", err)
 	}
+	s.every(opts.RedeliverEvery, "event redelivery", func(ctx context.Context) error {
+		_, err := s.Redeliver(ctx)
+		return err
+	})
+	s.every(opts.LifecycleEvery, "upload expiry", func(ctx context.Context) error {
+		_, err := s.ExpireUploads(ctx)
+		return err
+	})
 	return s, nil
 }
 
-// Close stops redelivery and closes the store.
+// every runs fn periodically until Close. A panic (bbolt panics on a page damaged
+// while the twin runs) is logged, never fatal.
+func (s *Server) every(period time.Duration, what string, fn func(context.Context) error) {
+	if period <= 0 {
+		return
+	}
+	s.stopped.Add(1)
+	go func() {
+		defer s.stopped.Done()
+		t := time.NewTicker(period)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				func() {
+					defer func() {
+						if p := recover(); p != nil {
+							s.log.Error(what+" panicked; is the store damaged?", "store", s.store.path, "panic", fmt.Sprint(p))
+						}
+					}()
+					ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+					defer cancel()
+					if err := fn(ctx); err != nil {
+						s.log.Warn(what+" failed", "err", err)
+					}
+				}()
+			}
+		}
+	}()
+}
+
+// Close stops the background work and closes the store.
 func (s *Server) Close() error {
 	s.once.Do(func() { close(s.stop) })
 	s.stopped.Wait()
@@ -124,240 +176,171 @@ func (s *Server) Close() error {
 // cleans paths and would redirect keys that contain "//" or "..".
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serve) }
 
-func (s *Server) redeliverLoop() {
-	defer s.stopped.Done()
-	t := time.NewTicker(s.opts.RedeliverEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			if n, err := s.Redeliver(ctx); err != nil {
-				s.log.Warn("event redelivery failed", "pending", n, "err", err)
-			}
-			cancel()
-		}
-	}
-}
-
-// Redeliver emits the outbox (events whose first delivery failed) in sequencer
-// order, stopping at the first failure. It returns how many are still pending.
+// Redeliver emits the outbox (events whose delivery failed or was cut short by a
+// crash) in sequencer order, stopping at the first failure, and returns how many
+// are still pending. Each event is emitted with its key held, so that it never
+// races the request that staged it.
 func (s *Server) Redeliver(ctx context.Context) (int, error) {
 	if s.opts.Emit == nil {
 		return 0, nil
 	}
-	s.emitMu.Lock()
-	defer s.emitMu.Unlock()
+	s.redeliverMu.Lock()
+	defer s.redeliverMu.Unlock()
 	evs, ids, err := s.store.pending()
 	if err != nil {
 		return 0, err
 	}
 	for i, ev := range evs {
-		if err := s.opts.Emit(ctx, ev); err != nil {
-			return len(evs) - i, fmt.Errorf("s3edge: redeliver %s: %w", ev.Detail.Object.Key, err)
+		key, kerr := url.QueryUnescape(ev.Detail.Object.Key)
+		if kerr != nil {
+			key = ev.Detail.Object.Key
 		}
-		if err := s.store.delivered(ids[i]); err != nil {
-			return len(evs) - i, err
+		unlock := s.locks.lock(objectLockName(ev.Detail.Bucket.Name, key))
+		ok, err := s.store.isPending(ids[i])
+		if err == nil && ok {
+			if err = s.opts.Emit(ctx, ev); err == nil {
+				err = s.store.delivered(ids[i])
+			}
+		}
+		unlock()
+		if err != nil {
+			return len(evs) - i, fmt.Errorf("s3edge: redeliver %s: %w", ev.Detail.Object.Key, err)
 		}
 	}
 	return 0, nil
 }
 
-// op is a request that changes keys and so raises events.
-type op struct {
-	reason string
-	bucket string
-	keys   []string
-}
-
-func classify(r *http.Request) (op, bool) {
-	bucket, key, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
-	q := r.URL.Query()
-	if bucket == "" || q.Has("versionId") || q.Has("uploads") {
-		return op{}, false
-	}
-	switch {
-	case r.Method == http.MethodPut && key != "" && !q.Has("uploadId") && !q.Has("partNumber"):
-		if r.Header.Get("X-Amz-Copy-Source") != "" {
-			return op{ReasonCopy, bucket, []string{key}}, true
-		}
-		return op{ReasonPut, bucket, []string{key}}, true
-	case r.Method == http.MethodPost && key != "" && q.Has("uploadId"):
-		return op{ReasonMultipart, bucket, []string{key}}, true
-	case r.Method == http.MethodDelete && key != "" && !q.Has("uploadId"):
-		return op{ReasonDelete, bucket, []string{key}}, true
-	case r.Method == http.MethodPost && key == "" && q.Has("delete"):
-		return op{reason: "DeleteObjects", bucket: bucket}, true
-	}
-	return op{}, false
+// request is what the router knows of one request.
+type request struct {
+	id          string
+	bucket, key string
+	q           url.Values
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	if err := s.normalize(r); err != nil {
-		writeError(w, http.StatusBadRequest, "InvalidRequest", err.Error())
-		return
+	rq := &request{id: newRequestID(), q: r.URL.Query()}
+	rq.bucket, rq.key, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	h := w.Header()
+	h.Set("x-amz-request-id", rq.id)
+	h.Set("x-amz-id-2", hostID(rq.id))
+	h.Set("Server", "AmazonS3")
+	if r.Method == http.MethodPut || r.Method == http.MethodPost {
+		defer s.limitIdle(w, r)()
 	}
-	o, ok := classify(r)
-	if !ok || s.opts.Emit == nil || (s.opts.Events != nil && !s.opts.Events(o.bucket)) {
-		s.fake.ServeHTTP(w, r)
-		return
-	}
-	if o.reason == "DeleteObjects" {
-		keys, err := deleteKeys(r)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "MalformedXML", err.Error())
-			return
+	if err := s.route(w, r, rq); err != nil {
+		if se := asS3Error(err); se.Status >= 500 {
+			s.log.Error("request failed", "method", r.Method, "bucket", rq.bucket, "key", rq.key, "code", se.Code, "err", err)
 		}
-		o.keys = keys
+		if r.Method == http.MethodPut || r.Method == http.MethodPost {
+			// The body may be unread (refused before it, or stalled): close rather
+			// than let net/http wait to drain it, as S3 closes after RequestTimeout.
+			w.Header().Set("Connection", "close")
+		}
+		writeError(w, r, rq.id, err)
 	}
-	// One change per key at a time, so the event describes this request's object.
-	unlock := s.locks.lock(o.bucket, o.keys)
-	defer unlock()
-
-	rec := newRecorder()
-	s.fake.ServeHTTP(rec, r)
-	if rec.status == 0 {
-		rec.status = http.StatusOK // gofakes3 writes nothing for a plain PUT
-	}
-	if rec.status/100 != 2 {
-		rec.flush(w)
-		return
-	}
-	infos, err := s.describe(o, rec, r)
-	if err == nil {
-		err = s.emit(r.Context(), infos)
-	}
-	if err != nil {
-		s.log.Error("event not delivered; answering 503", "reason", o.reason, "bucket", o.bucket, "err", err)
-		writeError(w, http.StatusServiceUnavailable, "ServiceUnavailable",
-			"the change is stored but its event was not delivered yet; retry the request")
-		return
-	}
-	rec.flush(w)
 }
 
-// normalize decodes aws-chunked uploads (gofakes3 knows only the signed variant
-// without trailers) and moves headers gofakes3 would drop to where it keeps them.
-func (s *Server) normalize(r *http.Request) error {
-	if r.Method != http.MethodPut && r.Method != http.MethodPost {
-		return nil
-	}
-	h := r.Header
-	if r.Method == http.MethodPut && isAWSChunked(h.Get("X-Amz-Content-Sha256"), h.Get("Content-Encoding")) {
-		n, err := strconv.ParseInt(h.Get("X-Amz-Decoded-Content-Length"), 10, 64)
-		if err != nil || n < 0 {
-			return errors.New("aws-chunked upload without a valid x-amz-decoded-content-length")
-		}
-		r.Body = struct {
-			io.Reader
-			io.Closer
-		}{newChunkedReader(r.Body, h.Get("X-Amz-Trailer")), r.Body}
-		r.ContentLength = n
-		h.Set("Content-Length", strconv.FormatInt(n, 10))
-		h.Set("X-Amz-Content-Sha256", "UNSIGNED-PAYLOAD")
-		if ce := stripAWSChunked(h.Get("Content-Encoding")); ce != "" {
-			h.Set("Content-Encoding", ce)
-		} else {
-			h.Del("Content-Encoding")
-		}
-	}
-	for _, name := range smuggledHeaders {
-		h.Del(smuggledPrefix + name) // only the edge may set these
-		if v := h.Get(name); v != "" {
-			h.Set(smuggledPrefix+name, v)
-		}
-	}
-	return nil
-}
-
-func deleteKeys(r *http.Request) ([]string, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxDeleteBody+1))
-	r.Body.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read delete request: %w", err)
-	}
-	if len(body) > maxDeleteBody {
-		return nil, errors.New("delete request too large")
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	var in gofakes3.DeleteRequest
-	if err := xml.Unmarshal(body, &in); err != nil {
-		return nil, fmt.Errorf("parse delete request: %w", err)
-	}
-	seen := map[string]bool{}
-	var keys []string
-	for _, o := range in.Objects {
-		if !seen[o.Key] {
-			seen[o.Key] = true
-			keys = append(keys, o.Key)
-		}
-	}
-	return keys, nil
-}
-
-// describe turns a successful response into one eventInfo per changed key.
-func (s *Server) describe(o op, rec *recorder, r *http.Request) ([]eventInfo, error) {
-	base := eventInfo{
-		bucket:    o.bucket,
-		requestID: rec.header.Get("x-amz-request-id"),
-		sourceIP:  remoteIP(r),
-		at:        s.opts.Now(),
-	}
-	var out []eventInfo
-	switch o.reason {
-	case ReasonDelete, "DeleteObjects":
-		failed := map[string]bool{}
-		if o.reason == "DeleteObjects" {
-			var res gofakes3.MultiDeleteResult
-			if err := xml.Unmarshal(rec.body.Bytes(), &res); err == nil {
-				for _, e := range res.Error {
-					failed[e.Key] = true
-				}
-			}
-		}
-		for _, k := range o.keys {
-			if failed[k] {
-				continue
-			}
-			in := base
-			in.detailType, in.reason, in.key = pipeline.DetailTypeDeleted, ReasonDelete, k
-			out = append(out, in)
-		}
-	default:
-		obj, err := s.store.HeadObject(o.bucket, o.keys[0])
-		if err != nil {
-			return nil, fmt.Errorf("s3edge: read back %s: %w", o.keys[0], err)
-		}
-		obj.Contents.Close()
-		in := base
-		in.detailType, in.reason, in.key = pipeline.DetailTypeCreated, o.reason, o.keys[0]
-		in.size, in.etag = obj.Size, hex.EncodeToString(obj.Hash)
-		out = append(out, in)
-	}
-	return out, nil
-}
-
-func (s *Server) emit(ctx context.Context, infos []eventInfo) error {
-	if len(infos) == 0 {
-		return nil
-	}
-	s.emitMu.RLock()
-	defer s.emitMu.RUnlock()
-	evs, ids, err := s.store.stage(infos)
-	if err != nil {
+// route sends every write to the edge's handlers and the reads to gofakes3.
+func (s *Server) route(w http.ResponseWriter, r *http.Request, rq *request) error {
+	if err := checkKeyEncoding(rq.key); err != nil {
 		return err
 	}
-	for i, ev := range evs {
-		if err := s.opts.Emit(ctx, ev); err != nil {
-			return fmt.Errorf("s3edge: emit %s %s: %w", ev.DetailType, ev.Detail.Object.Key, err)
-		}
-		if err := s.store.delivered(ids[i]); err != nil {
-			return err
+	q, obj := rq.q, rq.key != ""
+	switch {
+	case rq.bucket == "":
+		s.fake.ServeHTTP(w, r)
+		return nil
+	case q.Has("uploadId"):
+		return s.routeUpload(w, r, rq, q.Get("uploadId"))
+	case q.Has("uploads") && obj && r.Method == http.MethodPost:
+		return s.createUpload(w, r, rq)
+	case q.Has("uploads") && !obj && r.Method == http.MethodGet:
+		return s.listUploads(w, rq)
+	case q.Has("uploads"):
+		return newError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	case obj && unsupportedSubresource(q) != "":
+		return errNotImplemented("?" + unsupportedSubresource(q))
+	case obj && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
+		return s.copyObject(w, r, rq)
+	case obj && r.Method == http.MethodPut:
+		return s.putObject(w, r, rq)
+	case obj && r.Method == http.MethodDelete:
+		return s.deleteObject(w, r, rq)
+	case !obj && r.Method == http.MethodPost && q.Has("delete"):
+		return s.deleteObjects(w, r, rq)
+	case r.Method == http.MethodPost:
+		return errNotImplemented("POST Object (browser form upload); use PUT")
+	}
+	ew := &etagWriter{ResponseWriter: w}
+	s.fake.ServeHTTP(ew, r)
+	ew.fix() // a HEAD answer writes nothing: net/http sends the headers after
+	return nil
+}
+
+func (s *Server) routeUpload(w http.ResponseWriter, r *http.Request, rq *request, id string) error {
+	switch r.Method {
+	case http.MethodPut:
+		return s.uploadPart(w, r, rq, id)
+	case http.MethodPost:
+		return s.completeUpload(w, r, rq, id)
+	case http.MethodDelete:
+		return s.abortUpload(w, rq, id)
+	case http.MethodGet:
+		return s.listParts(w, rq, id)
+	}
+	return newError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+}
+
+// unsupportedSubresource names an object subresource the edge does not emulate;
+// gofakes3 would take "PUT ?tagging" for a PutObject and overwrite the object.
+func unsupportedSubresource(q url.Values) string {
+	for _, name := range []string{"tagging", "acl", "retention", "legal-hold", "torrent", "restore", "select", "attributes"} {
+		if q.Has(name) {
+			return name
 		}
 	}
-	return nil
+	return ""
+}
+
+// etagWriter gives a multipart object its ETag on GET and HEAD (gofakes3 derives
+// the header from an MD5).
+type etagWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (e *etagWriter) fix() {
+	if e.done {
+		return
+	}
+	e.done = true
+	h := e.Header()
+	if v := h.Get(edgeETag); v != "" {
+		h.Set("ETag", `"`+v+`"`)
+	}
+	h.Del(edgeETag)
+}
+
+func (e *etagWriter) WriteHeader(code int) {
+	e.fix()
+	e.ResponseWriter.WriteHeader(code)
+}
+
+func (e *etagWriter) Write(p []byte) (int, error) {
+	e.fix()
+	return e.ResponseWriter.Write(p)
+}
+
+func (e *etagWriter) Unwrap() http.ResponseWriter { return e.ResponseWriter }
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%016X", b[:])
+}
+
+func hostID(requestID string) string {
+	return base64.StdEncoding.EncodeToString([]byte(requestID + requestID + requestID))
 }
 
 func remoteIP(r *http.Request) string {
@@ -368,91 +351,6 @@ func remoteIP(r *http.Request) string {
 	return host
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/xml")
-	w.WriteHeader(status)
-	_ = xml.NewEncoder(w).Encode(struct {
-		XMLName xml.Name `xml:"Error"`
-		Code    string
-		Message string
-	}{Code: code, Message: msg})
-}
-
-// recorder buffers a mutating request's response until its events are delivered.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func newRecorder() *recorder { return &recorder{header: http.Header{}} }
-
-func (r *recorder) Header() http.Header { return r.header }
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-}
-func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	return r.body.Write(p)
-}
-
-func (r *recorder) flush(w http.ResponseWriter) {
-	for k, v := range r.header {
-		w.Header()[k] = v
-	}
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	w.WriteHeader(r.status)
-	_, _ = w.Write(r.body.Bytes())
-}
-
-// keyLocks serialises changes per bucket/key.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (l *keyLocks) lock(bucket string, keys []string) (unlock func()) {
-	names := make([]string, len(keys))
-	for i, k := range keys {
-		names[i] = bucket + "/" + k
-	}
-	sort.Strings(names) // a fixed order avoids deadlock between multi-key deletes
-	held := make([]*keyLock, 0, len(names))
-	for _, n := range names {
-		l.mu.Lock()
-		kl := l.m[n]
-		if kl == nil {
-			kl = &keyLock{}
-			l.m[n] = kl
-		}
-		kl.refs++
-		l.mu.Unlock()
-		kl.mu.Lock()
-		held = append(held, kl)
-	}
-	return func() {
-		for i := len(held) - 1; i >= 0; i-- {
-			held[i].mu.Unlock()
-			l.mu.Lock()
-			if held[i].refs--; held[i].refs == 0 {
-				delete(l.m, names[i])
-			}
-			l.mu.Unlock()
-		}
-	}
-}
-
 // Get reads a whole object for the twin's own services (Rekognition's S3Object).
 // A missing bucket or key is an error that matches fs.ErrNotExist; versions are not
 // kept, so a version id other than "" or "null" is missing too.
@@ -460,13 +358,13 @@ func (s *Server) Get(_ context.Context, bucket, key, version string) ([]byte, er
 	if version != "" && version != "null" {
 		return nil, fmt.Errorf("s3edge: %s/%s version %s: %w", bucket, key, version, fs.ErrNotExist)
 	}
-	obj, err := s.store.GetObject(bucket, key, nil)
+	_, f, err := s.store.open(bucket, key)
 	if err != nil {
 		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) || gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
 			return nil, fmt.Errorf("s3edge: %s/%s: %w", bucket, key, fs.ErrNotExist)
 		}
 		return nil, err
 	}
-	defer obj.Contents.Close()
-	return io.ReadAll(obj.Contents)
+	defer f.Close()
+	return io.ReadAll(f)
 }

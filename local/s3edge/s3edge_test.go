@@ -163,12 +163,18 @@ func checkShape(t *testing.T, ev pipeline.ObjectEvent) {
 	}
 }
 
+// expect compares events with "detail-type|reason|key", the key as the pipeline
+// decodes it from the event.
 func expect(t *testing.T, evs []pipeline.ObjectEvent, want ...string) {
 	t.Helper()
 	var got []string
 	for _, ev := range evs {
 		checkShape(t, ev)
-		got = append(got, ev.DetailType+"|"+ev.Detail.Reason+"|"+ev.Detail.Object.Key)
+		key, err := ev.Key()
+		if err != nil {
+			t.Errorf("event key: %v", err)
+		}
+		got = append(got, ev.DetailType+"|"+ev.Detail.Reason+"|"+key)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -320,8 +326,11 @@ func TestWeirdKeysRoundTrip(t *testing.T) {
 		body := []byte("body of " + key)
 		put(t, e.client, key, body)
 		evs := k.take()
-		if len(evs) != 1 || evs[0].Detail.Object.Key != key {
+		if len(evs) != 1 || evs[0].Detail.Object.Key != EventKey(key) {
 			t.Fatalf("event key for %q: %+v", key, evs)
+		}
+		if got, err := evs[0].Key(); err != nil || got != key {
+			t.Fatalf("decoded event key for %q: %q, %v", key, got, err)
 		}
 		if _, got := get(t, e.client, key); !bytes.Equal(got, body) {
 			t.Errorf("%q: got %q", key, got)
@@ -428,4 +437,12 @@ func TestStreamingTrailerUpload(t *testing.T) {
 	if evs := k.take(); len(evs) != 1 || evs[0].Detail.Object.Size != int64(len(body)) {
 		t.Fatalf("events %+v", evs)
 	}
+}
+
+// newHTTPTest serves srv on a loopback listener for the test's duration.
+func newHTTPTest(t *testing.T, srv *Server) string {
+	t.Helper()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL
 }

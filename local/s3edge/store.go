@@ -2,7 +2,6 @@ package s3edge
 
 import (
 	"bytes"
-	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -17,15 +16,23 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
-// store is a gofakes3.Backend that keeps object bytes as files and their records in
-// bbolt. A write lands in a new file (temp + fsync + rename + dir fsync) before the
-// record that names it commits, so a kill -9 leaves either the old object or the new
-// one, never a torn one; unreferenced files are swept at open.
+// store keeps object bytes as files and, in one bbolt file, the object records, the
+// multipart uploads and the event outbox. A write lands in a new file (temp + fsync
+// + rename + dir fsync) before the record that names it commits, and the record
+// commits in the same transaction as its event, so a kill -9 leaves either the old
+// object or the new one with its event, never a torn object or a silent one.
+// Files no record names are swept at open.
+//
+// It is the gofakes3 Backend for reads (GET, HEAD, listings, bucket calls); every
+// write goes through the edge's own handlers, which raise events.
 type store struct {
 	db    *bolt.DB
+	path  string
 	blobs string
+	parts string
 	tmp   string
 	now   func() time.Time
 
@@ -37,18 +44,32 @@ type store struct {
 var (
 	bucketsBucket  = []byte("buckets")
 	countersBucket = []byte("counters")
+	uploadsBucket  = []byte("uploads")
+	outboxBucket   = []byte("outbox")
 	sequencerKey   = []byte("sequencer")
 )
 
 const objectsPrefix = "obj:"
+
+// edgeETag carries a multipart object's ETag through gofakes3, which derives the
+// ETag header from an MD5; etagWriter puts it back.
+const edgeETag = "X-Amz-Edge-Etag"
 
 // record is the stored form of one object.
 type record struct {
 	Blob         string            `json:"blob"`
 	Size         int64             `json:"size"`
 	MD5          []byte            `json:"md5"`
+	ETag         string            `json:"etag,omitempty"` // multipart: hex(MD5 of part MD5s)-N
 	Meta         map[string]string `json:"meta"`
 	LastModified time.Time         `json:"lastModified"`
+}
+
+func (r *record) etag() string {
+	if r.ETag != "" {
+		return r.ETag
+	}
+	return hex.EncodeToString(r.MD5)
 }
 
 type bucketRecord struct {
@@ -57,47 +78,120 @@ type bucketRecord struct {
 
 var _ gofakes3.Backend = (*store)(nil)
 
-func openStore(dir string, now func() time.Time) (*store, error) {
-	s := &store{blobs: filepath.Join(dir, "blobs"), tmp: filepath.Join(dir, "tmp"), now: now}
-	for _, d := range []string{dir, s.blobs, s.tmp} {
+// DamagedStoreError is an object database bbolt cannot read. The twin must not
+// start on it: it says which file and what to do, on one line.
+type DamagedStoreError struct {
+	Path   string
+	Detail string
+}
+
+func (e *DamagedStoreError) Error() string {
+	return fmt.Sprintf("s3edge: the object store %s is damaged (%s); stop the twin, move the file aside "+
+		"(mv %s %s.damaged) and start again: it starts with no objects, so upload again what it held",
+		e.Path, e.Detail, e.Path, e.Path)
+}
+
+func damaged(path string, detail any) error {
+	d := strings.Join(strings.Fields(fmt.Sprint(detail)), " ")
+	if len(d) > 300 {
+		d = d[:300] + "…"
+	}
+	return &DamagedStoreError{Path: path, Detail: d}
+}
+
+func openStore(dir string, now func() time.Time) (s *store, err error) {
+	s = &store{
+		path: filepath.Join(dir, "objects.db"), blobs: filepath.Join(dir, "blobs"),
+		parts: filepath.Join(dir, "parts"), tmp: filepath.Join(dir, "tmp"), now: now,
+	}
+	for _, d := range []string{dir, s.blobs, s.parts, s.tmp} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("s3edge: create %s: %w", d, err)
 		}
 	}
-	db, err := bolt.Open(filepath.Join(dir, "objects.db"), 0o600, &bolt.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		return nil, fmt.Errorf("s3edge: open object database: %w", err)
+	// bbolt panics on some damaged pages; a damaged file must stop the start with
+	// one clear line, never a stack trace.
+	defer func() {
+		if p := recover(); p != nil {
+			if s.db != nil {
+				_ = s.db.Close()
+			}
+			s, err = nil, damaged(s.path, p)
+		}
+	}()
+	db, err := bolt.Open(s.path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("s3edge: the object store %s is in use by another process (another twin on the same data folder?)", s.path)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
+		errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrInvalidMapping):
+		return nil, damaged(s.path, err)
+	case err != nil:
+		return nil, fmt.Errorf("s3edge: open object store %s: %w", s.path, err)
 	}
 	s.db = db
 	// Concurrent requests share commits (Batch); a short window keeps each request's
 	// added latency small, and batches still form while a commit is in progress.
 	db.MaxBatchDelay = time.Millisecond
-	if err := db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketsBucket, countersBucket} {
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		s.db = nil
+		return nil, err
+	}
+	return s, nil
+}
+
+// init checks every page, creates the top-level buckets and sweeps stray files.
+func (s *store) init() error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketsBucket, countersBucket, uploadsBucket, outboxBucket} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
 		return nil
 	}); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("s3edge: init object database: %w", err)
+		return fmt.Errorf("s3edge: init object database: %w", err)
 	}
-	if err := s.sweep(); err != nil {
-		db.Close()
-		return nil, err
+	return s.sweep()
+}
+
+// check walks every page (bbolt's own consistency check), so that damage shows at
+// start rather than as a panic in the middle of a request.
+func (s *store) check() error {
+	var problems []string
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			if n++; n <= 3 {
+				problems = append(problems, e.Error())
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return damaged(s.path, err)
 	}
-	return s, nil
+	if n > len(problems) {
+		problems = append(problems, fmt.Sprintf("and %d more", n-len(problems)))
+	}
+	if n > 0 {
+		return damaged(s.path, "bbolt check: "+strings.Join(problems, "; "))
+	}
+	return nil
 }
 
 func (s *store) Close() error { return s.db.Close() }
 
-// sweep removes temp files and blobs no record names: leftovers of a crash between
-// a file write and its commit, or between a commit and the old file's unlink.
+// sweep removes temp files, and blobs and parts no record names: leftovers of a
+// crash between a file write and its commit, or between a commit and an unlink.
 func (s *store) sweep() error {
 	used := map[string]bool{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			if !strings.HasPrefix(string(name), objectsPrefix) {
 				return nil
 			}
@@ -109,12 +203,20 @@ func (s *store) sweep() error {
 				used[r.Blob] = true
 				return nil
 			})
+		}); err != nil {
+			return err
+		}
+		return forEachUpload(tx, func(_ string, _ *upload, parts map[int]part) error {
+			for _, p := range parts {
+				used[p.File] = true
+			}
+			return nil
 		})
 	})
 	if err != nil {
-		return fmt.Errorf("s3edge: scan records: %w", err)
+		return damaged(s.path, fmt.Sprintf("unreadable record: %v", err))
 	}
-	for _, d := range []string{s.tmp, s.blobs} {
+	for _, d := range []string{s.tmp, s.blobs, s.parts} {
 		entries, err := os.ReadDir(d)
 		if err != nil {
 			return fmt.Errorf("s3edge: sweep %s: %w", d, err)
@@ -136,11 +238,12 @@ func randomName() string {
 	return hex.EncodeToString(b[:])
 }
 
-// writeBlob copies r into a new durable file and returns its name, size and MD5.
-func (s *store) writeBlob(r io.Reader) (name string, size int64, sum []byte, err error) {
+// writeFile copies r into a new durable file under dir and returns its name and
+// size; sums sees every byte.
+func (s *store) writeFile(dir string, r io.Reader, sums io.Writer) (name string, size int64, err error) {
 	f, err := os.CreateTemp(s.tmp, "put-*")
 	if err != nil {
-		return "", 0, nil, fmt.Errorf("s3edge: temp file: %w", err)
+		return "", 0, fmt.Errorf("s3edge: temp file: %w", err)
 	}
 	defer func() {
 		if err != nil {
@@ -148,40 +251,23 @@ func (s *store) writeBlob(r io.Reader) (name string, size int64, sum []byte, err
 			os.Remove(f.Name())
 		}
 	}()
-	// gofakes3 hands over a reader that hashes the body for the ETag: reuse its MD5
-	// rather than hash every upload twice.
-	if hr, ok := r.(md5Reader); ok {
-		if size, err = io.Copy(f, r); err != nil {
-			return "", 0, nil, err
-		}
-		sum = hr.Sum(nil)
-	} else {
-		h := md5.New()
-		if size, err = io.Copy(io.MultiWriter(f, h), r); err != nil {
-			return "", 0, nil, err
-		}
-		sum = h.Sum(nil)
+	if size, err = io.Copy(io.MultiWriter(f, sums), r); err != nil {
+		return "", 0, err
 	}
 	if err = f.Sync(); err != nil {
-		return "", 0, nil, fmt.Errorf("s3edge: fsync: %w", err)
+		return "", 0, fmt.Errorf("s3edge: fsync: %w", err)
 	}
 	if err = f.Close(); err != nil {
-		return "", 0, nil, fmt.Errorf("s3edge: close: %w", err)
+		return "", 0, fmt.Errorf("s3edge: close: %w", err)
 	}
 	name = randomName()
-	if err = os.Rename(f.Name(), filepath.Join(s.blobs, name)); err != nil {
-		return "", 0, nil, fmt.Errorf("s3edge: rename: %w", err)
+	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
+		return "", 0, fmt.Errorf("s3edge: rename: %w", err)
 	}
-	if err = syncDir(s.blobs); err != nil {
-		return "", 0, nil, err
+	if err = syncDir(dir); err != nil {
+		return "", 0, err
 	}
-	return name, size, sum, nil
-}
-
-// md5Reader is gofakes3's hashing reader: after EOF, Sum is the MD5 of all it read.
-type md5Reader interface {
-	io.Reader
-	Sum(into []byte) []byte
+	return name, size, nil
 }
 
 func syncDir(dir string) error {
@@ -196,34 +282,149 @@ func syncDir(dir string) error {
 	return nil
 }
 
-// cleanMeta keeps the headers S3 stores with an object. gofakes3 keeps every X-Amz-*
-// request header (signatures, checksums, dates) and echoes them on GET; the edge
-// smuggles Cache-Control and friends through X-Amz-Edge-* since gofakes3 drops them.
-func cleanMeta(in map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range in {
-		if strings.HasPrefix(k, smuggledPrefix) {
-			continue // applied below, so that they win over a copy source's values
+// unlink removes files a commit no longer names, after readers that found the old
+// record have opened them.
+func (s *store) unlink(dir string, names ...string) {
+	if len(names) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range names {
+		if n != "" {
+			_ = os.Remove(filepath.Join(dir, n))
 		}
-		switch {
-		case k == "Content-Type", k == "Content-Disposition", k == "Content-Language",
-			k == "Cache-Control", k == "Expires", k == "Last-Modified",
-			k == "X-Amz-Website-Redirect-Location":
-			out[k] = v
-		case k == "Content-Encoding":
-			if v = stripAWSChunked(v); v != "" {
-				out[k] = v
+	}
+}
+
+// conditions are a write's If-Match / If-None-Match headers.
+type conditions struct {
+	ifMatch, ifNoneMatch string
+}
+
+// check applies S3's conditional writes: If-None-Match "*" fails on an existing
+// key, If-Match on another ETag; If-Match on a missing key is NoSuchKey.
+func (c conditions) check(key string, prev *record) error {
+	if c.ifNoneMatch != "" && prev != nil {
+		return errPrecondition()
+	}
+	if c.ifMatch != "" {
+		if prev == nil {
+			return errNoSuchKey(key)
+		}
+		if strings.Trim(c.ifMatch, `"`) != prev.etag() {
+			return errPrecondition()
+		}
+	}
+	return nil
+}
+
+// putOp is one object write.
+type putOp struct {
+	bucket, key string
+	rec         record
+	cond        conditions
+	event       *eventInfo              // nil: the bucket raises no events
+	also        func(tx *bolt.Tx) error // more of the same transaction (completing an upload)
+}
+
+// put commits an object record and, in the same transaction, its event, then
+// unlinks the file it replaced. On failure the new file is removed. Concurrent puts
+// share one bbolt commit (Batch, so fn may run twice: it starts afresh).
+func (s *store) put(op putOp) (staged, error) {
+	var st staged
+	var old string
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		st, old = staged{}, ""
+		b := tx.Bucket(objBucket(op.bucket))
+		if b == nil {
+			return errNoSuchBucket(op.bucket)
+		}
+		var prev *record
+		if v := b.Get([]byte(op.key)); v != nil {
+			prev = new(record)
+			if err := json.Unmarshal(v, prev); err != nil {
+				return err
 			}
-		case strings.HasPrefix(k, "X-Amz-Meta-"):
-			out[k] = v
 		}
-	}
-	for k, v := range in {
-		if strings.HasPrefix(k, smuggledPrefix) {
-			out[strings.TrimPrefix(k, smuggledPrefix)] = v
+		if err := op.cond.check(op.key, prev); err != nil {
+			return err
 		}
+		if op.also != nil {
+			if err := op.also(tx); err != nil {
+				return err
+			}
+		}
+		v, err := json.Marshal(op.rec)
+		if err != nil {
+			return err
+		}
+		if err := b.Put([]byte(op.key), v); err != nil {
+			return err
+		}
+		if op.event != nil {
+			in := *op.event
+			in.key, in.size, in.etag = op.key, op.rec.Size, op.rec.etag()
+			if st, err = stage(tx, []eventInfo{in}); err != nil {
+				return err
+			}
+		}
+		if prev != nil {
+			old = prev.Blob
+		}
+		return nil
+	})
+	if err != nil {
+		_ = os.Remove(filepath.Join(s.blobs, op.rec.Blob))
+		return staged{}, err
 	}
-	return out
+	if old != op.rec.Blob {
+		s.unlink(s.blobs, old)
+	}
+	return st, nil
+}
+
+// remove deletes keys and, when base is set, stages one "Object Deleted" event per
+// key, for missing keys too unless onlyExisting (see missingKeysRaiseEvents).
+func (s *store) remove(bucket string, keys []string, base *eventInfo, onlyExisting bool) (staged, error) {
+	var st staged
+	var blobs []string
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		st, blobs = staged{}, nil
+		b := tx.Bucket(objBucket(bucket))
+		if b == nil {
+			return errNoSuchBucket(bucket)
+		}
+		var infos []eventInfo
+		for _, k := range keys {
+			v := b.Get([]byte(k))
+			if v != nil {
+				var r record
+				if err := json.Unmarshal(v, &r); err != nil {
+					return err
+				}
+				blobs = append(blobs, r.Blob)
+				if err := b.Delete([]byte(k)); err != nil {
+					return err
+				}
+			}
+			if base != nil && (v != nil || !onlyExisting) {
+				in := *base
+				in.key = k
+				infos = append(infos, in)
+			}
+		}
+		var err error
+		if len(infos) > 0 {
+			st, err = stage(tx, infos)
+		}
+		return err
+	})
+	if err != nil {
+		return staged{}, err
+	}
+	s.unlink(s.blobs, blobs...)
+	return st, nil
 }
 
 func (s *store) ListBuckets() ([]gofakes3.BucketInfo, error) {
@@ -241,6 +442,8 @@ func (s *store) ListBuckets() ([]gofakes3.BucketInfo, error) {
 	return out, err
 }
 
+// ListBucket lists keys in order. gofakes3 passes MaxKeys 0 only for an explicit
+// max-keys=0 (absent is 1000), which S3 answers with no keys and IsTruncated false.
 func (s *store) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage) (*gofakes3.ObjectList, error) {
 	if prefix == nil {
 		prefix = &gofakes3.Prefix{}
@@ -251,76 +454,86 @@ func (s *store) ListBucket(name string, prefix *gofakes3.Prefix, page gofakes3.L
 		if b == nil {
 			return gofakes3.BucketNotFound(name)
 		}
-		c := b.Cursor()
-		var k, v []byte
-		switch {
-		case page.HasMarker:
-			k, v = c.Seek([]byte(page.Marker))
-			if string(k) == page.Marker {
-				k, v = c.Next()
-			}
-		case prefix.HasPrefix:
-			k, v = c.Seek([]byte(prefix.Prefix))
-		default:
-			k, v = c.First()
+		if page.MaxKeys == 0 {
+			return nil
 		}
-		var cnt int64
-		var lastPart, lastKey string
-		for ; k != nil; k, v = c.Next() {
-			key := string(k)
-			if prefix.HasPrefix && !strings.HasPrefix(key, prefix.Prefix) {
-				break // keys are sorted: past the prefix nothing matches
-			}
-			var m gofakes3.PrefixMatch
-			if !prefix.Match(key, &m) {
-				continue
-			}
-			if m.CommonPrefix {
-				if m.MatchedPart == lastPart {
-					continue
-				}
-				objects.AddPrefix(m.MatchedPart)
-				lastPart = m.MatchedPart
-			} else {
-				var r record
-				if err := json.Unmarshal(v, &r); err != nil {
-					return fmt.Errorf("s3edge: record %q: %w", key, err)
-				}
-				objects.Add(&gofakes3.Content{
-					Key:          key,
-					ETag:         gofakes3.FormatETag(r.MD5),
-					Size:         r.Size,
-					LastModified: gofakes3.NewContentTime(r.LastModified.UTC()),
-					StorageClass: gofakes3.StorageStandard,
-				})
-			}
-			lastKey = key
-			cnt++
-			if page.MaxKeys > 0 && cnt >= page.MaxKeys {
-				next := lastKey
-				more := false
-				for nk, _ := c.Next(); nk != nil; nk, _ = c.Next() {
-					var nm gofakes3.PrefixMatch
-					if !prefix.Match(string(nk), &nm) {
-						continue
-					}
-					if nm.CommonPrefix && nm.MatchedPart == lastPart {
-						next = string(nk)
-						continue
-					}
-					more = true
-					break
-				}
-				if more {
-					objects.IsTruncated = true
-					objects.NextMarker = next
-				}
-				break
-			}
-		}
-		return nil
+		return listPage(b.Cursor(), prefix, page, objects)
 	})
 	return objects, err
+}
+
+func listPage(c *bolt.Cursor, prefix *gofakes3.Prefix, page gofakes3.ListBucketPage, objects *gofakes3.ObjectList) error {
+	var k, v []byte
+	switch {
+	case page.HasMarker:
+		k, v = c.Seek([]byte(page.Marker))
+		if string(k) == page.Marker {
+			k, v = c.Next()
+		}
+	case prefix.HasPrefix:
+		k, v = c.Seek([]byte(prefix.Prefix))
+	default:
+		k, v = c.First()
+	}
+	var cnt int64
+	var lastPart string
+	for ; k != nil; k, v = c.Next() {
+		key := string(k)
+		if prefix.HasPrefix && !strings.HasPrefix(key, prefix.Prefix) {
+			break // keys are sorted: past the prefix nothing matches
+		}
+		var m gofakes3.PrefixMatch
+		if !prefix.Match(key, &m) {
+			continue
+		}
+		if m.CommonPrefix {
+			if m.MatchedPart == lastPart {
+				continue
+			}
+			objects.AddPrefix(m.MatchedPart)
+			lastPart = m.MatchedPart
+		} else {
+			var r record
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("s3edge: record %q: %w", key, err)
+			}
+			objects.Add(&gofakes3.Content{
+				Key:          key,
+				ETag:         `"` + r.etag() + `"`,
+				Size:         r.Size,
+				LastModified: gofakes3.NewContentTime(r.LastModified.UTC()),
+				StorageClass: gofakes3.StorageStandard,
+			})
+		}
+		cnt++
+		if cnt >= page.MaxKeys {
+			markTruncated(c, prefix, key, lastPart, objects)
+			break
+		}
+	}
+	return nil
+}
+
+// markTruncated looks past a full page for one more entry that is not in the last
+// common prefix listed.
+func markTruncated(c *bolt.Cursor, prefix *gofakes3.Prefix, last, lastPart string, objects *gofakes3.ObjectList) {
+	next := last
+	for nk, _ := c.Next(); nk != nil; nk, _ = c.Next() {
+		var nm gofakes3.PrefixMatch
+		if !prefix.Match(string(nk), &nm) {
+			if prefix.HasPrefix && !strings.HasPrefix(string(nk), prefix.Prefix) {
+				return
+			}
+			continue
+		}
+		if nm.CommonPrefix && nm.MatchedPart == lastPart {
+			next = string(nk)
+			continue
+		}
+		objects.IsTruncated = true
+		objects.NextMarker = next
+		return
+	}
 }
 
 func (s *store) CreateBucket(name string) error {
@@ -348,45 +561,38 @@ func (s *store) BucketExists(name string) (bool, error) {
 }
 
 func (s *store) DeleteBucket(name string) error {
-	return s.deleteBucket(name, false)
-}
-
-func (s *store) ForceDeleteBucket(name string) error {
-	return s.deleteBucket(name, true)
-}
-
-func (s *store) deleteBucket(name string, force bool) error {
-	var blobs []string
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketsBucket).Get([]byte(name)) == nil {
 			return gofakes3.BucketNotFound(name)
 		}
 		if b := tx.Bucket(objBucket(name)); b != nil {
-			if k, _ := b.Cursor().First(); k != nil && !force {
+			if k, _ := b.Cursor().First(); k != nil {
 				return gofakes3.ResourceError(gofakes3.ErrBucketNotEmpty, name)
 			}
-			_ = b.ForEach(func(_, v []byte) error {
-				var r record
-				if json.Unmarshal(v, &r) == nil {
-					blobs = append(blobs, r.Blob)
-				}
-				return nil
-			})
 			if err := tx.DeleteBucket(objBucket(name)); err != nil {
 				return err
 			}
 		}
 		return tx.Bucket(bucketsBucket).Delete([]byte(name))
 	})
-	if err != nil {
-		return err
-	}
-	for _, b := range blobs {
-		_ = os.Remove(filepath.Join(s.blobs, b))
-	}
-	return nil
+}
+
+// errEdgeWrites guards the Backend's write methods: the edge routes every write to
+// its own handlers, which raise the events these could not.
+var errEdgeWrites = gofakes3.ErrorMessage(gofakes3.ErrNotImplemented, "writes go through the edge's own handlers")
+
+func (s *store) ForceDeleteBucket(string) error { return errEdgeWrites }
+func (s *store) PutObject(string, string, map[string]string, io.Reader, int64, *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
+	return gofakes3.PutObjectResult{}, errEdgeWrites
+}
+func (s *store) CopyObject(string, string, string, string, map[string]string) (gofakes3.CopyObjectResult, error) {
+	return gofakes3.CopyObjectResult{}, errEdgeWrites
+}
+func (s *store) DeleteObject(string, string) (gofakes3.ObjectDeleteResult, error) {
+	return gofakes3.ObjectDeleteResult{}, errEdgeWrites
+}
+func (s *store) DeleteMulti(string, ...string) (gofakes3.MultiDeleteResult, error) {
+	return gofakes3.MultiDeleteResult{}, errEdgeWrites
 }
 
 func (s *store) lookup(bucket, key string) (*record, error) {
@@ -407,27 +613,41 @@ func (s *store) lookup(bucket, key string) (*record, error) {
 }
 
 func (s *store) object(key string, r *record, contents io.ReadCloser, rng *gofakes3.ObjectRange) *gofakes3.Object {
-	meta := make(map[string]string, len(r.Meta))
+	meta := make(map[string]string, len(r.Meta)+1)
 	for k, v := range r.Meta {
 		meta[k] = v
+	}
+	if r.ETag != "" {
+		meta[edgeETag] = r.ETag
 	}
 	return &gofakes3.Object{Name: key, Metadata: meta, Size: r.Size, Contents: contents, Hash: r.MD5, Range: rng}
 }
 
-func (s *store) GetObject(bucket, key string, rangeRequest *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+// open finds a record and opens its file under the read lock, so that an
+// overwrite cannot unlink the file in between.
+func (s *store) open(bucket, key string) (*record, *os.File, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, err := s.lookup(bucket, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(filepath.Join(s.blobs, r.Blob))
+	if err != nil {
+		return nil, nil, fmt.Errorf("s3edge: open object %q: %w", key, err)
+	}
+	return r, f, nil
+}
+
+func (s *store) GetObject(bucket, key string, rangeRequest *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+	r, f, err := s.open(bucket, key)
 	if err != nil {
 		return nil, err
 	}
 	rng, err := rangeRequest.Range(r.Size)
 	if err != nil {
+		f.Close()
 		return nil, err
-	}
-	f, err := os.Open(filepath.Join(s.blobs, r.Blob))
-	if err != nil {
-		return nil, fmt.Errorf("s3edge: open object %q: %w", key, err)
 	}
 	var rc io.ReadCloser = f
 	if rng != nil {
@@ -442,122 +662,9 @@ type readCloser struct {
 }
 
 func (s *store) HeadObject(bucket, key string) (*gofakes3.Object, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	r, err := s.lookup(bucket, key)
 	if err != nil {
 		return nil, err
 	}
 	return s.object(key, r, io.NopCloser(bytes.NewReader(nil)), nil), nil
-}
-
-// commit stores rec under key after checking conditions, and unlinks what it replaced.
-// Concurrent commits share one bbolt commit (Batch, so fn may run twice). The old
-// file is unlinked under s.mu only after the commit: a reader that looked up the old
-// record holds s.mu's read lock until it has opened the file, and one that looks up
-// later finds the new record.
-func (s *store) commit(bucket, key string, rec record, cond *gofakes3.PutConditions) error {
-	var old string
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		old = ""
-		b := tx.Bucket(objBucket(bucket))
-		if b == nil {
-			return gofakes3.BucketNotFound(bucket)
-		}
-		prev := b.Get([]byte(key))
-		var pr record
-		if prev != nil {
-			if err := json.Unmarshal(prev, &pr); err != nil {
-				return err
-			}
-			old = pr.Blob
-		}
-		if cond != nil {
-			if err := gofakes3.CheckPutConditions(cond, &gofakes3.ConditionalObjectInfo{Exists: prev != nil, Hash: pr.MD5}); err != nil {
-				old = ""
-				return err
-			}
-		}
-		v, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(key), v)
-	})
-	if err != nil {
-		_ = os.Remove(filepath.Join(s.blobs, rec.Blob))
-		return err
-	}
-	if old != "" && old != rec.Blob {
-		s.mu.Lock()
-		_ = os.Remove(filepath.Join(s.blobs, old))
-		s.mu.Unlock()
-	}
-	return nil
-}
-
-func (s *store) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	if ok, err := s.BucketExists(bucket); err != nil || !ok {
-		return gofakes3.PutObjectResult{}, errors.Join(gofakes3.BucketNotFound(bucket), err)
-	}
-	name, n, sum, err := s.writeBlob(input)
-	if err != nil {
-		return gofakes3.PutObjectResult{}, err
-	}
-	if size >= 0 && n != size {
-		_ = os.Remove(filepath.Join(s.blobs, name))
-		return gofakes3.PutObjectResult{}, gofakes3.ErrIncompleteBody
-	}
-	rec := record{Blob: name, Size: n, MD5: sum, Meta: cleanMeta(meta), LastModified: s.now().UTC()}
-	return gofakes3.PutObjectResult{}, s.commit(bucket, key, rec, cond)
-}
-
-func (s *store) CopyObject(srcBucket, srcKey, dstBucket, dstKey string, meta map[string]string) (gofakes3.CopyObjectResult, error) {
-	obj, err := s.GetObject(srcBucket, srcKey, nil)
-	if err != nil {
-		return gofakes3.CopyObjectResult{}, err
-	}
-	defer obj.Contents.Close()
-	if _, err := s.PutObject(dstBucket, dstKey, meta, obj.Contents, obj.Size, nil); err != nil {
-		return gofakes3.CopyObjectResult{}, err
-	}
-	return gofakes3.CopyObjectResult{ETag: gofakes3.FormatETag(obj.Hash), LastModified: gofakes3.NewContentTime(s.now())}, nil
-}
-
-func (s *store) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
-	_, err := s.DeleteMulti(bucket, key)
-	return gofakes3.ObjectDeleteResult{}, err
-}
-
-func (s *store) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDeleteResult, error) {
-	var res gofakes3.MultiDeleteResult
-	var blobs []string
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(objBucket(bucket))
-		if b == nil {
-			return gofakes3.BucketNotFound(bucket)
-		}
-		for _, k := range keys {
-			if v := b.Get([]byte(k)); v != nil {
-				var r record
-				if json.Unmarshal(v, &r) == nil {
-					blobs = append(blobs, r.Blob)
-				}
-				if err := b.Delete([]byte(k)); err != nil {
-					return err
-				}
-			}
-			res.Deleted = append(res.Deleted, gofakes3.ObjectID{Key: k})
-		}
-		return nil
-	})
-	if err != nil {
-		return gofakes3.MultiDeleteResult{}, err
-	}
-	for _, b := range blobs {
-		_ = os.Remove(filepath.Join(s.blobs, b))
-	}
-	return res, nil
 }

@@ -252,16 +252,6 @@ func (s *Service) apiStartExecution(r *http.Request, body []byte) (any, error) {
 	return map[string]any{"executionArn": ex.ARN, "startDate": ts(ex.StartDate)}, nil
 }
 
-func redriveStatus(ex Execution) (string, string) {
-	switch ex.Status {
-	case StatusFailed, StatusAborted, StatusTimedOut:
-		return "REDRIVABLE", ""
-	case StatusSucceeded:
-		return "NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"
-	}
-	return "NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"
-}
-
 func (s *Service) apiDescribeExecution(r *http.Request, body []byte) (any, error) {
 	var in struct {
 		ExecutionArn string `json:"executionArn"`
@@ -273,7 +263,7 @@ func (s *Service) apiDescribeExecution(r *http.Request, body []byte) (any, error
 	if err != nil {
 		return nil, err
 	}
-	rs, reason := redriveStatus(ex)
+	rs, reason := redrivable(ex, s.historyLength(ex.ARN), s.clock.Now())
 	out := map[string]any{
 		"executionArn":    ex.ARN,
 		"stateMachineArn": ex.StateMachineARN,
@@ -525,4 +515,11 @@ func pageEvents(all []storedEvent, from int64, reverse bool, limit int) (list []
 		list = append(list, json.RawMessage(all[i].event))
 	}
 	return list, 0
+}
+
+// historyLength is the number of stored events of arn (0 when unreadable).
+func (s *Service) historyLength(arn string) int64 {
+	var n int64
+	_ = s.st.view(func(t *txn) error { n = t.lastEventID(arn); return nil })
+	return n
 }

@@ -13,6 +13,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/imagepipe/imagepipe/local/asl"
 )
 
 func sdkClient(t *testing.T, svc *Service) *sdk.Client {
@@ -22,13 +26,22 @@ func sdkClient(t *testing.T, svc *Service) *sdk.Client {
 		Region:       "us-east-1",
 		BaseEndpoint: aws.String(srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
+		// TestState's endpoint has the host prefix "sync-", which no loopback name
+		// resolves: send it to the endpoint as given (the CLI's equivalent is
+		// AWS_DISABLE_HOST_PREFIX_INJECTION=true).
+		APIOptions: []func(*middleware.Stack) error{func(st *middleware.Stack) error {
+			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("NoHostPrefix",
+				func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+					return next.HandleInitialize(smithyhttp.DisableEndpointHostPrefix(ctx, true), in)
+				}), middleware.Before)
+		}},
 	})
 }
 
 func TestAPIWithSDK(t *testing.T) {
 	eng := &fakeEngine{fn: func(ctx context.Context, spec runSpec) (string, error) {
 		if strings.Contains(spec.Input, "fail") {
-			return "", &Failure{Name: "CorruptImageError", Cause: "bad bytes"}
+			return "", &asl.ExecutionError{Name: "CorruptImageError", Cause: "bad bytes"}
 		}
 		return `{"done":true}`, nil
 	}}
@@ -227,7 +240,7 @@ func TestAPIRejectsUnknownTargets(t *testing.T) {
 	svc := openTest(t, testPath(t), &fakeEngine{}, 1)
 	defer closeNow(t, svc)
 	h := svc.Handler()
-	for _, target := range []string{"", "AWSStepFunctions.DeleteStateMachine", "AmazonSQS.SendMessage"} {
+	for _, target := range []string{"", "AWSStepFunctions.CreateActivity", "AmazonSQS.SendMessage"} {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("{}"))
 		req.Header.Set("X-Amz-Target", target)
 		rec := httptest.NewRecorder()

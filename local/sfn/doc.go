@@ -24,13 +24,25 @@
 //     (Resume). The interrupted run's partial history is discarded, so the history
 //     reads as one clean run; name, input and startDate are unchanged. The
 //     pipeline's steps are idempotent, so a re-run converges on the same result.
-//   - RedriveExecution re-runs the whole definition, not only the failed state as
-//     AWS does: the history gains ExecutionRedriven, then the new run's events;
-//     redriveCount and redriveDate are set. The status is PENDING_REDRIVE until a
-//     worker takes it, then RUNNING.
-//   - A re-run uses the state machine's current definition (the twin re-applies its
-//     definitions at every start), where AWS would keep the version it started with.
+//   - RedriveExecution resumes where the execution stopped, as AWS does: the
+//     unsuccessful state runs again with the input it had, the successful steps'
+//     results are kept and their work is not repeated, and in a Parallel or Map
+//     only the failed or aborted branches and iterations run (asl.Checkpoint). The
+//     history gains ExecutionRedriven, then the new run's events; redriveCount and
+//     redriveDate are set, and $$.Execution.RedriveCount and RedriveTime follow.
+//     AWS's conditions apply: FAILED, TIMED_OUT or ABORTED, stopped within 14 days,
+//     fewer than 25,000 history events (otherwise ExecutionNotRedrivable). The
+//     status is PENDING_REDRIVE until a worker takes it, then RUNNING.
+//   - An execution keeps the definition it started with: a redrive, and a re-run
+//     after a crash, use it even when the state machine has changed since.
 //   - StopExecution on an execution that has already stopped changes nothing and
 //     returns its stop date.
+//   - The developer APIs work as on AWS: CreateStateMachine (idempotent for the same
+//     parameters), UpdateStateMachine, DeleteStateMachine,
+//     DescribeStateMachineForExecution, ValidateStateMachineDefinition (AWS's
+//     diagnostic codes and locations), TestState (one state, with the twin's
+//     functions or a mock; INFO, DEBUG, TRACE) and SendTaskSuccess, SendTaskFailure
+//     and SendTaskHeartbeat for .waitForTaskToken tasks. A definition using a
+//     resource the engine does not run is InvalidDefinition, naming it.
 //   - Requests are not authenticated; the twin listens on loopback.
 package sfn

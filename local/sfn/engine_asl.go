@@ -39,27 +39,30 @@ func (a *aslEngine) validate(definition string) error {
 	return err
 }
 
-func (a *aslEngine) run(ctx context.Context, spec runSpec, emit func([]byte)) (string, error) {
+func (a *aslEngine) run(ctx context.Context, spec runSpec, emit func(asl.HistoryEvent)) (string, []byte, error) {
 	sm, err := a.parse(spec.Definition)
 	if err != nil {
-		return "", &Failure{Name: asl.ErrRuntime, Cause: err.Error()}
+		return "", nil, &asl.ExecutionError{Name: asl.ErrRuntime, Cause: err.Error()}
 	}
 	opts := asl.Options{
 		Context: asl.ExecutionContext{
 			Execution: asl.ExecutionInfo{
 				Id: spec.Execution.ARN, Name: spec.Execution.Name, StartTime: spec.Execution.StartDate,
-				RoleArn: spec.RoleARN, RedriveCount: spec.Execution.RedriveCount,
+				RoleArn: spec.RoleARN, RedriveCount: spec.Execution.RedriveCount, RedriveTime: spec.Execution.RedriveDate,
 			},
 			StateMachine: asl.StateMachineInfo{Id: spec.Execution.StateMachineARN, Name: spec.StateMachine},
 		},
-		Region: Region,
-		OnEvent: func(ev asl.HistoryEvent) {
-			b, err := json.Marshal(ev)
-			if err != nil {
-				return // a HistoryEvent always marshals; nothing sensible to record otherwise
-			}
-			emit(b)
-		},
+		Region:       Region,
+		TaskTokens:   spec.Tokens,
+		FirstEventID: spec.Execution.RunStart,
+		OnEvent:      emit,
+	}
+	if spec.Redrive != nil {
+		var cp asl.Checkpoint
+		if err := json.Unmarshal(spec.Redrive, &cp); err != nil {
+			return "", nil, &asl.ExecutionError{Name: asl.ErrRuntime, Cause: "the execution's redrive checkpoint is unreadable: " + err.Error()}
+		}
+		opts.Redrive = &cp
 	}
 	// Only set interfaces that are non-nil, so the engine sees a nil interface (and
 	// reports the missing resource as AWS would) rather than a typed nil.
@@ -73,17 +76,16 @@ func (a *aslEngine) run(ctx context.Context, spec runSpec, emit func([]byte)) (s
 		opts.Clock = spec.Clock
 	}
 	out, err := sm.Run(ctx, []byte(spec.Input), opts)
+	var cp []byte
+	if c := asl.CheckpointOf(err); c != nil {
+		cp, _ = json.Marshal(c) // a Checkpoint always marshals
+	}
 	var ee *asl.ExecutionError
 	switch {
 	case err == nil:
-		return string(out), nil
-	case errors.As(err, &ee):
-		return "", &Failure{Name: ee.Name, Cause: ee.Cause}
-	case ctx.Err() != nil:
-		return "", err
-	case errors.Is(err, context.DeadlineExceeded):
-		// The state machine's own TimeoutSeconds (the engine emitted ExecutionTimedOut).
-		return "", &Failure{Name: asl.ErrTimeout, Cause: "The execution timed out"}
+		return string(out), nil, nil
+	case errors.As(err, &ee), ctx.Err() != nil:
+		return "", cp, err
 	}
-	return "", &Failure{Name: asl.ErrRuntime, Cause: fmt.Sprint(err)}
+	return "", cp, &asl.ExecutionError{Name: asl.ErrRuntime, Cause: fmt.Sprint(err)}
 }

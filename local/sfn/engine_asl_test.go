@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,10 +139,139 @@ func TestRealEngineStopDuringWait(t *testing.T) {
 		t.Fatal(err)
 	}
 	evs := history(t, svc, ex.ARN)
-	if got, want := eventTypes(evs), "ExecutionStarted:1<0,WaitStateEntered:2<1,ExecutionAborted:3<2"; got != want {
+	if got, want := eventTypes(evs), "ExecutionStarted:1<0,WaitStateEntered:2<0,ExecutionAborted:3<2"; got != want {
 		t.Fatalf("history\n got %s\nwant %s", got, want)
 	}
 	if ex, _ := svc.WaitFor(ctx, ex.ARN); ex.Status != StatusAborted || ex.Error != "Manual" {
 		t.Fatalf("%+v", ex)
+	}
+}
+
+// jumpClock advances at once by every Sleep.
+type jumpClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *jumpClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *jumpClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return ctx.Err()
+}
+
+// TestRealEngineTimedOut: the definition's TimeoutSeconds ends the execution
+// TIMED_OUT with an ExecutionTimedOut event and, as AWS describes it, no error.
+func TestRealEngineTimedOut(t *testing.T) {
+	svc, err := Open(testPath(t), Options{Workers: 1, Clock: &jumpClock{now: time.Unix(1700000000, 0)}, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, svc)
+	ctx := waitCtx(t)
+	arn, err := svc.CreateStateMachine("slow", `{"TimeoutSeconds":5,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := svc.Start(ctx, arn, "t", "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := svc.WaitFor(ctx, ex.ARN)
+	if err != nil || done.Status != StatusTimedOut || done.Error != "" || done.Cause != "" {
+		t.Fatalf("%+v %v", done, err)
+	}
+	if got, want := eventTypes(history(t, svc, ex.ARN)), "ExecutionStarted:1<0,WaitStateEntered:2<0,ExecutionTimedOut:3<2"; got != want {
+		t.Fatalf("history\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestRealEngineRedriveResumes: a redrive runs only the failed branch of a Parallel
+// (its Lambda is invoked again, the succeeded ones' are not), keeps the others'
+// results, and the history and DescribeExecution read as AWS's do.
+func TestRealEngineRedriveResumes(t *testing.T) {
+	var mu sync.Mutex
+	calls := map[string]int{}
+	broken := true
+	step := func(name string) lambda.Handler {
+		return lambda.NewHandler(func(ctx context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls[name]++
+			if name == "labels" && broken {
+				return "", &notAnImage{}
+			}
+			return name + "-done", nil
+		})
+	}
+	fns := asl.Functions{"meta": step("meta"), "labels": step("labels"), "index": step("index")}
+	svc, err := Open(testPath(t), Options{Workers: 2, Invoker: fns, Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeNow(t, svc)
+	ctx := waitCtx(t)
+	task := func(n string) string {
+		return `{"StartAt":"` + n + `","States":{"` + n + `":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:` + n + `","End":true}}}`
+	}
+	// meta must finish before labels fails, or the failure aborts it (and a redrive
+	// would rightly run it again): labels waits in a one-second Wait first.
+	arn, err := svc.CreateStateMachine("redrive", `{"StartAt":"Both","States":{
+		"Both":{"Type":"Parallel","Branches":[`+task("meta")+`,{"StartAt":"Pause","States":{"Pause":{"Type":"Wait","Seconds":1,"Next":"labels"},
+			"labels":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:labels","End":true}}}],"Next":"index"},
+		"index":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:000000000000:function:index",
+			"Parameters":{"meta.$":"$[0]","labels.$":"$[1]"},"ResultSelector":{"index.$":"$"},"End":true}}}`, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := svc.Start(ctx, arn, "r", "{}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done, err := svc.WaitFor(ctx, ex.ARN); err != nil || done.Status != StatusFailed {
+		t.Fatalf("%+v %v", done, err)
+	}
+	mu.Lock()
+	broken = false
+	clear(calls)
+	mu.Unlock()
+	if _, err := svc.Redrive(ctx, ex.ARN); err != nil {
+		t.Fatal(err)
+	}
+	done, err := svc.WaitFor(ctx, ex.ARN)
+	if err != nil || done.Status != StatusSucceeded || done.RedriveCount != 1 {
+		t.Fatalf("%+v %v", done, err)
+	}
+	mu.Lock()
+	if calls["meta"] != 0 || calls["labels"] != 1 || calls["index"] != 1 {
+		t.Errorf("calls in the redrive %v: only the failed branch and what follows may run", calls)
+	}
+	mu.Unlock()
+	_, _, out, _ := svc.Describe(ctx, ex.ARN)
+	if out != `{"index":"index-done"}` {
+		t.Fatalf("output %s", out)
+	}
+	evs := history(t, svc, ex.ARN)
+	var indexInput any
+	for _, e := range evs {
+		if d, ok := e["lambdaFunctionScheduledEventDetails"].(map[string]any); ok && strings.HasSuffix(d["resource"].(string), ":index") {
+			indexInput = d["input"]
+		}
+	}
+	if indexInput != `{"meta":"meta-done","labels":"labels-done"}` {
+		t.Errorf("index got %v: the kept branch result must reach it", indexInput)
+	}
+	types := eventTypes(evs)
+	if !strings.Contains(types, "ExecutionFailed") || !strings.Contains(types, "ExecutionRedriven") || strings.Count(types, "ExecutionStarted") != 1 {
+		t.Fatalf("history %s", types)
+	}
+	if _, err := svc.Redrive(ctx, ex.ARN); !IsErrorType(err, "ExecutionNotRedrivable") {
+		t.Fatalf("redrive of a succeeded execution: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/imagepipe/imagepipe/local/asl"
 )
 
 // fakeEngine runs executions with fn, emitting asl-style events numbered from 1.
@@ -28,7 +30,7 @@ func (f *fakeEngine) validate(def string) error {
 	return nil
 }
 
-func (f *fakeEngine) run(ctx context.Context, spec runSpec, emit func([]byte)) (string, error) {
+func (f *fakeEngine) run(ctx context.Context, spec runSpec, emit func(asl.HistoryEvent)) (string, []byte, error) {
 	f.mu.Lock()
 	if f.runs == nil {
 		f.runs = map[string]int{}
@@ -36,21 +38,28 @@ func (f *fakeEngine) run(ctx context.Context, spec runSpec, emit func([]byte)) (
 	f.runs[spec.Execution.ARN]++
 	f.mu.Unlock()
 	now := time.Unix(1700000000, 0)
-	emit(eventJSON(now, "ExecutionStarted", 1, 0, "executionStartedEventDetails", map[string]any{"input": spec.Input}))
-	emit(eventJSON(now, "PassStateEntered", 2, 1, "stateEnteredEventDetails", map[string]any{"name": "P", "input": spec.Input}))
+	base := spec.Execution.RunStart // the engine numbers from the run's first event
+	emit(asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionStarted, ID: base, ExecutionStartedEventDetails: &asl.ExecutionStartedEventDetails{Input: spec.Input}})
+	emit(asl.HistoryEvent{Timestamp: now, Type: "PassStateEntered", ID: base + 1, PreviousEventID: base, StateEnteredEventDetails: &asl.StateEnteredEventDetails{Name: "P", Input: spec.Input}})
 	out, err := "{}", error(nil)
 	if f.fn != nil {
 		out, err = f.fn(ctx, spec)
 	}
 	if ctx.Err() != nil {
-		return "", ctx.Err()
+		return "", nil, ctx.Err()
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	emit(eventJSON(now, "PassStateExited", 3, 2, "stateExitedEventDetails", map[string]any{"name": "P", "output": out}))
-	emit(eventJSON(now, "ExecutionSucceeded", 4, 3, "executionSucceededEventDetails", map[string]any{"output": out}))
-	return out, nil
+	emit(asl.HistoryEvent{Timestamp: now, Type: "PassStateExited", ID: base + 2, PreviousEventID: base + 1, StateExitedEventDetails: &asl.StateExitedEventDetails{Name: "P", Output: out}})
+	emit(asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionSucceeded, ID: base + 3, PreviousEventID: base + 2, ExecutionSucceededEventDetails: &asl.ExecutionSucceededEventDetails{Output: out}})
+	return out, nil, nil
+}
+
+// eventJSON builds a stored history event of any type, for tests that fill the store.
+func eventJSON(ts time.Time, typ string, id, prev int64, detailsKey string, details any) []byte {
+	b, _ := json.Marshal(map[string]any{"timestamp": epoch(ts), "type": typ, "id": id, "previousEventId": prev, detailsKey: details})
+	return b
 }
 
 func (f *fakeEngine) count(arn string) int {

@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdk "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/imagepipe/imagepipe/local/asl"
 )
 
 // chattyEngine emits ExecutionStarted and n state events, reports that it did on
@@ -22,22 +24,22 @@ type chattyEngine struct {
 
 func (c *chattyEngine) validate(string) error { return nil }
 
-func (c *chattyEngine) run(ctx context.Context, spec runSpec, emit func([]byte)) (string, error) {
+func (c *chattyEngine) run(ctx context.Context, spec runSpec, emit func(asl.HistoryEvent)) (string, []byte, error) {
 	now := time.Unix(1700000000, 0)
-	emit(eventJSON(now, "ExecutionStarted", 1, 0, "executionStartedEventDetails", map[string]any{"input": spec.Input}))
+	emit(asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionStarted, ID: 1, ExecutionStartedEventDetails: &asl.ExecutionStartedEventDetails{Input: spec.Input}})
 	for i := range c.n {
 		id := int64(i + 2)
-		emit(eventJSON(now, "PassStateEntered", id, id-1, "stateEnteredEventDetails", map[string]any{"name": fmt.Sprint("P", i)}))
+		emit(asl.HistoryEvent{Timestamp: now, Type: "PassStateEntered", ID: id, PreviousEventID: id - 1, StateEnteredEventDetails: &asl.StateEnteredEventDetails{Name: fmt.Sprint("P", i)}})
 	}
 	c.emitted <- struct{}{}
 	select {
 	case <-c.release:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", nil, ctx.Err()
 	}
 	id := int64(c.n + 2)
-	emit(eventJSON(now, "ExecutionSucceeded", id, id-1, "executionSucceededEventDetails", map[string]any{"output": "{}"}))
-	return "{}", nil
+	emit(asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionSucceeded, ID: id, PreviousEventID: id - 1, ExecutionSucceededEventDetails: &asl.ExecutionSucceededEventDetails{Output: "{}"}})
+	return "{}", nil, nil
 }
 
 // historyIDs pages through GetExecutionHistory with small pages and returns the ids.

@@ -8,36 +8,20 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/imagepipe/imagepipe/local/asl"
 )
-
-// Invoker runs Lambda Task resources in process (asl.Functions is one).
-type Invoker interface {
-	Invoke(ctx context.Context, functionARN string, payload []byte) ([]byte, error)
-}
-
-// MessageSender backs arn:aws:states:::sqs:sendMessage (the twin's SQS queue is one).
-type MessageSender interface {
-	SendMessage(ctx context.Context, queueURL, body string) (messageID string, err error)
-}
-
-// Clock is the time source for dates, Wait states and retry intervals (asl.RealClock
-// is one).
-type Clock interface {
-	Now() time.Time
-	Sleep(ctx context.Context, d time.Duration) error
-}
 
 // Options configure a Service.
 type Options struct {
 	// Workers bounds the executions running at once (0: 2×GOMAXPROCS). Further starts
 	// are accepted, recorded, and wait their turn in start order.
 	Workers int
-	Invoker Invoker
-	Queue   MessageSender
-	Clock   Clock
+	Invoker asl.Invoker       // Lambda Task resources (asl.Functions, the twin's Lambda service)
+	Queue   asl.MessageSender // arn:aws:states:::sqs:sendMessage (the twin's SQS queue)
+	Clock   asl.Clock         // dates, Wait states, retry intervals (nil: asl.RealClock)
 	Logger  *slog.Logger
 	// CloseGrace bounds how long Close waits, once its context has ended, for
 	// canceled executions to return before it closes the store anyway (0: 5s).
@@ -49,30 +33,28 @@ type Options struct {
 // engine runs one execution; the asl engine in production, fakes in tests.
 type engine interface {
 	validate(definition string) error
-	// run executes spec. emit receives each history event as GetExecutionHistory JSON
-	// (calls serialised). A failed execution returns *Failure.
-	run(ctx context.Context, spec runSpec, emit func(event []byte)) (output string, err error)
+	// run executes spec. emit receives each history event (calls serialised), numbered
+	// from spec.Execution.RunStart, the id of the run's first event, which the service
+	// has stored already. A failed or timed-out execution returns *asl.ExecutionError.
+	// checkpoint, for a run that did not succeed, is where it stopped (JSON; nil: from
+	// the start), what a redrive resumes.
+	run(ctx context.Context, spec runSpec, emit func(asl.HistoryEvent)) (output string, checkpoint []byte, err error)
 }
 
 type runSpec struct {
+	// Redrive is the checkpoint a redriven run resumes at (nil: a first run, or a
+	// redrive of an execution that stopped before its first state).
+	Redrive      []byte
 	Definition   string
 	Input        string
 	Execution    Execution
 	RoleARN      string
 	StateMachine string
-	Invoker      Invoker
-	Queue        MessageSender
-	Clock        Clock
+	Invoker      asl.Invoker
+	Queue        asl.MessageSender
+	Clock        asl.Clock
+	Tokens       *asl.TaskTokens
 }
-
-// Failure is how an engine reports a failed execution: Step Functions' error name
-// and cause.
-type Failure struct {
-	Name  string
-	Cause string
-}
-
-func (f *Failure) Error() string { return f.Name + ": " + f.Cause }
 
 // Causes of a run's context cancellation.
 var (
@@ -83,11 +65,12 @@ var (
 // Service is the twin's Step Functions: state machines, executions on a bounded
 // worker pool, their history in a bbolt file, and the JSON 1.0 API over them.
 type Service struct {
-	st    *store
-	opts  Options
-	log   *slog.Logger
-	eng   engine
-	clock Clock
+	st     *store
+	tokens *asl.TaskTokens // callback tasks waiting for SendTask*
+	opts   Options
+	log    *slog.Logger
+	eng    engine
+	clock  asl.Clock
 
 	base       context.Context // parent of every run; canceled with errShutdown by Close
 	cancelBase context.CancelCauseFunc
@@ -105,17 +88,14 @@ type Service struct {
 
 // run is one execution held by a worker.
 type run struct {
-	mu      sync.Mutex
-	arn     string
-	cancel  context.CancelCauseFunc
-	ready   bool            // prepared: next and startID are valid
-	done    bool            // a terminal status is written; drop further events
-	next    int64           // id of the next stored event
-	startID int64           // the event this run began at
-	ids     map[int64]int64 // engine event id → stored id
-	final   []byte          // the engine's terminal event, written with the status
-	finalTy string
-	again   bool // guarded by Service.mu: queued again while held
+	mu     sync.Mutex
+	arn    string
+	cancel context.CancelCauseFunc
+	ready  bool              // prepared: next is valid
+	done   bool              // a terminal status is written; drop further events
+	next   int64             // id of the next stored event
+	final  *asl.HistoryEvent // the engine's terminal event, written with the status
+	again  bool              // guarded by Service.mu: queued again while held
 	// pending holds the run's history events not yet in the store. They are written
 	// with the outcome (finish, abort), or in bulk once there are flushEvents of them,
 	// never one commit per event: a run that a crash interrupts re-runs from RunStart
@@ -171,7 +151,7 @@ func Open(path string, opts Options) (*Service, error) {
 	}
 	clock := opts.Clock
 	if clock == nil {
-		clock = wallClock{}
+		clock = asl.RealClock{}
 	}
 	eng := opts.engine
 	if eng == nil {
@@ -188,7 +168,7 @@ func Open(path string, opts Options) (*Service, error) {
 	}
 	base, cancel := context.WithCancelCause(context.Background())
 	s := &Service{
-		st: st, opts: opts, log: opts.Logger, eng: eng, clock: clock,
+		st: st, tokens: asl.NewTaskTokens(), opts: opts, log: opts.Logger, eng: eng, clock: clock,
 		base: base, cancelBase: cancel,
 		wake: make(chan struct{}, 1), quit: make(chan struct{}),
 		recovered: pending, running: map[string]*run{}, changed: make(chan struct{}),
@@ -310,17 +290,19 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 		case !errors.Is(err, errNotFound):
 			return err
 		}
+		// The execution keeps the definition it started with: a redrive (and a re-run
+		// after a crash) uses it, as AWS does, even if the state machine changes.
+		if ex.Definition, err = t.putDefinition(sm.Definition); err != nil {
+			return err
+		}
 		if err := t.putExecution(&ex); err != nil {
 			return err
 		}
 		if err := t.putData(ex.ARN, 'i', input); err != nil {
 			return err
 		}
-		started := map[string]any{"input": input, "inputDetails": map[string]bool{"truncated": false}}
-		if sm.RoleARN != "" {
-			started["roleArn"] = sm.RoleARN
-		}
-		return t.putEvent(ex.ARN, 1, eventJSON(now, "ExecutionStarted", 1, 0, "executionStartedEventDetails", started))
+		started := &asl.ExecutionStartedEventDetails{Input: input, RoleArn: sm.RoleARN}
+		return t.putEvent(ex.ARN, 1, eventBytes(asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionStarted, ID: 1, ExecutionStartedEventDetails: started}))
 	})
 	if err != nil {
 		return Execution{}, wrapStoreErr("start execution", err)
@@ -390,14 +372,9 @@ func (s *Service) abort(arn string, r *run, errName, cause string) (time.Time, e
 		}
 		stop = s.clock.Now().UTC()
 		ex.Status, ex.StopDate, ex.Error, ex.Cause = StatusAborted, stop, errName, cause
-		details := map[string]string{}
-		if errName != "" {
-			details["error"] = errName
-		}
-		if cause != "" {
-			details["cause"] = cause
-		}
-		if err := t.putEvent(arn, id, eventJSON(stop, "ExecutionAborted", id, id-1, "executionAbortedEventDetails", details)); err != nil {
+		aborted := asl.HistoryEvent{Timestamp: stop, Type: asl.EventExecutionAborted, ID: id, PreviousEventID: id - 1,
+			ExecutionAbortedEventDetails: &asl.ErrorCauseDetails{Error: errName, Cause: cause}}
+		if err := t.putEvent(arn, id, eventBytes(aborted)); err != nil {
 			return err
 		}
 		return t.putExecution(ex)
@@ -411,10 +388,12 @@ func (s *Service) abort(arn string, r *run, errName, cause string) (time.Time, e
 	return stop, nil
 }
 
-// Redrive re-runs a FAILED, ABORTED or TIMED_OUT execution. Unlike AWS, which
-// resumes from the state that failed, the twin re-runs the whole definition (every
-// step of the pipeline is idempotent); the history gains an ExecutionRedriven event
-// followed by the new run's events, and redriveCount goes up by one.
+// Redrive resumes a FAILED, ABORTED or TIMED_OUT execution where it stopped, as AWS
+// does: the unsuccessful state runs again with the input it had, the successful
+// steps' results are kept and their work is not repeated, and in a Parallel or Map
+// only the branches and iterations that failed or were aborted run. The history
+// gains an ExecutionRedriven event followed by the new run's events; redriveCount
+// goes up by one. The conditions are AWS's (redrivable below).
 func (s *Service) Redrive(ctx context.Context, arn string) (time.Time, error) {
 	if _, _, found, err := parseExecutionARN(arn); err != nil {
 		return time.Time{}, err
@@ -432,18 +411,18 @@ func (s *Service) Redrive(ctx context.Context, arn string) (time.Time, error) {
 		} else if err != nil {
 			return err
 		}
-		switch ex.Status {
-		case StatusFailed, StatusAborted, StatusTimedOut:
-		default:
-			return apiErr("ExecutionNotRedrivable", "Execution is %s and cannot be redriven: '%s'", ex.Status, arn)
-		}
 		id := t.lastEventID(arn) + 1
+		if status, reason := redrivable(*ex, id-1, now); status != redriveStatusRedrivable {
+			return apiErr("ExecutionNotRedrivable", "%s: '%s'", reason, arn)
+		}
 		ex.Status, ex.RedriveCount, ex.RedriveDate, ex.RunStart = StatusPendingRedrive, ex.RedriveCount+1, now, id
 		ex.StopDate, ex.Error, ex.Cause = time.Time{}, "", ""
 		if err := t.putData(arn, 'o', ""); err != nil {
 			return err
 		}
-		if err := t.putEvent(arn, id, eventJSON(now, "ExecutionRedriven", id, id-1, "executionRedrivenEventDetails", map[string]int{"redriveCount": ex.RedriveCount})); err != nil {
+		redriven := asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionRedriven, ID: id, PreviousEventID: id - 1,
+			ExecutionRedrivenEventDetails: &asl.ExecutionRedrivenEventDetails{RedriveCount: ex.RedriveCount}}
+		if err := t.putEvent(arn, id, eventBytes(redriven)); err != nil {
 			return err
 		}
 		return t.putExecution(ex)
@@ -584,7 +563,7 @@ func (s *Service) take() (*run, bool) {
 		r.again = true
 		return nil, true
 	}
-	r := &run{arn: arn, ids: map[int64]int64{}}
+	r := &run{arn: arn}
 	s.running[arn] = r
 	return r, true
 }
@@ -630,9 +609,15 @@ func (s *Service) execute(r *run) {
 	if !ok {
 		return
 	}
-	spec.Invoker, spec.Queue, spec.Clock = s.opts.Invoker, s.opts.Queue, s.opts.Clock
-	out, err := s.eng.run(ctx, spec, func(ev []byte) { s.emit(ctx, r, ev) })
-	s.finish(ctx, r, out, err)
+	spec.Invoker, spec.Queue, spec.Clock, spec.Tokens = s.opts.Invoker, s.opts.Queue, s.opts.Clock, s.tokens
+	out, cp, err := s.eng.run(ctx, spec, func(ev asl.HistoryEvent) { s.emit(ctx, r, ev) })
+	s.finish(ctx, r, out, cp, err)
+	if cp != nil && errors.Is(context.Cause(ctx), errStopped) {
+		// Stopped: Stop wrote ABORTED already; keep where the run was for a redrive.
+		if err := s.st.batch(func(t *txn) error { return t.putData(r.arn, 'c', string(cp)) }); err != nil {
+			s.log.Error("step functions: store checkpoint", "execution", r.arn, "err", err)
+		}
+	}
 }
 
 // prepare (r locked) loads what the run needs, marks a PENDING_REDRIVE execution
@@ -653,7 +638,18 @@ func (s *Service) prepare(r *run) (runSpec, bool, error) {
 		if err != nil {
 			return fmt.Errorf("state machine %s: %w", ex.StateMachine, err)
 		}
-		spec = runSpec{Definition: sm.Definition, Input: t.data(r.arn, 'i'), Execution: *ex, RoleARN: sm.RoleARN, StateMachine: sm.Name}
+		def := sm.Definition
+		if ex.Definition != "" {
+			if d, ok := t.definition(ex.Definition); ok {
+				def = d
+			}
+		}
+		spec = runSpec{Definition: def, Input: t.data(r.arn, 'i'), Execution: *ex, RoleARN: sm.RoleARN, StateMachine: sm.Name}
+		if ex.RedriveCount > 0 {
+			if cp := t.data(r.arn, 'c'); cp != "" {
+				spec.Redrive = []byte(cp)
+			}
+		}
 		dirty = ex.Status != StatusRunning || t.lastEventID(r.arn) != ex.RunStart
 		return nil
 	})
@@ -678,62 +674,36 @@ func (s *Service) prepare(r *run) (runSpec, bool, error) {
 		}
 		s.notify()
 	}
-	r.ready, r.next, r.startID = true, ex.RunStart+1, ex.RunStart
+	r.ready, r.next = true, ex.RunStart+1
 	return spec, true, nil
 }
 
 var terminalEvents = map[string]string{
-	"ExecutionSucceeded": StatusSucceeded,
-	"ExecutionFailed":    StatusFailed,
-	"ExecutionTimedOut":  StatusTimedOut,
-	"ExecutionAborted":   StatusAborted,
+	asl.EventExecutionSucceeded: StatusSucceeded,
+	asl.EventExecutionFailed:    StatusFailed,
+	asl.EventExecutionTimedOut:  StatusTimedOut,
+	asl.EventExecutionAborted:   StatusAborted,
 }
 
-// emit stores one engine event under the execution's own numbering: the engine
-// counts from its ExecutionStarted, which the service wrote already at Start.
-func (s *Service) emit(ctx context.Context, r *run, ev []byte) {
+// emit keeps one engine event. The engine numbers from the run's first event, which
+// the service stored already (ExecutionStarted at Start, ExecutionRedriven at
+// Redrive), so the ids are the stored ones.
+func (s *Service) emit(ctx context.Context, r *run, ev asl.HistoryEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done || ctx.Err() != nil {
 		return
 	}
-	var m map[string]json.RawMessage
-	var head struct {
-		Type string `json:"type"`
-		ID   int64  `json:"id"`
-		Prev int64  `json:"previousEventId"`
-	}
-	if err := json.Unmarshal(ev, &m); err != nil {
-		s.log.Error("step functions: bad history event", "execution", r.arn, "err", err)
+	switch ev.Type {
+	case asl.EventExecutionStarted, asl.EventExecutionRedriven:
 		return
 	}
-	if err := json.Unmarshal(ev, &head); err != nil {
-		s.log.Error("step functions: bad history event", "execution", r.arn, "err", err)
+	r.next = max(r.next, ev.ID+1)
+	if _, ok := terminalEvents[ev.Type]; ok {
+		r.final = &ev
 		return
 	}
-	if head.Type == "ExecutionStarted" {
-		r.ids[head.ID] = r.startID
-		return
-	}
-	id := r.next
-	r.next++
-	r.ids[head.ID] = id
-	prev, ok := r.ids[head.Prev]
-	if !ok {
-		prev = id - 1
-	}
-	m["id"] = json.RawMessage(strconv.FormatInt(id, 10))
-	m["previousEventId"] = json.RawMessage(strconv.FormatInt(prev, 10))
-	b, err := json.Marshal(m)
-	if err != nil {
-		s.log.Error("step functions: encode history event", "execution", r.arn, "err", err)
-		return
-	}
-	if _, ok := terminalEvents[head.Type]; ok {
-		r.final, r.finalTy = b, head.Type
-		return
-	}
-	r.pending = append(r.pending, storedEvent{id, b})
+	r.pending = append(r.pending, storedEvent{ev.ID, eventBytes(ev)})
 	if len(r.pending) < flushEvents {
 		return
 	}
@@ -745,7 +715,7 @@ func (s *Service) emit(ctx context.Context, r *run, ev []byte) {
 }
 
 // finish writes the run's outcome, unless it was stopped or the service is closing.
-func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) {
+func (s *Service) finish(ctx context.Context, r *run, out string, cp []byte, runErr error) {
 	if errors.Is(context.Cause(ctx), errShutdown) {
 		return // left RUNNING: the next Open re-runs it
 	}
@@ -756,35 +726,34 @@ func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) 
 	}
 	now := s.clock.Now().UTC()
 	status, errName, cause := StatusSucceeded, "", ""
-	var f *Failure
+	var f *asl.ExecutionError
 	switch {
 	case runErr == nil:
 	case errors.As(runErr, &f):
 		status, errName, cause = StatusFailed, f.Name, f.Cause
 	default:
-		status, errName, cause = StatusFailed, "States.Runtime", runErr.Error()
-	}
-	if st, ok := terminalEvents[r.finalTy]; ok && runErr != nil {
-		// The engine's terminal event decides (a TimedOut event means TIMED_OUT).
-		status = st
-		if e, c, ok := errorCause(r.final); ok {
-			errName, cause = e, c
-		}
+		status, errName, cause = StatusFailed, asl.ErrRuntime, runErr.Error()
 	}
 	final := r.final
+	if final != nil && runErr != nil {
+		// The engine's terminal event decides (a TimedOut event means TIMED_OUT).
+		status = terminalEvents[final.Type]
+	}
+	if status == StatusTimedOut {
+		// DescribeExecution of a timed-out execution has no error or cause on AWS
+		// (recorded: localstack test_global_timeout).
+		errName, cause = "", ""
+	}
 	if final == nil {
 		id := r.next
 		r.next++
-		if status == StatusSucceeded {
-			final = eventJSON(now, "ExecutionSucceeded", id, id-1, "executionSucceededEventDetails", map[string]any{"output": out, "outputDetails": map[string]bool{"truncated": false}})
-		} else {
-			final = eventJSON(now, "ExecutionFailed", id, id-1, "executionFailedEventDetails", map[string]string{"error": errName, "cause": cause})
+		final = &asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionSucceeded, ID: id, PreviousEventID: id - 1,
+			ExecutionSucceededEventDetails: &asl.ExecutionSucceededEventDetails{Output: out}}
+		if status != StatusSucceeded {
+			final = &asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionFailed, ID: id, PreviousEventID: id - 1,
+				ExecutionFailedEventDetails: &asl.ErrorCauseDetails{Error: errName, Cause: cause}}
 		}
 	}
-	var head struct {
-		ID int64 `json:"id"`
-	}
-	_ = json.Unmarshal(final, &head)
 	err := s.st.batch(func(t *txn) error {
 		ex, err := t.execution(r.arn)
 		if err != nil {
@@ -797,10 +766,15 @@ func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) 
 		if err := t.putData(r.arn, 'o', out); err != nil {
 			return err
 		}
+		if cp != nil {
+			if err := t.putData(r.arn, 'c', string(cp)); err != nil {
+				return err
+			}
+		}
 		if err := putEvents(t, r.arn, r.pending); err != nil {
 			return err
 		}
-		if err := t.putEvent(r.arn, head.ID, final); err != nil {
+		if err := t.putEvent(r.arn, final.ID, eventBytes(*final)); err != nil {
 			return err
 		}
 		return t.putExecution(ex)
@@ -812,23 +786,6 @@ func (s *Service) finish(ctx context.Context, r *run, out string, runErr error) 
 	}
 	s.log.Info("step functions: execution finished", "execution", r.arn, "status", status, "error", errName)
 	s.notify()
-}
-
-// errorCause reads the error and cause from a terminal event's details.
-func errorCause(event []byte) (string, string, bool) {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(event, &m) != nil {
-		return "", "", false
-	}
-	for k, v := range m {
-		if k == "executionFailedEventDetails" || k == "executionTimedOutEventDetails" || k == "executionAbortedEventDetails" {
-			var d struct{ Error, Cause string }
-			if json.Unmarshal(v, &d) == nil && d.Error != "" {
-				return d.Error, d.Cause, true
-			}
-		}
-	}
-	return "", "", false
 }
 
 func execNotFound(arn string) error {
@@ -844,15 +801,9 @@ func wrapStoreErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
-// eventJSON builds one history event in the GetExecutionHistory shape.
-func eventJSON(ts time.Time, typ string, id, prev int64, detailsKey string, details any) []byte {
-	b, _ := json.Marshal(map[string]any{
-		"timestamp":       epoch(ts),
-		"type":            typ,
-		"id":              id,
-		"previousEventId": prev,
-		detailsKey:        details,
-	})
+// eventBytes is one history event as stored and served (GetExecutionHistory's JSON).
+func eventBytes(ev asl.HistoryEvent) []byte {
+	b, _ := json.Marshal(ev) // a HistoryEvent always marshals
 	return b
 }
 
@@ -862,16 +813,30 @@ func epoch(t time.Time) json.Number {
 	return json.Number(fmt.Sprintf("%d.%03d", ms/1000, ms%1000))
 }
 
-type wallClock struct{}
+// Redrive eligibility, as DescribeExecution reports it (redriveStatus).
+const (
+	redriveStatusRedrivable    = "REDRIVABLE"
+	redriveStatusNotRedrivable = "NOT_REDRIVABLE"
+	// redrivablePeriod is how long after it stopped an execution can be redriven.
+	redrivablePeriod = 14 * 24 * time.Hour
+	// maxHistoryEvents is an execution's event history quota; an execution that
+	// reached it cannot be redriven.
+	maxHistoryEvents = 25000
+)
 
-func (wallClock) Now() time.Time { return time.Now() }
-func (wallClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// redrivable applies AWS's conditions (API_RedriveExecution, DescribeExecution's
+// redriveStatusReason): a Standard execution that did not succeed, stopped within
+// the last 14 days, with history room left. events is its history length.
+func redrivable(ex Execution, events int64, now time.Time) (status, reason string) {
+	switch {
+	case ex.Status == StatusSucceeded:
+		return redriveStatusNotRedrivable, "Execution is SUCCEEDED and cannot be redriven"
+	case !ex.Terminal():
+		return redriveStatusNotRedrivable, "Execution is RUNNING and cannot be redriven"
+	case now.Sub(ex.StopDate) > redrivablePeriod:
+		return redriveStatusNotRedrivable, "Execution redrivable period exceeded"
+	case events >= maxHistoryEvents:
+		return redriveStatusNotRedrivable, "Execution history event limit exceeded"
 	}
+	return redriveStatusRedrivable, ""
 }

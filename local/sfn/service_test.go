@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/imagepipe/imagepipe/local/asl"
 )
 
 func TestStartRunsToSuccessWithRenumberedHistory(t *testing.T) {
@@ -41,7 +43,7 @@ func TestStartRunsToSuccessWithRenumberedHistory(t *testing.T) {
 
 func TestFailureRecordsErrorAndCause(t *testing.T) {
 	eng := &fakeEngine{fn: func(ctx context.Context, spec runSpec) (string, error) {
-		return "", &Failure{Name: "NotAnImageError", Cause: `{"errorMessage":"x","errorType":"NotAnImageError"}`}
+		return "", &asl.ExecutionError{Name: "NotAnImageError", Cause: `{"errorMessage":"x","errorType":"NotAnImageError"}`}
 	}}
 	svc := openTest(t, testPath(t), eng, 1)
 	defer closeNow(t, svc)
@@ -343,7 +345,7 @@ func TestRedrive(t *testing.T) {
 	fail.Store(true)
 	eng := &fakeEngine{fn: func(ctx context.Context, spec runSpec) (string, error) {
 		if fail.Load() {
-			return "", &Failure{Name: "TransientError", Cause: "boom"}
+			return "", &asl.ExecutionError{Name: "TransientError", Cause: "boom"}
 		}
 		return `{"n":1}`, nil
 	}}

@@ -3,7 +3,9 @@ package sfn
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,7 @@ type StateMachine struct {
 	RoleARN      string    `json:"roleArn"`
 	Type         string    `json:"type"`
 	CreationDate time.Time `json:"creationDate"`
+	UpdateDate   time.Time `json:"updateDate,omitzero"`
 }
 
 // Execution is a stored execution without its input, output and history, which live
@@ -52,6 +55,8 @@ type Execution struct {
 	// RunStart is the id of the event the current run began at (ExecutionStarted or
 	// ExecutionRedriven): history after it is discarded when a crashed run is re-run.
 	RunStart int64 `json:"runStart"`
+	// Definition is the key (SHA-256) of the definition the execution runs.
+	Definition string `json:"definition,omitempty"`
 }
 
 // Terminal reports whether the execution has stopped.
@@ -66,7 +71,8 @@ func (e *Execution) Terminal() bool {
 var (
 	bktStateMachines = []byte("statemachines") // name → StateMachine JSON
 	bktExecutions    = []byte("executions")    // arn → Execution JSON
-	bktData          = []byte("data")          // arn 0x00 'i'|'o' → input / output JSON text
+	bktData          = []byte("data")          // arn 0x00 'i'|'o'|'c' → input / output / checkpoint JSON text
+	bktDefinitions   = []byte("definitions")   // hex SHA-256 → definition text
 	bktHistory       = []byte("history")       // arn → bucket: id (8 bytes BE) → event JSON
 	bktBySM          = []byte("idx_sm")        // sm 0x00 seq → arn
 	bktBySMStatus    = []byte("idx_sm_status") // sm 0x00 status 0x00 seq → arn
@@ -89,7 +95,7 @@ func openStore(path string) (*store, error) {
 	// History appends from concurrent executions share commits (and fsyncs).
 	db.MaxBatchDelay = 2 * time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bktStateMachines, bktExecutions, bktData, bktHistory, bktBySM, bktBySMStatus, bktByStatus} {
+		for _, b := range [][]byte{bktStateMachines, bktExecutions, bktData, bktDefinitions, bktHistory, bktBySM, bktBySMStatus, bktByStatus} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -139,6 +145,10 @@ func (t *txn) putStateMachine(sm *StateMachine) error {
 		return err
 	}
 	return t.tx.Bucket(bktStateMachines).Put([]byte(sm.Name), v)
+}
+
+func (t *txn) deleteStateMachine(name string) error {
+	return t.tx.Bucket(bktStateMachines).Delete([]byte(name))
 }
 
 // stateMachines lists state machines by name, starting after the name after.
@@ -212,6 +222,22 @@ func (t *txn) putExecution(e *Execution) error {
 		return err
 	}
 	return t.tx.Bucket(bktExecutions).Put([]byte(e.ARN), v)
+}
+
+// putDefinition stores a definition once under its SHA-256 and returns the key.
+func (t *txn) putDefinition(def string) (string, error) {
+	sum := sha256.Sum256([]byte(def))
+	key := hex.EncodeToString(sum[:])
+	b := t.tx.Bucket(bktDefinitions)
+	if b.Get([]byte(key)) != nil {
+		return key, nil
+	}
+	return key, b.Put([]byte(key), []byte(def))
+}
+
+func (t *txn) definition(key string) (string, bool) {
+	v := t.tx.Bucket(bktDefinitions).Get([]byte(key))
+	return string(v), v != nil
 }
 
 func dataKey(arn string, kind byte) []byte { return append([]byte(arn+"\x00"), kind) }

@@ -14,6 +14,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/apigw"
 	"github.com/imagepipe/imagepipe/local/cfn"
 	"github.com/imagepipe/imagepipe/local/lambdart"
+	"github.com/imagepipe/imagepipe/local/s3edge"
 	"github.com/imagepipe/imagepipe/statemachine"
 )
 
@@ -24,15 +25,17 @@ const FunctionMetadataKey = "imagepipe:function"
 // deployment is what the twin creates from one resolved template: each list is one
 // service's share, read from the template by the readers in resourceReaders.
 type deployment struct {
-	buckets   []string
-	events    map[string]bool // buckets that send their changes to EventBridge
-	queues    []queueSpec
-	machines  []machineSpec
-	rules     []ruleSpec
-	functions []lambdart.Function
-	commands  map[string]string // function ARN → functions/cmd/<name>
-	api       []apigw.Resource
-	domains   []string // OpenSearch domain names
+	buckets []string
+	events  map[string]bool // buckets that send their changes to EventBridge
+	// uploadExpiry is each bucket's AbortIncompleteMultipartUpload rule, in days.
+	uploadExpiry map[string]func(key string) int
+	queues       []queueSpec
+	machines     []machineSpec
+	rules        []ruleSpec
+	functions    []lambdart.Function
+	commands     map[string]string // function ARN → functions/cmd/<name>
+	api          []apigw.Resource
+	domains      []string // OpenSearch domain names
 	// standIns counts the resources of each type the twin does not run itself.
 	standIns map[string]int
 }
@@ -97,6 +100,7 @@ var standIns = map[string]string{
 	"AWS::Cognito::UserPoolClient":             "not emulated yet: the web app runs in local mode",
 	"AWS::Cognito::IdentityPool":               "not emulated yet: the web app runs in local mode",
 	"AWS::Cognito::IdentityPoolRoleAttachment": "not emulated yet: the web app runs in local mode",
+	"AWS::Cognito::UserPoolGroup":              "not emulated yet: the web app runs in local mode",
 	"AWS::CDK::Metadata":                       "nothing: CDK's version record",
 	// readFunction counts the functions CDK adds to run its custom resources here.
 	cdkHandler: "the twin does what their custom resources do (bucket notifications, the web app)",
@@ -105,7 +109,7 @@ var standIns = map[string]string{
 // readDeployment sorts a resolved template's resources into the twin's services.
 // fnDir holds the bootstraps built for this machine (build/twin/<name>/bootstrap).
 func readDeployment(t *cfn.Template, fnDir string) (*deployment, error) {
-	d := &deployment{events: map[string]bool{}, commands: map[string]string{}, standIns: map[string]int{}}
+	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, commands: map[string]string{}, standIns: map[string]int{}}
 	var unknown []string
 	for _, id := range t.Order {
 		r := t.Resources[id]
@@ -142,6 +146,7 @@ func readBucket(d *deployment, r *cfn.Resource, _ string) error {
 		return err
 	}
 	d.buckets = append(d.buckets, r.Name)
+	d.uploadExpiry[r.Name] = s3edge.AbortIncompleteUploadDays(r.Properties["LifecycleConfiguration"])
 	if nc, ok := r.Properties["NotificationConfiguration"].(map[string]any); ok {
 		if _, on := nc["EventBridgeConfiguration"]; on {
 			d.events[r.Name] = true

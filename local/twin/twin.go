@@ -150,6 +150,12 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	}
 	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{
 		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log,
+		UploadExpiryDays: func(b, k string) int {
+			if f := d.uploadExpiry[b]; f != nil {
+				return f(k)
+			}
+			return 0
+		},
 	}); err != nil {
 		return nil, err
 	}

@@ -166,16 +166,15 @@ func (f failures) List(ctx context.Context) ([]webapi.FailureMessage, error) {
 	return out, nil
 }
 
-func (f failures) Redrive(ctx context.Context) (int, int, error) {
-	out, err := f.lambda.Invoke(ctx, f.redriveFunction, []byte(`{"mode":"queue"}`))
+func (f failures) Redrive(ctx context.Context, input []byte) (json.RawMessage, error) {
+	out, err := f.lambda.Invoke(ctx, f.redriveFunction, input)
 	if err != nil {
-		return 0, 0, fmt.Errorf("redrive function: %w", err)
+		return nil, fmt.Errorf("redrive function: %w", err)
 	}
-	var rep struct{ Started, Existing, Failed int }
-	if err := json.Unmarshal(out, &rep); err != nil {
-		return 0, 0, fmt.Errorf("redrive function answered %q: %w", out, err)
+	if !json.Valid(out) {
+		return nil, fmt.Errorf("redrive function answered %q", out)
 	}
-	return rep.Started + rep.Existing, rep.Failed, nil
+	return out, nil
 }
 
 // rand01 is the fault switch's random source.

@@ -42,7 +42,8 @@ type FailureMessage struct {
 // Failures reads and redrives the failure queue.
 type Failures interface {
 	List(ctx context.Context) ([]FailureMessage, error)
-	Redrive(ctx context.Context) (started, failed int, err error)
+	// Redrive invokes the redrive function with input and returns its output.
+	Redrive(ctx context.Context, input []byte) (json.RawMessage, error)
 }
 
 // Config wires the server.
@@ -70,6 +71,7 @@ func New(cfg Config) http.Handler {
 	mux.Handle("/api/ping", cfg.API)
 	mux.HandleFunc("GET /api/failures", s.listFailures)
 	mux.HandleFunc("POST /api/failures/redrive", s.redrive)
+	mux.HandleFunc("POST /api/failures/discard", s.discard)
 	mux.HandleFunc("GET /api/executions", s.listExecutions)
 	mux.HandleFunc("GET /api/executions/{arn}", s.getExecution)
 	mux.HandleFunc("GET /api/objects/{key...}", s.getObject)
@@ -138,13 +140,56 @@ func (s *server) listFailures(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
 }
 
+// redriveRequest is POST /api/failures/redrive's and /discard's body (optional for redrive).
+type redriveRequest struct {
+	MessageIDs       []string `json:"messageIds,omitempty"`
+	IncludePermanent bool     `json:"includePermanent,omitempty"`
+	SentBefore       int64    `json:"sentBefore,omitempty"`
+}
+
+func readRedriveRequest(w http.ResponseWriter, r *http.Request) (redriveRequest, bool) {
+	var in redriveRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "body: "+err.Error())
+		return in, false
+	}
+	return in, true
+}
+
 func (s *server) redrive(w http.ResponseWriter, r *http.Request) {
-	started, failed, err := s.cfg.Failures.Redrive(r.Context())
+	in, ok := readRedriveRequest(w, r)
+	if !ok {
+		return
+	}
+	payload, _ := json.Marshal(map[string]any{"mode": "queue", "messageIds": in.MessageIDs, "includePermanent": in.IncludePermanent, "sentBefore": in.SentBefore})
+	s.invokeRedrive(w, r, payload)
+}
+
+func (s *server) discard(w http.ResponseWriter, r *http.Request) {
+	in, ok := readRedriveRequest(w, r)
+	if !ok {
+		return
+	}
+	if len(in.MessageIDs) == 0 {
+		writeError(w, http.StatusBadRequest, "messageIds: give the messages to discard")
+		return
+	}
+	payload, _ := json.Marshal(map[string]any{"mode": "queue", "discard": in.MessageIDs})
+	s.invokeRedrive(w, r, payload)
+}
+
+func (s *server) invokeRedrive(w http.ResponseWriter, r *http.Request, payload []byte) {
+	out, err := s.cfg.Failures.Redrive(r.Context(), payload)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]int{"started": started, "failed": failed})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(out)
 }
 
 type executionItem struct {
@@ -210,7 +255,8 @@ func (s *server) executionKey(ctx context.Context, arn string) string {
 	}
 	var ev pipeline.ObjectEvent
 	json.Unmarshal([]byte(d.Input), &ev)
-	return ev.Detail.Object.Key
+	key, _ := ev.Key() // S3 URL-encodes the key in its events; "" if it cannot be decoded
+	return key
 }
 
 // getExecution answers the execution, its state machine's definition and its history,

@@ -6,7 +6,8 @@
 //
 // Environment: MAX_LABELS (1-1000, default 10), MIN_CONFIDENCE (0-100, default 70),
 // DETECT_MODERATION and DETECT_TEXT (true/false, default false), MAX_OBJECT_BYTES,
-// MAX_PIXELS, MAX_SIDE (optional), S3_USE_PATH_STYLE (true for S3-compatible
+// MAX_PIXELS, MAX_SIDE, MAX_DECODED_BYTES, DECODE_BUDGET_BYTES (optional; the
+// decoding budget follows AWS_LAMBDA_FUNCTION_MEMORY_SIZE), S3_USE_PATH_STYLE (true for S3-compatible
 // endpoints), FAULT_MODE (see package faults).
 package main
 
@@ -35,6 +36,7 @@ func main() {
 	if err != nil {
 		lambdaenv.Fail("configuration", "error", err.Error())
 	}
+	c.memory.Apply()
 	cfg := lambdaenv.AWSConfig(context.Background())
 	c.labeler.Client = rekognition.NewFromConfig(cfg)
 	c.labeler.Moderation = lambdaenv.Bool("DETECT_MODERATION")
@@ -47,11 +49,16 @@ func main() {
 type config struct {
 	labeler labels.Rekognition
 	limits  imaging.Limits
+	memory  imaging.Memory
 }
 
 // configFromEnv reads MAX_LABELS, MIN_CONFIDENCE and the imaging limits through getenv.
 func configFromEnv(getenv func(string) string) (config, error) {
 	lim, err := imaging.LimitsFromEnv(getenv)
+	if err != nil {
+		return config{}, err
+	}
+	mem, err := imaging.MemoryFromEnv(getenv)
 	if err != nil {
 		return config{}, err
 	}
@@ -68,5 +75,6 @@ func configFromEnv(getenv func(string) string) (config, error) {
 	return config{
 		labeler: labels.Rekognition{MaxLabels: int32(maxLabels), MinConfidence: float32(minConf)},
 		limits:  lim,
+		memory:  mem,
 	}, nil
 }

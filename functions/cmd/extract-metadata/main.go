@@ -1,6 +1,8 @@
 // Command extract-metadata is the Lambda that reads an uploaded image's facts
-// (package extractmetadata). Environment: MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE
-// (optional), FAULT_MODE (see package faults). The bucket comes with each event.
+// (package extractmetadata). Environment: MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE,
+// MAX_DECODED_BYTES, DECODE_BUDGET_BYTES (optional; the collector's soft limit
+// follows AWS_LAMBDA_FUNCTION_MEMORY_SIZE), FAULT_MODE (see package faults). The
+// bucket comes with each event.
 package main
 
 import (
@@ -25,9 +27,14 @@ func main() {
 	if err != nil {
 		lambdaenv.Fail("configuration", "error", err.Error())
 	}
+	mem, err := imaging.MemoryFromEnv(os.Getenv) // AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+	if err != nil {
+		lambdaenv.Fail("configuration", "error", err.Error())
+	}
+	mem.Apply()
 	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL(_S3)
 	client := lambdaenv.S3(cfg)
 	h := extractmetadata.Handler{Store: objects.Store{S3: client}, Limits: lim}
-	slog.Info("starting", "function", "extract-metadata", "maxBytes", lim.MaxBytes, "maxPixels", lim.MaxPixels)
+	slog.Info("starting", "function", "extract-metadata", "maxBytes", lim.MaxBytes, "maxPixels", lim.MaxPixels, "decodeBudget", mem.Budget)
 	lambda.Start(faults.Wrap("extract-metadata", mode, rand.Float64, h.Handle))
 }

@@ -1,7 +1,9 @@
 // Command make-thumbnail is the Lambda that writes an uploaded image's thumbnail and
 // preview (package makethumbnail). Environment: THUMBNAIL_SIZE (default 80),
-// PREVIEW_SIZE (default 640, 0 disables), MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE
-// (optional), FAULT_MODE (see package faults). The bucket comes with each event.
+// PREVIEW_SIZE (default 640, 0 disables), MAX_OBJECT_BYTES, MAX_PIXELS, MAX_SIDE,
+// MAX_DECODED_BYTES, DECODE_BUDGET_BYTES (optional; the decoding budget follows
+// AWS_LAMBDA_FUNCTION_MEMORY_SIZE), FAULT_MODE (see package faults). The bucket
+// comes with each event.
 package main
 
 import (
@@ -26,6 +28,11 @@ func main() {
 	if err != nil {
 		lambdaenv.Fail("configuration", "error", err.Error())
 	}
+	mem, err := imaging.MemoryFromEnv(os.Getenv) // AWS_LAMBDA_FUNCTION_MEMORY_SIZE
+	if err != nil {
+		lambdaenv.Fail("configuration", "error", err.Error())
+	}
+	mem.Apply()
 	size, err := imaging.EnvInt(os.Getenv, "THUMBNAIL_SIZE", makethumbnail.DefaultSize)
 	if err != nil {
 		lambdaenv.Fail("configuration", "error", err.Error())
@@ -45,7 +52,7 @@ func main() {
 		Size:        int(size),
 		PreviewSize: int(preview),
 	}
-	slog.Info("starting", "function", "make-thumbnail", "size", h.Size, "previewSize", h.PreviewSize)
+	slog.Info("starting", "function", "make-thumbnail", "size", h.Size, "previewSize", h.PreviewSize, "decodeBudget", mem.Budget)
 	lambda.Start(faults.Wrap("make-thumbnail", mode, rand.Float64, h.Handle))
 }
 

@@ -1,16 +1,39 @@
-// Command redrive is the redrive Lambda: it starts the failed work again, on demand
-// (`aws lambda invoke`) or on a schedule (CDK context redriveSchedule).
-//
-// Modes: "queue" (default) reads the failure queue and starts one execution per
-// message with the original input, deleting a message only once its execution
-// exists; "executions" calls Step Functions' RedriveExecution on the failed
-// executions of both state machines. Both are idempotent (package redrive).
+// Command redrive is the redrive Lambda: it starts failed work again, on demand
+// (`aws lambda invoke`, the twin's POST /api/failures/redrive) or on a schedule (CDK
+// context redriveSchedule). Package redrive holds the rules; this is the contract.
 //
 // Environment: FAILURE_QUEUE_URL and PIPELINE_STATE_MACHINE_ARN (required),
 // REMOVE_STATE_MACHINE_ARN, REDRIVE_MODE (queue or executions, default queue).
-// Input: {} or {"mode": "executions"} to override REDRIVE_MODE for one call (other
-// fields, such as those of a scheduled event, are ignored). Output: the report,
-// {"mode", "started", "existing", "failed", "complete"}.
+//
+// Input (every field optional; others, such as a scheduled event's, are ignored):
+//
+//	{"mode": "queue"|"executions",   // default REDRIVE_MODE
+//	 "messageIds": ["..."],           // queue: redrive only these, even permanent or parked ones
+//	 "discard": ["..."],              // queue: delete these, start nothing
+//	 "includePermanent": false,       // also redrive permanent failures (the ceiling holds)
+//	 "sentBefore": 1717243200000,     // continue a run: its output's sentBefore (ms since epoch)
+//	 "maxSeconds": 5,                 // time budget (default 5; never past the Lambda's deadline less 10 s)
+//	 "maxMessages": 1000}             // messages received (queue) or executions looked at
+//
+// With messageIds or discard, no other message is touched. Output (redrive.Report and
+// the mode):
+//
+//	{"mode": "queue", "started": 0, "existing": 0, "failed": 0, "discarded": 0,
+//	 "permanent": 5, "parked": 0, "newer": 0, "hidden": 0, "notFound": ["..."], "complete": true,
+//	 "sentBefore": 1717243200000, "elapsedMs": 1012,
+//	 "messages": [{"messageId", "action", "error", "key", "redriveCount", "executionArn", "reason"}]}
+//
+// action is started, existing, discarded (the message is gone), or permanent, parked,
+// failed (it stays, visible). Permanent: the failure's error is in
+// redrive.PermanentErrorNames (the message's "permanent" flag). Parked: its redrive
+// count, carried in the failed execution's name, reached redrive.DefaultCeiling (5).
+// newer counts messages sent after sentBefore or by the run's own executions (left
+// for later); hidden and notFound are omitted when zero or empty.
+//
+// A call answers within its budget plus about a second (the last, empty receive
+// waits 1 s). "complete": false means a bound stopped it; calling again with the
+// same sentBefore continues. An unknown mode, or ids with mode executions, is an
+// *InputError; a queue that cannot be read is an error too (both function errors).
 package main
 
 import (
@@ -19,12 +42,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/imagepipe/imagepipe/functions/lambdaenv"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/imagepipe/imagepipe/functions/lambdaenv"
 	"github.com/imagepipe/imagepipe/functions/redrive"
 )
 
@@ -36,87 +58,103 @@ const (
 
 // Input is the invocation payload.
 type Input struct {
-	Mode string `json:"mode,omitempty"`
+	Mode             string   `json:"mode,omitempty"`
+	MessageIDs       []string `json:"messageIds,omitempty"`
+	Discard          []string `json:"discard,omitempty"`
+	IncludePermanent bool     `json:"includePermanent,omitempty"`
+	SentBefore       int64    `json:"sentBefore,omitempty"`
+	MaxSeconds       float64  `json:"maxSeconds,omitempty"`
+	MaxMessages      int      `json:"maxMessages,omitempty"`
 }
 
-// Output is redrive.Report with the mode that ran and whether the run got through
-// everything before the Lambda's deadline (a partial run is safe to repeat).
+// Output is the run's report with the mode that ran.
 type Output struct {
 	Mode string `json:"mode"`
 	redrive.Report
-	Complete bool `json:"complete"`
 }
 
-// ModeError is an invocation that names an unknown mode.
-type ModeError struct{ Mode string }
+// InputError is an invocation this function cannot run.
+type InputError struct{ Reason string }
 
-func (e *ModeError) Error() string {
-	return fmt.Sprintf("mode %q: must be %q or %q", e.Mode, ModeQueue, ModeExecutions)
-}
+func (e *InputError) Error() string { return "redrive input: " + e.Reason }
 
-// margin is kept before the Lambda's deadline to return a partial report instead of
-// timing out with none.
+// margin is kept before the Lambda's deadline so that a run reports, and makes the
+// messages it left visible again, instead of being cut off.
 const margin = 10 * time.Second
 
 type handler struct {
 	r           *redrive.Redriver
 	defaultMode string
-	log         *slog.Logger
 }
 
 func (h handler) handle(ctx context.Context, in Input) (Output, error) {
-	mode := in.Mode
-	if mode == "" {
-		mode = h.defaultMode
-	}
-	if mode != ModeQueue && mode != ModeExecutions {
-		return Output{}, &ModeError{Mode: mode}
-	}
-	run := ctx
-	if dl, ok := ctx.Deadline(); ok {
-		var cancel context.CancelFunc
-		run, cancel = context.WithDeadline(ctx, dl.Add(-margin))
-		defer cancel()
+	opt, mode, err := h.options(ctx, in)
+	if err != nil {
+		return Output{}, err
 	}
 	var rep redrive.Report
-	var err error
 	if mode == ModeQueue {
-		rep, err = h.r.FromQueue(run)
+		rep, err = h.r.FromQueue(ctx, opt)
 	} else {
-		rep, err = h.r.FailedExecutions(run)
-	}
-	out := Output{Mode: mode, Report: rep, Complete: err == nil}
-	if err != nil && run.Err() != nil && ctx.Err() == nil {
-		// Out of time, not broken: report what was done; the next run carries on.
-		h.log.WarnContext(ctx, "redrive: stopped before the deadline", "mode", mode, "started", rep.Started, "existing", rep.Existing, "failed", rep.Failed)
-		return out, nil
+		rep, err = h.r.FailedExecutions(ctx, opt)
 	}
 	if err != nil {
 		return Output{}, err
 	}
-	h.log.InfoContext(ctx, "redrive", "mode", mode, "started", rep.Started, "existing", rep.Existing, "failed", rep.Failed)
-	return out, nil
+	return Output{Mode: mode, Report: rep}, nil
+}
+
+// options checks the input and sets the budget: the one asked for, within the
+// Lambda's deadline.
+func (h handler) options(ctx context.Context, in Input) (redrive.Options, string, error) {
+	mode := in.Mode
+	if mode == "" {
+		mode = h.defaultMode
+	}
+	switch {
+	case mode != ModeQueue && mode != ModeExecutions:
+		return redrive.Options{}, "", &InputError{fmt.Sprintf("mode %q: must be %q or %q", mode, ModeQueue, ModeExecutions)}
+	case mode == ModeExecutions && len(in.MessageIDs)+len(in.Discard) > 0:
+		return redrive.Options{}, "", &InputError{"messageIds and discard name queue messages: use mode " + ModeQueue}
+	case in.MaxSeconds < 0 || in.MaxMessages < 0 || in.SentBefore < 0:
+		return redrive.Options{}, "", &InputError{"maxSeconds, maxMessages and sentBefore must not be negative"}
+	}
+	opt := redrive.Options{
+		MessageIDs: in.MessageIDs, Discard: in.Discard, IncludePermanent: in.IncludePermanent,
+		MaxDuration: time.Duration(in.MaxSeconds * float64(time.Second)), MaxMessages: in.MaxMessages,
+	}
+	if in.SentBefore > 0 {
+		opt.SentBefore = time.UnixMilli(in.SentBefore)
+	}
+	if opt.MaxDuration == 0 {
+		opt.MaxDuration = redrive.DefaultMaxDuration
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl) - margin
+		if left <= 0 {
+			left = -1 // no time: the run reports at once, incomplete
+		}
+		opt.MaxDuration = min(opt.MaxDuration, left)
+	}
+	return opt, mode, nil
 }
 
 func main() {
 	lambdaenv.Setup()
-	log := slog.Default()
 	mode := lambdaenv.String("REDRIVE_MODE", ModeQueue)
 	if mode != ModeQueue && mode != ModeExecutions {
 		lambdaenv.Fail("REDRIVE_MODE must be queue or executions", "value", mode)
 	}
-	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL(_S3)
-	h := handler{
+	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL
+	lambda.Start(handler{
 		r: &redrive.Redriver{
 			SQS:         sqs.NewFromConfig(cfg),
 			SFN:         sfn.NewFromConfig(cfg),
 			QueueURL:    lambdaenv.Required("FAILURE_QUEUE_URL"),
 			PipelineArn: lambdaenv.Required("PIPELINE_STATE_MACHINE_ARN"),
 			RemoveArn:   lambdaenv.String("REMOVE_STATE_MACHINE_ARN", ""),
-			Logger:      log,
+			Logger:      slog.Default(),
 		},
 		defaultMode: mode,
-		log:         log,
-	}
-	lambda.Start(h.handle)
+	}.handle)
 }

@@ -4,146 +4,195 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/redrive"
+	"github.com/imagepipe/imagepipe/functions/redrive/redrivetest"
 )
 
-// fakeAWS is a failure queue and a Step Functions service in memory.
-type fakeAWS struct {
-	mu       sync.Mutex
-	msgs     map[string]string // message id → body
-	started  map[string]string // execution name → input
-	failed   []string          // failed execution ARNs
-	redriven []string
+const (
+	pipelineArn = "arn:aws:states:us-east-1:000000000000:stateMachine:ImagePipe-Pipeline"
+	removeArn   = "arn:aws:states:us-east-1:000000000000:stateMachine:ImagePipe-Remove"
+)
+
+type fixture struct {
+	clock *redrivetest.Clock
+	q     *redrivetest.Queue
+	sfn   *redrivetest.SFN
 }
 
-func (f *fakeAWS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := &sqs.ReceiveMessageOutput{}
-	for id, body := range f.msgs {
-		if len(out.Messages) < int(in.MaxNumberOfMessages) {
-			out.Messages = append(out.Messages, sqstypes.Message{MessageId: aws.String(id), Body: aws.String(body), ReceiptHandle: aws.String(id)})
-		}
-	}
-	return out, nil
+func newFixture() *fixture {
+	c := redrivetest.NewClock()
+	return &fixture{clock: c, q: redrivetest.NewQueue(c), sfn: redrivetest.NewSFN()}
 }
 
-func (f *fakeAWS) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.msgs, aws.ToString(in.ReceiptHandle))
-	return &sqs.DeleteMessageOutput{}, nil
-}
-
-func (f *fakeAWS) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, ok := f.started[aws.ToString(in.Name)]; ok {
-		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("exists")}
-	}
-	f.started[aws.ToString(in.Name)] = aws.ToString(in.Input)
-	return &sfn.StartExecutionOutput{ExecutionArn: aws.String("arn:exec:" + aws.ToString(in.Name))}, nil
-}
-
-func (f *fakeAWS) ListExecutions(_ context.Context, in *sfn.ListExecutionsInput, _ ...func(*sfn.Options)) (*sfn.ListExecutionsOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := &sfn.ListExecutionsOutput{}
-	if in.StatusFilter == sfntypes.ExecutionStatusFailed && aws.ToString(in.StateMachineArn) == "arn:pipeline" {
-		for _, a := range f.failed {
-			out.Executions = append(out.Executions, sfntypes.ExecutionListItem{ExecutionArn: aws.String(a)})
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeAWS) RedriveExecution(_ context.Context, in *sfn.RedriveExecutionInput, _ ...func(*sfn.Options)) (*sfn.RedriveExecutionOutput, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.redriven = append(f.redriven, aws.ToString(in.ExecutionArn))
-	f.failed = nil // redriven executions run again: no longer listed as failed
-	return &sfn.RedriveExecutionOutput{}, nil
-}
-
-const failureBody = `{"error":"TransientError","cause":"{}","state":"IndexDocument","input":{"detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"images"},"object":{"key":"upload/a.jpg"}}}}`
-
-func newHandler(f *fakeAWS, mode string) lambda.Handler {
-	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+func (f *fixture) handler(mode string) lambda.Handler {
 	h := handler{
-		r:           &redrive.Redriver{SQS: f, SFN: f, QueueURL: "https://sqs/failures", PipelineArn: "arn:pipeline", RemoveArn: "arn:remove", Logger: quiet},
+		r: &redrive.Redriver{
+			SQS: f.q, SFN: f.sfn, QueueURL: "https://sqs/failures", PipelineArn: pipelineArn, RemoveArn: removeArn,
+			Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Now: f.clock.Now,
+		},
 		defaultMode: mode,
-		log:         quiet,
 	}
 	return lambda.NewHandler(h.handle)
 }
 
-func TestRedriveModes(t *testing.T) {
-	f := &fakeAWS{msgs: map[string]string{"m1": failureBody, "m2": failureBody}, started: map[string]string{}, failed: []string{"arn:exec:failed-1"}}
-	h := newHandler(f, ModeQueue)
-	ctx := context.Background()
+// fail queues the failure message of a run that failed with errName, as the state
+// machine writes it, and makes the redriven runs fail the same way at once.
+func (f *fixture) fail(key, errName string) string {
+	perm := redrive.IsPermanentError(errName)
+	id := f.q.Send(redrivetest.FailureBody(errName, redrivetest.Event(pipeline.DetailTypeCreated, key), redrivetest.ExecutionArn(pipelineArn, "s3-"+key[len("upload/"):]), &perm))
+	f.sfn.OnStart = func(e redrivetest.Execution) {
+		f.sfn.Finish(e.Arn, sfntypes.ExecutionStatusFailed, errName)
+		f.q.Send(redrivetest.FailureBody(errName, e.Input, e.Arn, &perm))
+	}
+	f.clock.Advance(time.Millisecond)
+	return id
+}
 
-	out, err := h.Invoke(ctx, []byte(`{}`))
-	if err != nil || string(out) != `{"mode":"queue","started":2,"existing":0,"failed":0,"complete":true}` {
-		t.Fatalf("queue: %s %v", out, err)
+func invoke(t *testing.T, h lambda.Handler, in string) map[string]any {
+	t.Helper()
+	out, err := h.Invoke(context.Background(), []byte(in))
+	if err != nil {
+		t.Fatalf("invoke %s: %v", in, err)
 	}
-	if len(f.msgs) != 0 || len(f.started) != 2 {
-		t.Errorf("queue left %d messages, started %d", len(f.msgs), len(f.started))
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("output %s: %v", out, err)
 	}
-	for _, in := range f.started {
-		var ev map[string]any
-		if json.Unmarshal([]byte(in), &ev) != nil || ev["detail-type"] != "Object Created" {
-			t.Errorf("execution input is not the original event: %s", in)
+	return m
+}
+
+// The API's call, {"mode":"queue"}, on five files that can never succeed: it returns
+// at once, starts nothing, and says so in the documented output.
+func TestQueueContractPermanent(t *testing.T) {
+	f := newFixture()
+	for i := 0; i < 5; i++ {
+		f.fail(fmt.Sprintf("upload/%d.txt", i), pipeline.ErrNameNotAnImage)
+	}
+	h := f.handler(ModeQueue)
+	out, err := h.Invoke(context.Background(), []byte(`{"mode":"queue"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Output
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Mode != ModeQueue || got.Started != 0 || got.Permanent != 5 || !got.Complete || len(got.Messages) != 5 || got.SentBefore != f.clock.Now().UnixMilli() {
+		t.Fatalf("output %s", out)
+	}
+	first := got.Messages[0]
+	if first.MessageID == "" || first.Action != redrive.ActionPermanent || first.Key != "upload/0.txt" || first.Error != pipeline.ErrNameNotAnImage {
+		t.Errorf("first outcome %+v", first)
+	}
+	if len(f.sfn.Started()) != 0 || f.q.Visible() != 5 {
+		t.Errorf("%d executions, %d visible", len(f.sfn.Started()), f.q.Visible())
+	}
+	// Every field of the contract is present, by its JSON name.
+	m := invoke(t, h, `{}`)
+	for _, k := range []string{"mode", "started", "existing", "failed", "discarded", "permanent", "parked", "newer", "complete", "sentBefore", "elapsedMs", "messages"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("output lacks %q: %v", k, m)
 		}
 	}
-	// Again: nothing to do (idempotent).
-	if out, err := h.Invoke(ctx, []byte(`{}`)); err != nil || string(out) != `{"mode":"queue","started":0,"existing":0,"failed":0,"complete":true}` {
-		t.Errorf("queue again: %s %v", out, err)
-	}
-
-	// The event overrides the mode; a scheduled event's other fields are ignored.
-	out, err = h.Invoke(ctx, []byte(`{"mode":"executions","detail-type":"Scheduled Event"}`))
-	if err != nil || string(out) != `{"mode":"executions","started":1,"existing":0,"failed":0,"complete":true}` || len(f.redriven) != 1 {
-		t.Fatalf("executions: %s %v %v", out, err, f.redriven)
-	}
-	if out, _ := h.Invoke(ctx, []byte(`{"mode":"executions"}`)); string(out) != `{"mode":"executions","started":0,"existing":0,"failed":0,"complete":true}` {
-		t.Errorf("executions again: %s", out)
-	}
-	// REDRIVE_MODE=executions as the default.
-	f.failed = []string{"arn:exec:failed-2"}
-	if out, err := newHandler(f, ModeExecutions).Invoke(ctx, []byte(`{}`)); err != nil || len(f.redriven) != 2 {
-		t.Errorf("default executions: %s %v", out, err)
-	}
-
-	_, err = h.Invoke(ctx, []byte(`{"mode":"everything"}`))
-	var me *ModeError
-	if !errors.As(err, &me) || me.Mode != "everything" {
-		t.Errorf("bad mode: %v", err)
+	// Forced: each starts once; the failures they write are not taken in the same call.
+	m = invoke(t, h, `{"includePermanent":true}`)
+	if m["started"] != 5.0 || m["newer"] != 5.0 || len(f.sfn.Started()) != 5 {
+		t.Errorf("includePermanent: %v, %d executions", m, len(f.sfn.Started()))
 	}
 }
 
-// Near the Lambda's deadline the run stops and reports what it did, without error.
-func TestRedrivePartialBeforeDeadline(t *testing.T) {
-	f := &fakeAWS{msgs: map[string]string{"m1": failureBody}, started: map[string]string{}}
+func TestQueueContractByID(t *testing.T) {
+	f := newFixture()
+	a := f.fail("upload/a.txt", pipeline.ErrNameNotAnImage)
+	b := f.fail("upload/b.txt", pipeline.ErrNameNotAnImage)
+	c := f.fail("upload/c.txt", pipeline.ErrNameNotAnImage)
+	h := f.handler(ModeQueue)
+	m := invoke(t, h, fmt.Sprintf(`{"mode":"queue","messageIds":[%q]}`, a))
+	msgs, _ := m["messages"].([]any)
+	if m["started"] != 1.0 || len(msgs) != 1 || msgs[0].(map[string]any)["executionArn"] != redrivetest.ExecutionArn(pipelineArn, redrive.ExecutionName(a, 1)) {
+		t.Fatalf("redrive by id: %v", m)
+	}
+	m = invoke(t, h, fmt.Sprintf(`{"discard":[%q,"gone"]}`, b))
+	if m["discarded"] != 1.0 || m["started"] != 0.0 || fmt.Sprint(m["notFound"]) != "[gone]" || m["complete"] != true {
+		t.Fatalf("discard: %v", m)
+	}
+	bodies := f.q.Bodies()
+	if _, ok := bodies[b]; ok || len(bodies) != 2 {
+		t.Errorf("queue after discard: %v", bodies)
+	}
+	if _, ok := bodies[c]; !ok {
+		t.Errorf("%s was not named and is gone", c)
+	}
+}
+
+func TestExecutionsMode(t *testing.T) {
+	f := newFixture()
+	f.sfn.Add(redrivetest.Execution{StateMachineArn: pipelineArn, Name: "t", Status: sfntypes.ExecutionStatusFailed, Error: pipeline.ErrNameTransient})
+	f.sfn.Add(redrivetest.Execution{StateMachineArn: pipelineArn, Name: "p", Status: sfntypes.ExecutionStatusFailed, Error: pipeline.ErrNameCorrupt})
+	m := invoke(t, f.handler(ModeQueue), `{"mode":"executions","detail-type":"Scheduled Event"}`)
+	if m["mode"] != ModeExecutions || m["started"] != 1.0 || m["permanent"] != 1.0 {
+		t.Errorf("executions: %v", m)
+	}
+	// REDRIVE_MODE=executions is the default.
+	f.sfn.Finish(redrivetest.ExecutionArn(pipelineArn, "t"), sfntypes.ExecutionStatusFailed, pipeline.ErrNameTransient)
+	if m := invoke(t, f.handler(ModeExecutions), `{}`); m["mode"] != ModeExecutions || m["started"] != 1.0 {
+		t.Errorf("default executions: %v", m)
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	h := newFixture().handler(ModeQueue)
+	for _, in := range []string{`{"mode":"everything"}`, `{"mode":"executions","messageIds":["m"]}`, `{"maxSeconds":-1}`} {
+		_, err := h.Invoke(context.Background(), []byte(in))
+		var ie *InputError
+		if !errors.As(err, &ie) {
+			t.Errorf("%s: %v, want an InputError", in, err)
+		}
+	}
+}
+
+// Near the Lambda's deadline the run reports at once, incomplete, and leaves the queue.
+func TestRunNearTheDeadline(t *testing.T) {
+	f := newFixture()
+	f.fail("upload/a.jpg", pipeline.ErrNameTransient)
 	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(margin/2))
 	defer cancel()
-	out, err := newHandler(f, ModeQueue).Invoke(ctx, []byte(`{}`))
-	if err != nil || string(out) != `{"mode":"queue","started":0,"existing":0,"failed":0,"complete":false}` || len(f.msgs) != 1 {
+	out, err := f.handler(ModeQueue).Invoke(ctx, []byte(`{}`))
+	var got Output
+	if err != nil || json.Unmarshal(out, &got) != nil || got.Complete || got.Started != 0 || len(f.q.Bodies()) != 1 {
 		t.Errorf("partial: %s %v", out, err)
+	}
+}
+
+// The budget asked for is kept; a follow-up with sentBefore continues.
+func TestBudgetAndContinue(t *testing.T) {
+	f := newFixture()
+	for i := 0; i < 4; i++ {
+		f.fail(fmt.Sprintf("upload/%d.jpg", i), pipeline.ErrNameTransient)
+	}
+	slow := f.sfn.OnStart
+	f.sfn.OnStart = func(e redrivetest.Execution) { f.clock.Advance(time.Second); slow(e) }
+	h := f.handler(ModeQueue)
+	m := invoke(t, h, `{"maxSeconds":2}`)
+	if m["started"] != 2.0 || m["complete"] != false {
+		t.Fatalf("first call: %v", m)
+	}
+	m = invoke(t, h, fmt.Sprintf(`{"maxSeconds":2,"sentBefore":%.0f}`, m["sentBefore"]))
+	if m["started"] != 2.0 || m["complete"] != false {
+		t.Fatalf("second call: %v", m)
+	}
+	m = invoke(t, h, fmt.Sprintf(`{"maxSeconds":2,"sentBefore":%.0f}`, m["sentBefore"]))
+	if m["started"] != 0.0 || m["complete"] != true || m["newer"] != 4.0 || len(f.sfn.Started()) != 4 {
+		t.Fatalf("third call: %v, %d executions", m, len(f.sfn.Started()))
 	}
 }

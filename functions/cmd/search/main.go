@@ -25,5 +25,6 @@ func main() {
 		URLs:            api.Presigner{Client: s3.NewPresignClient(lambdaenv.S3(cfg))},
 		ThumbnailBucket: lambdaenv.String("IMAGES_BUCKET", ""),
 		AllowOrigin:     lambdaenv.String("ALLOWED_ORIGIN", "*"),
+		PrivateFields:   lambdaenv.String("PRIVATE_FIELDS", api.PrivateFieldsSignedIn),
 	}.Handle)
 }

@@ -360,6 +360,7 @@ func (d *decoder) parseSOF(p []byte, progressive bool) error {
 	if d.sof {
 		return formatErr("more than one frame header")
 	}
+	d.progressive = progressive // known even when the frame is refused below (Plan)
 	if len(p) < 6 {
 		return formatErr("SOF too short")
 	}
@@ -384,7 +385,6 @@ func (d *decoder) parseSOF(p []byte, progressive bool) error {
 	if len(p) != 6+3*n {
 		return formatErr("SOF length")
 	}
-	d.progressive = progressive
 	d.comps = make([]component, n)
 	for i := range d.comps {
 		c := &d.comps[i]

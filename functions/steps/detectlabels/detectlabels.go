@@ -1,8 +1,8 @@
 // Package detectlabels is the DetectLabels step: the event in, the image's labels
 // out. Rekognition reads a JPEG or PNG original within its limits straight from S3;
-// for any other image the pipeline accepts (GIF, WebP, TIFF, BMP, or an original too
-// large or too small for Rekognition) it labels a JPEG rendering sent with the
-// request (Render). The output says which was labelled.
+// for any other image the pipeline accepts (GIF, WebP, TIFF, BMP, HEIC, AVIF, or
+// an original too large or too small for Rekognition) it labels a JPEG rendering
+// sent with the request (Render). The output says which was labelled.
 package detectlabels
 
 import (
@@ -49,7 +49,11 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	if lim == (imaging.Limits{}) {
 		lim = imaging.DefaultLimits
 	}
-	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	key, err := ev.Key() // S3 URL-encodes the key in its events
+	if err != nil {
+		return pipeline.Labels{}, err
+	}
+	bucket := ev.Detail.Bucket.Name
 	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
 		return pipeline.Labels{}, err
 	}
@@ -59,7 +63,7 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	}
 	img, from := labels.Image{Bucket: bucket, Key: key}, pipeline.LabelledOriginal
 	if o.refusal != "" {
-		if img.Bytes, err = Render(o.data, lim); err != nil {
+		if img.Bytes, err = Render(ctx, o.data, lim); err != nil {
 			return pipeline.Labels{}, err
 		}
 		from = pipeline.LabelledRendering
@@ -67,6 +71,13 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 			"reason", o.refusal, "renderingBytes", len(img.Bytes))
 	}
 	out, err := h.Labeler.DetectImage(ctx, img)
+	var notImage *pipeline.NotAnImageError
+	if errors.As(err, &notImage) && from == pipeline.LabelledOriginal {
+		// The header is a JPEG or PNG Rekognition reads, so its refusal means the
+		// data past the header is damaged: the error extract-metadata and
+		// make-thumbnail report for the same file.
+		return pipeline.Labels{}, &pipeline.CorruptImageError{Format: o.format, Err: err}
+	}
 	if err != nil {
 		return pipeline.Labels{}, err
 	}
@@ -81,6 +92,7 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 // ("" if it would not), and its bytes when they were read.
 type original struct {
 	refusal string
+	format  string
 	data    []byte
 }
 
@@ -113,6 +125,7 @@ func (h Handler) inspect(ctx context.Context, bucket, key string, lim imaging.Li
 	if err != nil {
 		return original{}, err
 	}
+	o.format = format
 	if o.refusal = Refusal(format, size, cfg.Width, cfg.Height); o.refusal != "" && o.data == nil {
 		if o.data, err = h.Store.ReadAll(ctx, bucket, key, lim.MaxBytes); err != nil {
 			return original{}, err

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -195,7 +197,8 @@ func TestHandleErrors(t *testing.T) {
 		{"not an image", []byte("hello, world: no image here"), nil, pipeline.ErrNameNotAnImage},
 		{"corrupt gif", imagingtest.Encode(t, "gif", imagingtest.Photo(100, 100))[:200], nil, pipeline.ErrNameCorrupt},
 		{"throttled", jpg, &pipeline.ThrottledError{Service: "rekognition", Err: errors.New("slow")}, pipeline.ErrNameThrottled},
-		{"rekognition cannot read it", jpg, &pipeline.NotAnImageError{Reason: "x"}, pipeline.ErrNameNotAnImage},
+		// A JPEG header Rekognition refuses is a damaged JPEG, as the other branches say.
+		{"rekognition cannot read it", jpg, &pipeline.NotAnImageError{Reason: "x"}, pipeline.ErrNameCorrupt},
 	}
 	for _, tc := range tests {
 		stub := &stubLabeler{err: tc.labelErr}
@@ -255,7 +258,7 @@ func TestRenderSize(t *testing.T) {
 
 func TestRenderPadsAStrip(t *testing.T) {
 	strip := imagingtest.Encode(t, "png", imagingtest.Photo(10, 12000))
-	b, err := Render(strip, imaging.DefaultLimits)
+	b, err := Render(context.Background(), strip, imaging.DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +286,7 @@ func noise(w, h int) *image.RGBA {
 
 func TestRenderWorstCaseFits(t *testing.T) {
 	// Noise at RenderSide²: the largest rendering there is, at its least compressible.
-	b, err := Render(imagingtest.Encode(t, "bmp", noise(RenderSide, RenderSide)), imaging.DefaultLimits)
+	b, err := Render(context.Background(), imagingtest.Encode(t, "bmp", noise(RenderSide, RenderSide)), imaging.DefaultLimits)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,5 +305,35 @@ func TestEncodeWithinLowersQuality(t *testing.T) {
 	}
 	if _, err := encodeWithin(m, 100); err == nil {
 		t.Error("no error when no quality fits")
+	}
+}
+
+// TestHandleHEIC: Rekognition reads no HEIC, so a phone photo is labelled from a
+// JPEG rendering, upright (the corpus's iPhone photo is stored on its side); a
+// HEIC whose tiles are damaged fails as the other branches fail. The corpus file
+// is skipped when absent (no HEIC encoder is at hand to make one).
+func TestHandleHEIC(t *testing.T) {
+	damaged := imagingtest.HEIF(imagingtest.HEIFSpec{Width: 1024, Height: 768, Cols: 2, Rows: 2, TileWidth: 512, TileHeight: 512, Rotation: -1, Mirror: -1})
+	var ce *pipeline.CorruptImageError
+	if _, _, err := run(t, damaged, &stubLabeler{}); !errors.As(err, &ce) {
+		t.Errorf("damaged tiles: %T %v, want a CorruptImageError", err, err)
+	}
+	path := filepath.Join("..", "..", "..", "..", "shared", "corpus", "exif-samples", "heic", "mobile", "iphone_13_pro_max.HEIC")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Skip("corpus not present:", path)
+	}
+	stub := &stubLabeler{out: pipeline.Labels{Labels: []pipeline.Label{{Name: "Phone", Confidence: 90}}, Source: "rekognition"}}
+	out, _, err := run(t, data, stub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got pipeline.Labels
+	if err := json.Unmarshal(out, &got); err != nil || got.LabelledFrom != pipeline.LabelledRendering || stub.calls != 1 {
+		t.Fatalf("%s %v (calls %d)", out, err, stub.calls)
+	}
+	m := checkRendering(t, stub.got[0].Bytes)
+	if b := m.Bounds(); b.Dx() != 1440 || b.Dy() != 1920 {
+		t.Errorf("rendering %v, want 1440x1920 (upright)", b.Size())
 	}
 }

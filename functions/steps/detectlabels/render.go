@@ -2,6 +2,7 @@ package detectlabels
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	"image/draw"
@@ -9,6 +10,7 @@ import (
 	"math"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	_ "github.com/imagepipe/imagepipe/functions/imaging/heifwasm" // HEIC and AVIF are rendered to JPEG here
 	"github.com/imagepipe/imagepipe/functions/labels"
 	"github.com/imagepipe/imagepipe/functions/metadata"
 )
@@ -29,16 +31,21 @@ var renderQualities = []int{imaging.JPEGQuality, 70, 50}
 // are within Rekognition's limits: see renderSize; a shape too long to reach
 // labels.MinSide without passing labels.MaxSide gets a white border up to it. It is
 // at most labels.MaxInlineBytes.
-func Render(data []byte, lim imaging.Limits) ([]byte, error) {
+//
+// The decoded image holds its share of the process's decoding budget until Render
+// returns.
+func Render(ctx context.Context, data []byte, lim imaging.Limits) ([]byte, error) {
 	md, err := metadata.ExtractBytes(data, lim)
 	if err != nil {
 		return nil, err
 	}
 	tw, th := renderSize(md.Width, md.Height)
-	img, _, err := imaging.DecodeBytes(data, lim, max(tw, th))
+	decoded, err := imaging.Decode(ctx, data, lim, max(tw, th))
 	if err != nil {
 		return nil, err
 	}
+	defer decoded.Release()
+	img := decoded.Image
 	// Resize first, orient after: the same pixels, with the shuffling done small.
 	m := pad(imaging.Orient(imaging.Resize(img, tw, th), md.Orientation), labels.MinSide)
 	return encodeWithin(m, labels.MaxInlineBytes)

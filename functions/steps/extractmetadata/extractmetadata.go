@@ -39,7 +39,11 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	if lim == (imaging.Limits{}) {
 		lim = imaging.DefaultLimits
 	}
-	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	key, err := ev.Key() // S3 URL-encodes the key in its events
+	if err != nil {
+		return pipeline.Metadata{}, err
+	}
+	bucket := ev.Detail.Bucket.Name
 	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
 		return pipeline.Metadata{}, err
 	}

@@ -1,11 +1,13 @@
 package extractmetadata_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -137,5 +139,64 @@ func TestErrors(t *testing.T) {
 				t.Errorf("read the object before refusing it")
 			}
 		})
+	}
+}
+
+// TestEXIFBoundedForTheStatePayload: a PNG whose EXIF tags, as JSON, come to about
+// 480 KB (over Step Functions' 256 KiB state limit) gives an output of at most
+// 20 KiB: EXIF within 16 KiB, the tags that matter kept, and exifError saying what
+// was left out.
+func TestEXIFBoundedForTheStatePayload(t *testing.T) {
+	const stateLimit, bound = 256 << 10, 20 << 10
+	tiff := imagingtest.HugeEXIF()
+	data := imagingtest.WithPNGEXIF(imagingtest.Encode(t, "png", imagingtest.Photo(40, 30)), tiff)
+	s3 := imagingtest.NewFakeS3()
+	s3.Add(bucket, key, data)
+	h := extractmetadata.Handler{Store: objects.Store{S3: s3}}
+	out, err := lambda.NewHandler(h.Handle).Invoke(context.Background(), event(t, "created-photo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md pipeline.Metadata
+	if err := json.Unmarshal(out, &md); err != nil {
+		t.Fatal(err)
+	}
+	whole := 0
+	for range 78 { // the crafted tags, as the reader would show them unbounded
+		v, _ := json.Marshal(string(bytes.Repeat([]byte{1}, 1023)))
+		whole += len(v) + 24
+	}
+	t.Logf("EXIF of %d bytes in the file, ~%d bytes as JSON unbounded; output %d bytes (bound %d), %d tags; exifError %q",
+		len(tiff), whole, len(out), bound, len(md.EXIF), md.EXIFError)
+	if whole <= stateLimit {
+		t.Fatalf("the crafted EXIF (%d bytes as JSON) would not pass the state limit", whole)
+	}
+	if len(out) > bound {
+		t.Errorf("output is %d bytes, over %d", len(out), bound)
+	}
+	if md.EXIF["Make"] != "Crafted" || md.Camera == nil || md.Camera.Make != "Crafted" {
+		t.Errorf("Make not kept first: %q, %+v", md.EXIF["Make"], md.Camera)
+	}
+	if !strings.Contains(md.EXIFError, "exif truncated") {
+		t.Errorf("exifError = %q, want the truncation said", md.EXIFError)
+	}
+}
+
+// TestHEICReadsOnlyWhatItNeeds: the meta box comes with the head read, then the
+// Exif item's block 3 MB in; the image data between is never fetched.
+func TestHEICReadsOnlyWhatItNeeds(t *testing.T) {
+	data := imagingtest.HEIF(imagingtest.HEIFSpec{Width: 4032, Height: 3024, Rotation: 3, Mirror: -1,
+		EXIF: imagingtest.EXIF{Make: "Apple"}.TIFF(), CodedBytes: 3 << 20})
+	s3 := imagingtest.NewFakeS3()
+	s3.Add(bucket, key, data)
+	got, err := invoke(t, s3, imaging.Limits{}, "created-photo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["format"] != "heic" || got["orientation"] != 6.0 || got["width"] != 4032.0 || got["camera"].(map[string]any)["make"] != "Apple" {
+		t.Errorf("%v", got)
+	}
+	if s3.BytesServed > extractmetadata.HeadSize+extractmetadata.BlockSize || s3.Gets != 2 {
+		t.Errorf("read %d of %d bytes in %d requests (%v)", s3.BytesServed, len(data), s3.Gets, s3.Ranges)
 	}
 }

@@ -1,6 +1,7 @@
 package makethumbnail_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
@@ -20,7 +21,7 @@ func benchRender(b *testing.B, size, preview int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := makethumbnail.Render(data, imaging.DefaultLimits, size, preview); err != nil {
+		if _, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, size, preview); err != nil {
 			b.Fatal(err)
 		}
 	}

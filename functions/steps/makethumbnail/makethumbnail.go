@@ -1,5 +1,6 @@
-// Package makethumbnail is the make-thumbnail step: it reads the uploaded object,
-// turns it upright by its EXIF orientation, fits it into a small square and writes a
+// Package makethumbnail is the make-thumbnail step: it reads the uploaded object
+// (any format the pipeline accepts, HEIC and AVIF included), turns it upright by its
+// EXIF orientation (a HEIF's irot and imir), fits it into a small square and writes a
 // metadata-free JPEG under thumbnail/ (and optionally a larger one under preview/).
 // Render is shared with `imagepipe thumbnail`.
 package makethumbnail
@@ -11,6 +12,7 @@ import (
 	"image"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	_ "github.com/imagepipe/imagepipe/functions/imaging/heifwasm" // phone photos (HEIC, AVIF) have pixels here
 	"github.com/imagepipe/imagepipe/functions/metadata"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
@@ -56,8 +58,10 @@ type Rendering struct {
 }
 
 // Render makes the thumbnail (size) and, when previewSize > 0, the preview from the
-// original bytes. It is deterministic: the same bytes give the same JPEGs.
-func Render(data []byte, lim imaging.Limits, size, previewSize int) (Rendering, error) {
+// original bytes. It is deterministic: the same bytes give the same JPEGs. The
+// decoded image holds its share of the process's decoding budget until Render
+// returns (waiting, under ctx, while other images hold the rest).
+func Render(ctx context.Context, data []byte, lim imaging.Limits, size, previewSize int) (Rendering, error) {
 	if size <= 0 {
 		size = DefaultSize
 	}
@@ -73,10 +77,12 @@ func Render(data []byte, lim imaging.Limits, size, previewSize int) (Rendering, 
 	if fromPreview {
 		need = previewSize
 	}
-	img, _, err := imaging.DecodeBytes(data, lim, need)
+	decoded, err := imaging.Decode(ctx, data, lim, need)
 	if err != nil {
 		return Rendering{}, err
 	}
+	defer decoded.Release()
+	img := decoded.Image
 	sum := sha256.Sum256(data)
 	out := Rendering{ContentSHA256: hex.EncodeToString(sum[:])}
 	// Sizes come from the original's dimensions, so they do not depend on how much
@@ -126,7 +132,11 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	if lim == (imaging.Limits{}) {
 		lim = imaging.DefaultLimits
 	}
-	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	key, err := ev.Key() // S3 URL-encodes the key in its events
+	if err != nil {
+		return pipeline.Thumbnail{}, err
+	}
+	bucket := ev.Detail.Bucket.Name
 	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
 		return pipeline.Thumbnail{}, err
 	}
@@ -134,7 +144,7 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	if err != nil {
 		return pipeline.Thumbnail{}, err
 	}
-	r, err := Render(data, lim, h.Size, h.PreviewSize)
+	r, err := Render(ctx, data, lim, h.Size, h.PreviewSize)
 	if err != nil {
 		return pipeline.Thumbnail{}, err
 	}

@@ -171,7 +171,7 @@ func TestEveryOrientation(t *testing.T) {
 		// Without a preview the thumbnail comes from the decode; with one, from the
 		// (already upright) preview.
 		for _, preview := range []int{0, 200} {
-			r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
+			r, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, preview)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -200,11 +200,11 @@ func TestRenderQuality(t *testing.T) {
 		return m
 	}
 	for _, preview := range []int{0, 640} {
-		r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
+		r, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, preview)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, preview)
+		again, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, preview)
 		if err != nil || !bytes.Equal(again.Thumbnail.JPEG, r.Thumbnail.JPEG) {
 			t.Errorf("preview %d: thumbnail not deterministic (%v)", preview, err)
 		}
@@ -226,7 +226,7 @@ func TestRenderQuality(t *testing.T) {
 }
 
 func TestSmallImageKeepsItsSize(t *testing.T) {
-	r, err := makethumbnail.Render(imagingtest.JPEG(imagingtest.Photo(50, 30), 90), imaging.DefaultLimits, 80, 640)
+	r, err := makethumbnail.Render(context.Background(), imagingtest.JPEG(imagingtest.Photo(50, 30), 90), imaging.DefaultLimits, 80, 640)
 	if err != nil || r.Thumbnail.Width != 50 || r.Thumbnail.Height != 30 || r.Preview.Width != 50 {
 		t.Errorf("%+v %v", r.Thumbnail, err)
 	}
@@ -252,7 +252,7 @@ func TestCorpusOrientation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, 0)
+			r, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, 0)
 			if err != nil {
 				t.Fatalf("%s_%d: %v", set, o, err)
 			}
@@ -305,7 +305,7 @@ func TestCorpusNeverPanics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = makethumbnail.Render(data, imaging.DefaultLimits, 80, 0)
+		_, err = makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, 0)
 		switch err.(type) {
 		case nil, *pipeline.NotAnImageError, *pipeline.UnsupportedFormatError, *pipeline.CorruptImageError, *pipeline.ImageTooLargeError:
 			if err != nil {
@@ -323,7 +323,7 @@ func BenchmarkRender12MP(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := makethumbnail.Render(data, imaging.DefaultLimits, 80, 640); err != nil {
+		if _, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, 640); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -43,7 +43,11 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (Result, e
 	if err := ev.Validate(); err != nil {
 		return Result{}, err
 	}
-	bucket, key := ev.Detail.Bucket.Name, ev.Detail.Object.Key
+	key, err := ev.Key() // S3 URL-encodes the key in its events
+	if err != nil {
+		return Result{}, err
+	}
+	bucket := ev.Detail.Bucket.Name
 	id := pipeline.DocumentID(bucket, key)
 	res := Result{ID: id, Outcome: OutcomeAbsent}
 	d, found, err := h.Index.Get(ctx, id)

@@ -1,15 +1,20 @@
 package main
 
 import (
-	"github.com/imagepipe/imagepipe/functions/testkit"
-
 	"bytes"
 	"context"
+	"image/jpeg"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
+	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
+	"github.com/imagepipe/imagepipe/functions/testkit"
 )
 
 func TestMedian(t *testing.T) {
@@ -98,5 +103,45 @@ func TestBenchImagesTiny(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s does not decode: %v %s", f, err, out)
 		}
+	}
+}
+
+// TestHEICImagesTiny: heif-enc makes a HEIC of a generated photo, and the pipeline's
+// own renderer reads it back as the same picture.
+func TestHEICImagesTiny(t *testing.T) {
+	for _, tool := range []string{"cjpeg", "jpegtran", "heif-enc"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testkit.SkipUnlessCI(t, tool+" not installed (make deps: libjpeg-turbo-progs, libheif-examples)")
+		}
+	}
+	dir := t.TempDir()
+	jpegs, err := benchImages(context.Background(), dir, []string{"small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heics, err := heicImages(context.Background(), jpegs)
+	if err != nil || len(heics) != 1 {
+		t.Fatalf("heics = %v, %v", heics, err)
+	}
+	data, err := os.ReadFile(heics[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	jpg, err := os.ReadFile(jpegs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, 80, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := makethumbnail.Render(context.Background(), jpg, imaging.DefaultLimits, 80, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := jpeg.Decode(bytes.NewReader(got.Thumbnail.JPEG))
+	b, _ := jpeg.Decode(bytes.NewReader(want.Thumbnail.JPEG))
+	if psnr := imagingtest.PSNR(a, b); psnr < 30 {
+		t.Errorf("the HEIC's thumbnail differs from the JPEG's: PSNR %.1f dB", psnr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/imagepipe/imagepipe/functions/loadgen"
 )
@@ -108,4 +109,27 @@ func writePPM(path string, img *image.RGBA) error {
 		return err
 	}
 	return f.Close()
+}
+
+// heicImages writes (once) a HEIC of each generated 4:2:0 photo with libheif's
+// heif-enc (x265, quality 90: about what a phone writes) and returns the paths;
+// none when heif-enc is not installed.
+func heicImages(ctx context.Context, jpegs []string) ([]string, error) {
+	if _, err := exec.LookPath("heif-enc"); err != nil {
+		return nil, nil
+	}
+	var out []string
+	for _, j := range jpegs {
+		if !strings.HasSuffix(j, "-420.jpg") {
+			continue
+		}
+		h := strings.TrimSuffix(j, ".jpg") + ".heic"
+		if !exist(h) {
+			if b, err := exec.CommandContext(ctx, "heif-enc", "-q", "90", "-o", h, j).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("heif-enc %s: %w: %s", j, err, b)
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
 }

@@ -33,6 +33,17 @@ func main() {
 type tool struct {
 	name string
 	argv func(in, out string) []string
+	only func(file string) bool // the files it reads; nil: all
+}
+
+func isJPEG(f string) bool {
+	e := strings.ToLower(filepath.Ext(f))
+	return e == ".jpg" || e == ".jpeg"
+}
+
+func isHEIC(f string) bool {
+	e := strings.ToLower(filepath.Ext(f))
+	return e == ".heic" || e == ".heif"
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runs := fs.Int("runs", 5, "runs per tool and file (median reported)")
 	sizes := fs.String("sizes", "12mp,24mp", "generated sizes (12mp, 24mp, small)")
 	corpus := fs.String("corpus", "../shared/corpus/exif-samples/jpg/mobile", "folder of phone photos to add when present")
+	heicCorpus := fs.String("heic-corpus", "../shared/corpus/exif-samples/heic/mobile", "folder of HEIC phone photos to add when present")
 	core := fs.String("core", "bin/imagepipe-thumbcore", "the same thumbnail in a minimal binary (its row shows the CLI's start-up cost); skipped when absent")
 	size := fs.Int("size", 80, "thumbnail size")
 	steps := fs.Bool("steps", true, "also time the pipeline steps in-process (CPU per image, for imagepipe cost)")
@@ -57,7 +69,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	*dir = abs
 	sizeList := strings.Split(*sizes, ",")
 	if *generateOnly {
-		_, err := benchImages(ctx, *dir, sizeList)
+		jpegs, err := benchImages(ctx, *dir, sizeList)
+		if err != nil {
+			return err
+		}
+		_, err = heicImages(ctx, jpegs)
 		return err
 	}
 	// Generate in a child: Linux reports a child's peak RSS as at least its parent's
@@ -75,11 +91,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("generate images: %w", err)
 	}
+	heics, err := heicImages(ctx, files)
+	if err != nil {
+		return fmt.Errorf("generate images: %w", err)
+	}
+	if len(heics) == 0 {
+		fmt.Fprintln(stderr, "heif-enc not installed: no generated HEICs (make deps-bench)")
+	}
 	if m, _ := filepath.Glob(filepath.Join(*corpus, "*.jpg")); len(m) > 0 {
 		sort.Strings(m)
 		files = append(files, m...)
 	} else {
 		fmt.Fprintf(stderr, "no phone photos at %s: generated images only\n", *corpus)
+	}
+	files = append(files, heics...)
+	for _, pattern := range []string{"*.HEIC", "*.heic", "*.heif"} {
+		m, _ := filepath.Glob(filepath.Join(*heicCorpus, pattern))
+		sort.Strings(m)
+		files = append(files, m...)
 	}
 	out := filepath.Join(*dir, "out")
 	if err := os.MkdirAll(out, 0o755); err != nil {
@@ -89,16 +118,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	box := fmt.Sprintf("%dx%d", *size, *size)
 	pre := fmt.Sprintf("%dx%d", 2**size, 2**size)
 	tools := []tool{
-		{OursTool, func(in, o string) []string { return []string{*bin, "thumbnail", in, o + "-ours.jpg", "--size", px} }},
-		{"imagepipe core", func(in, o string) []string { return []string{*core, in, o + "-core.jpg", px} }},
+		{OursTool, func(in, o string) []string { return []string{*bin, "thumbnail", in, o + "-ours.jpg", "--size", px} }, nil},
+		{"imagepipe core", func(in, o string) []string { return []string{*core, in, o + "-core.jpg", px} }, nil},
 		{"convert", func(in, o string) []string {
 			return []string{findConvert(), "-define", "jpeg:size=" + pre, in, "-thumbnail", box, "-quality", "95", o + "-im.jpg"}
-		}},
+		}, nil},
 		{"gm convert", func(in, o string) []string {
 			return []string{"gm", "convert", "-size", pre, in, "-thumbnail", box, "-quality", "95", o + "-gm.jpg"}
-		}},
-		{"vipsthumbnail", func(in, o string) []string { return []string{"vipsthumbnail", in, "-s", px, "-o", o + "-vips.jpg"} }},
-		{"djpeg -scale 1/8", func(in, o string) []string { return []string{"djpeg", "-scale", "1/8", in} }},
+		}, isJPEG},
+		{"vipsthumbnail", func(in, o string) []string { return []string{"vipsthumbnail", in, "-s", px, "-o", o + "-vips.jpg"} }, nil},
+		{"djpeg -scale 1/8", func(in, o string) []string { return []string{"djpeg", "-scale", "1/8", in} }, isJPEG},
+		// libheif's own converter: a whole-size decode (native, threaded) and a JPEG
+		// of it: the peer of the WebAssembly decoder we run.
+		{"heif-convert", func(in, o string) []string { return []string{"heif-convert", "-q", "90", in, o + "-heifconvert.jpg"} }, isHEIC},
 	}
 	fmt.Fprintf(stderr, "%d files x %d tools x %d runs; load average %s\n", len(files), len(tools), *runs, loadavg())
 	var rows []Row
@@ -106,6 +138,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		name := filepath.Base(f)
 		o := filepath.Join(out, strings.TrimSuffix(name, filepath.Ext(name)))
 		for _, t := range tools {
+			if t.only != nil && !t.only(f) {
+				continue
+			}
 			argv := t.argv(f, o)
 			if _, err := exec.LookPath(argv[0]); err != nil {
 				rows = append(rows, Row{File: name, Tool: t.name, Err: "not installed"})
@@ -121,8 +156,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *steps {
-		fmt.Fprintln(stdout)
-		return stepTable(ctx, stdout, files[0], *runs)
+		stepFiles := []string{files[0]}
+		for _, f := range files {
+			if isHEIC(f) {
+				stepFiles = append(stepFiles, f) // the first HEIC: the WebAssembly decoder's cost
+				break
+			}
+		}
+		for _, f := range stepFiles {
+			fmt.Fprintln(stdout)
+			if err := stepTable(ctx, stdout, f, *runs); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

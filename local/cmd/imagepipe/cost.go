@@ -143,12 +143,15 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 // executionTime is one workflow's duration: the slowest of the parallel branches,
 // then index-document (functions not in the pipeline's shape are added in series).
 func executionTime(fns []cost.Function) time.Duration {
+	parallel := map[string]bool{}
+	for _, st := range statemachine.Steps() {
+		parallel[st.Function] = st.Parallel
+	}
 	var branches, rest time.Duration
 	for _, f := range fns {
-		switch f.Name {
-		case "extract-metadata", "detect-labels", "make-thumbnail":
+		if parallel[f.Name] {
 			branches = max(branches, f.Billed())
-		default:
+		} else {
 			rest += f.Billed()
 		}
 	}

@@ -21,7 +21,7 @@ func runThumbnail(ctx context.Context, args []string) error {
 }
 
 // thumbnail renders IN with make-thumbnail's own function and writes the JPEG to OUT.
-func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
+func thumbnail(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("thumbnail", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	size := fs.Int("size", makethumbnail.DefaultSize, "longest side of the thumbnail, in pixels")
@@ -51,7 +51,7 @@ func thumbnail(_ context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := makethumbnail.Render(data, imaging.DefaultLimits, *size, 0)
+	r, err := makethumbnail.Render(ctx, data, imaging.DefaultLimits, *size, 0)
 	if err != nil {
 		return fmt.Errorf("%s: %s", in, errorLine(err))
 	}

@@ -18,6 +18,7 @@ import { presign, signRequest, type Credentials } from "./signing";
 import {
   ApiError,
   errorFromResponse,
+  eventKey,
   NotAvailable,
   xhrPut,
   type Api,
@@ -171,7 +172,7 @@ export class AwsApi implements Api {
           items.map(async (it) => {
             const d = await this.client().send(new DescribeExecutionCommand({ executionArn: it.executionArn }));
             try {
-              it.key = JSON.parse(d.input ?? "{}")?.detail?.object?.key;
+              it.key = eventKey(JSON.parse(d.input ?? "{}")?.detail?.object?.key);
             } catch {
               /* not an S3 event */
             }

@@ -165,3 +165,16 @@ export function xhrPut(
     xhr.send(body);
   });
 }
+
+/**
+ * The object key of an S3 event: S3 URL-encodes it as a form value ("red flower.jpg"
+ * arrives as "red+flower.jpg"), so this decodes it to the key the object has.
+ */
+export function eventKey(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  try {
+    return decodeURIComponent(key.replace(/\+/g, " "));
+  } catch {
+    return key; // not encoded as S3 encodes: shown as sent
+  }
+}

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import type { Api, FailureMessage } from "../api/types";
+import { eventKey, type Api, type FailureMessage } from "../api/types";
 import { formatDate, pretty } from "../format";
 import { ErrorBox, useLoad } from "../components/common";
 
@@ -33,7 +33,7 @@ function keyOf(input: unknown): string | undefined {
       return undefined;
     }
   }
-  return (i as { detail?: { object?: { key?: string } } })?.detail?.object?.key;
+  return eventKey((i as { detail?: { object?: { key?: string } } })?.detail?.object?.key);
 }
 
 export function FailuresPage({ api }: { api: Api }) {

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strconv"
@@ -33,7 +34,7 @@ func run(in, out, size string) error {
 	if err != nil {
 		return err
 	}
-	r, err := makethumbnail.Render(data, imaging.DefaultLimits, n, 0)
+	r, err := makethumbnail.Render(context.Background(), data, imaging.DefaultLimits, n, 0)
 	if err != nil {
 		return err
 	}

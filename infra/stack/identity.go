@@ -1,0 +1,169 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscognito"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// OperatorsGroup is the user pool group whose members get OperatorRole: the load
+// tester, the failure queue, redrive and the executions. Membership is granted by an
+// administrator (admin-add-user-to-group); nobody can join it by signing up.
+const OperatorsGroup = "operators"
+
+// UploadPrefixPolicy is the key prefix (an IAM policy variable) under which a
+// Cognito identity may upload: its own identity id, so that nobody can write, or
+// guess a key, under another's.
+const UploadPrefixPolicy = "upload/${cognito-identity.amazonaws.com:sub}/"
+
+type identity struct {
+	userPool     awscognito.UserPool
+	client       awscognito.UserPoolClient
+	identityPool awscognito.CfnIdentityPool
+	operators    awscognito.CfnUserPoolGroup
+}
+
+// newIdentity: a user pool whose usernames are email addresses, and an identity pool
+// with three roles: guests may search and upload under their own prefix; signed-in
+// users may also ping; the operators group's role (chosen from the ID token's
+// cognito:preferred_role) may also run the load tester, read the failure queue,
+// redrive and list executions (grantOperators).
+func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
+	pool := awscognito.NewUserPool(s.Stack, jsii.String("Users"), &awscognito.UserPoolProps{
+		SelfSignUpEnabled: jsii.Bool(true),
+		// Email without username: the email is the username (UsernameAttributes).
+		SignInAliases: &awscognito.SignInAliases{Email: jsii.Bool(true)},
+		AutoVerify:    &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		StandardAttributes: &awscognito.StandardAttributes{
+			Email: &awscognito.StandardAttribute{Required: jsii.Bool(true), Mutable: jsii.Bool(true)},
+		},
+		PasswordPolicy: &awscognito.PasswordPolicy{
+			MinLength: jsii.Number(12), RequireLowercase: jsii.Bool(true), RequireUppercase: jsii.Bool(true),
+			RequireDigits: jsii.Bool(true), RequireSymbols: jsii.Bool(true),
+		},
+		Mfa:             awscognito.Mfa_OPTIONAL,
+		MfaSecondFactor: &awscognito.MfaSecondFactor{Otp: jsii.Bool(true), Sms: jsii.Bool(false)},
+		AccountRecovery: awscognito.AccountRecovery_EMAIL_ONLY,
+		RemovalPolicy:   awscdk.RemovalPolicy_DESTROY,
+	})
+	client := pool.AddClient(jsii.String("Web"), &awscognito.UserPoolClientOptions{
+		// The web app signs in with USER_PASSWORD_AUTH (over TLS to Cognito); SRP for other clients.
+		AuthFlows:                  &awscognito.AuthFlow{UserSrp: jsii.Bool(true), UserPassword: jsii.Bool(true)},
+		GenerateSecret:             jsii.Bool(false),
+		PreventUserExistenceErrors: jsii.Bool(true),
+	})
+	ids := awscognito.NewCfnIdentityPool(s.Stack, jsii.String("Identities"), &awscognito.CfnIdentityPoolProps{
+		AllowUnauthenticatedIdentities: jsii.Bool(true),
+		CognitoIdentityProviders: &[]any{&awscognito.CfnIdentityPool_CognitoIdentityProviderProperty{
+			ClientId:     client.UserPoolClientId(),
+			ProviderName: pool.UserPoolProviderName(),
+		}},
+	})
+	role := func(id, amr string) awsiam.Role {
+		return awsiam.NewRole(s.Stack, jsii.String(id), &awsiam.RoleProps{
+			AssumedBy: awsiam.NewFederatedPrincipal(jsii.String("cognito-identity.amazonaws.com"), &map[string]any{
+				"StringEquals":           map[string]any{"cognito-identity.amazonaws.com:aud": ids.Ref()},
+				"ForAnyValue:StringLike": map[string]any{"cognito-identity.amazonaws.com:amr": amr},
+			}, jsii.String("sts:AssumeRoleWithWebIdentity")),
+		})
+	}
+	s.UnauthRole = role("GuestRole", "unauthenticated")
+	s.AuthRole = role("UserRole", "authenticated")
+	s.OperatorRole = role("OperatorRole", "authenticated")
+	invoke := func(method, path string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("execute-api:Invoke"),
+			Resources: jsii.Strings(*api.ArnForExecuteApi(jsii.String(method), jsii.String(path), jsii.String(StageName))),
+		})
+	}
+	for _, r := range []awsiam.Role{s.UnauthRole, s.AuthRole, s.OperatorRole} {
+		r.AddToPolicy(invoke("GET", "/images"))
+		r.AddToPolicy(s.uploadStatement())
+	}
+	for _, r := range []awsiam.Role{s.AuthRole, s.OperatorRole} {
+		r.AddToPolicy(invoke("GET", "/ping"))
+	}
+	operators := awscognito.NewCfnUserPoolGroup(s.Stack, jsii.String("Operators"), &awscognito.CfnUserPoolGroupProps{
+		UserPoolId:  pool.UserPoolId(),
+		GroupName:   jsii.String(OperatorsGroup),
+		Description: jsii.String("imagepipe operators: load tester, failure queue, redrive, executions"),
+		RoleArn:     s.OperatorRole.RoleArn(),
+		Precedence:  jsii.Number(0),
+	})
+	awscognito.NewCfnIdentityPoolRoleAttachment(s.Stack, jsii.String("IdentityRoles"), &awscognito.CfnIdentityPoolRoleAttachmentProps{
+		IdentityPoolId: ids.Ref(),
+		Roles: &map[string]any{
+			"unauthenticated": s.UnauthRole.RoleArn(),
+			"authenticated":   s.AuthRole.RoleArn(),
+		},
+		// The ID token names the groups' roles (cognito:roles, cognito:preferred_role):
+		// an operator gets OperatorRole, anyone else the authenticated role.
+		RoleMappings: &map[string]any{
+			"users": &awscognito.CfnIdentityPoolRoleAttachment_RoleMappingProperty{
+				Type:                    jsii.String("Token"),
+				AmbiguousRoleResolution: jsii.String("AuthenticatedRole"),
+				IdentityProvider: awscdk.Fn_Join(jsii.String(":"), &[]*string{
+					pool.UserPoolProviderName(), client.UserPoolClientId(),
+				}),
+			},
+		},
+	})
+	return identity{userPool: pool, client: client, identityPool: ids, operators: operators}
+}
+
+// uploadStatement: s3:PutObject under the identity's own prefix, only as a
+// conditional write (If-None-Match: *), so nothing already there is overwritten.
+// UploadPart and CreateMultipartUpload (s3:PutObject too) never carry the header,
+// so web identities upload with one PUT: at most 5 GB, which S3 itself enforces.
+// IAM has no condition key for an object's size; the pipeline refuses uploads over
+// its 50 MB limit, and the lifecycle rule deletes what it refused (RejectedTag).
+func (s *ImagePipe) uploadStatement() awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings("s3:PutObject"),
+		Resources:  jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(UploadPrefixPolicy + "*"))),
+		Conditions: &map[string]any{"Null": map[string]any{"s3:if-none-match": "false"}},
+	})
+}
+
+// grantOperators: what only the operators group may do, each on this stack's own
+// resources: invoke the load tester and the redrive Lambda, read, return and delete
+// failure-queue messages, list both state machines' executions, read their history,
+// redrive and stop them.
+func (s *ImagePipe) grantOperators(id identity) {
+	r := s.OperatorRole
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: jsii.Strings(*s.Functions[FnLoadTester].FunctionArn(), *s.Functions[FnRedrive].FunctionArn()),
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
+		Resources: jsii.Strings(*s.FailureQueue.QueueArn()),
+	}))
+	machines := []awsstepfunctions.StateMachine{s.Pipeline, s.Remove}
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:ListExecutions"),
+		Resources: jsii.Strings(*s.Pipeline.StateMachineArn(), *s.Remove.StateMachineArn()),
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory", "states:DescribeStateMachineForExecution",
+			"states:RedriveExecution", "states:StopExecution"),
+		Resources: executionArns(machines...),
+	}))
+}
+
+// executionArns are the ARNs of the machines' executions: execution names are only
+// known at run time, so the wildcard is the name below each machine.
+func executionArns(machines ...awsstepfunctions.StateMachine) *[]*string {
+	var out []*string
+	for _, sm := range machines {
+		name := sm.Node().DefaultChild().(awsstepfunctions.CfnStateMachine).AttrName()
+		out = append(out, awscdk.Fn_Join(jsii.String(""), &[]*string{
+			jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), awscdk.Aws_REGION(), jsii.String(":"),
+			awscdk.Aws_ACCOUNT_ID(), jsii.String(":execution:"), name, jsii.String(":*"),
+		}))
+	}
+	return &out
+}

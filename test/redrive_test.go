@@ -1,0 +1,219 @@
+package test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
+	"github.com/imagepipe/imagepipe/functions/redrive"
+)
+
+// redriveAnswerBound is how long POST /api/failures/redrive may take: the redrive
+// Lambda's default budget (redrive.DefaultMaxDuration) plus its last empty receive,
+// with room for a cold start.
+const redriveAnswerBound = 10 * time.Second
+
+// redriveAnswer is the redrive Lambda's output, which the API passes on.
+type redriveAnswer struct {
+	redrive.Report
+	Mode string `json:"mode"`
+}
+
+// queuedFailure is one message of GET /api/failures with its body decoded.
+type queuedFailure struct {
+	MessageID string
+	Body      redrive.Failure
+	Event     pipeline.ObjectEvent
+}
+
+// queuedFailures reads the failure queue through the API (which lists in-flight
+// messages too).
+func (tw *Twin) queuedFailures(t *testing.T) []queuedFailure {
+	t.Helper()
+	var ans failuresAnswer
+	if st := tw.getJSON(t, "/api/failures", &ans); st != 200 {
+		t.Fatalf("/api/failures: status %d", st)
+	}
+	var out []queuedFailure
+	for _, m := range ans.Messages {
+		raw := string(m.Body)
+		var s string
+		if json.Unmarshal(m.Body, &s) == nil { // a body given as a JSON string
+			raw = s
+		}
+		f, ev, err := redrive.ParseFailure(raw)
+		if err != nil {
+			t.Fatalf("failure message %s: %v", raw, err)
+		}
+		out = append(out, queuedFailure{MessageID: m.MessageID, Body: f, Event: ev})
+	}
+	return out
+}
+
+// postRedrive POSTs a JSON body to an /api/failures route and decodes the answer; it
+// fails the test when the answer takes longer than redriveAnswerBound.
+func (tw *Twin) postRedrive(t *testing.T, path, body string) redriveAnswer {
+	t.Helper()
+	client := &http.Client{Timeout: 2 * redriveAnswerBound} // a hung request fails, not the whole suite
+	start := time.Now()
+	resp, err := client.Post(tw.HTTPURL+path, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	t.Logf("POST %s %s: %d in %v: %s", path, body, resp.StatusCode, took.Round(time.Millisecond), raw)
+	if took > redriveAnswerBound {
+		t.Errorf("POST %s answered after %v, bound %v", path, took, redriveAnswerBound)
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("POST %s: status %d: %s", path, resp.StatusCode, raw)
+	}
+	var ans redriveAnswer
+	if err := json.Unmarshal(raw, &ans); err != nil {
+		t.Fatalf("POST %s: answer %s: %v", path, raw, err)
+	}
+	return ans
+}
+
+// putTexts uploads n text files under upload/<dir>/: files the pipeline can never read.
+func (tw *Twin) putTexts(t *testing.T, dir string, n int) []string {
+	t.Helper()
+	ctx := ctxT(t)
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("upload/%s/notes-%d.txt", dir, i)
+		body := fmt.Sprintf("shopping list %d: eggs, flour, milk\n", i)
+		if _, err := tw.S3().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(keys[i]), Body: bytes.NewReader([]byte(body)), ContentType: aws.String("text/plain")}); err != nil {
+			t.Fatalf("put %s: %v", keys[i], err)
+		}
+	}
+	return keys
+}
+
+// waitFailures waits until the queue holds n failure messages and every execution has
+// ended (the message is sent just before the Fail state), and returns the messages.
+func (tw *Twin) waitFailures(t *testing.T, n int) []queuedFailure {
+	t.Helper()
+	var msgs []queuedFailure
+	waitFor(t, 2*time.Minute, fmt.Sprintf("%d failure messages and no running execution", n), func() (bool, error) {
+		msgs = tw.queuedFailures(t)
+		return len(msgs) == n && len(tw.executions(t, sfntypes.ExecutionStatusRunning)) == 0, nil
+	})
+	return msgs
+}
+
+// The runaway redrive (issue 14): five files that can never succeed. POST
+// /api/failures/redrive answers within 10 s, starts no execution, and leaves the five
+// messages, marked permanent, visible in the queue. The CLI does the same.
+func TestRedriveOfFivePermanentFailuresAnswersWithin10sAndStartsNone(t *testing.T) {
+	tw := startTwin(t)
+	keys := tw.putTexts(t, "runaway", 5)
+	before := tw.waitFailures(t, 5)
+	executions := tw.executions(t, "")
+	if len(executions) != 5 {
+		t.Fatalf("%d executions for 5 uploads", len(executions))
+	}
+	arns := map[string]bool{}
+	for _, e := range executions {
+		arns[aws.ToString(e.ExecutionArn)] = true
+	}
+	assertPermanent := func(msgs []queuedFailure) {
+		t.Helper()
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			b := m.Body
+			if b.Error != pipeline.ErrNameNotAnImage || b.Permanent == nil || !*b.Permanent || !arns[b.ExecutionArn] || b.RedriveCount() != 0 {
+				t.Errorf("message %s: error %s, permanent %v, executionArn %q: want NotAnImageError, permanent: true, one of the 5 executions, count 0",
+					m.MessageID, b.Error, b.Permanent, b.ExecutionArn)
+			}
+			seen[m.Event.Detail.Object.Key] = true
+		}
+		for _, k := range keys {
+			if !seen[k] {
+				t.Errorf("no failure message for %s", k)
+			}
+		}
+	}
+	assertPermanent(before)
+
+	ans := tw.postRedrive(t, "/api/failures/redrive", `{}`)
+	if ans.Started != 0 || ans.Permanent != 5 || !ans.Complete {
+		t.Errorf("answer %+v: want started 0, permanent 5, complete", ans.Report)
+	}
+	if n := len(tw.executions(t, "")); n != 5 {
+		t.Fatalf("%d executions after the redrive, want the 5 there were", n)
+	}
+	after := tw.queuedFailures(t)
+	if len(after) != 5 {
+		t.Fatalf("%d messages after the redrive, want 5", len(after))
+	}
+	assertPermanent(after)
+	if visible, inFlight := tw.queueDepth(t); visible != 5 || inFlight != 0 {
+		t.Errorf("queue: %d visible, %d in flight; the redrive must leave them visible", visible, inFlight)
+	}
+
+	start := time.Now()
+	var rep redrive.Report
+	mustJSON(t, imagepipe(t, "redrive", "--endpoint", tw.EdgeURL), &rep)
+	if took := time.Since(start); took > redriveAnswerBound || rep.Started != 0 || rep.Permanent != 5 {
+		t.Errorf("imagepipe redrive: %+v in %v", rep, took)
+	}
+	if n := len(tw.executions(t, "")); n != 5 {
+		t.Errorf("%d executions after imagepipe redrive, want 5", n)
+	}
+}
+
+// Failures you can act on (issue 15): one message redriven by id starts once (and,
+// failing again, comes back with redrive count 1); another discarded is gone; the
+// third is untouched.
+func TestRedriveAndDiscardOneFailureByMessageID(t *testing.T) {
+	tw := startTwin(t)
+	tw.putTexts(t, "by-id", 3)
+	msgs := tw.waitFailures(t, 3)
+	redriven, discarded, kept := msgs[0], msgs[1], msgs[2]
+
+	ans := tw.postRedrive(t, "/api/failures/redrive", fmt.Sprintf(`{"messageIds":[%q]}`, redriven.MessageID))
+	if ans.Started != 1 || len(ans.Messages) != 1 || ans.Messages[0].MessageID != redriven.MessageID {
+		t.Fatalf("redrive by id: %+v", ans.Report)
+	}
+	newArn := ans.Messages[0].ExecutionArn
+	if redrive.RedriveCountOf(newArn) != 1 {
+		t.Errorf("started %q: want a redrive-1 execution", newArn)
+	}
+	ans = tw.postRedrive(t, "/api/failures/discard", fmt.Sprintf(`{"messageIds":[%q]}`, discarded.MessageID))
+	if ans.Discarded != 1 || ans.Started != 0 {
+		t.Fatalf("discard: %+v", ans.Report)
+	}
+
+	final := tw.waitFailures(t, 2)
+	byID := map[string]queuedFailure{}
+	for _, m := range final {
+		byID[m.MessageID] = m
+	}
+	if _, ok := byID[kept.MessageID]; !ok {
+		t.Errorf("%s was neither redriven nor discarded, and is gone", kept.MessageID)
+	}
+	for id, m := range byID {
+		if id == kept.MessageID {
+			continue
+		}
+		if m.Body.ExecutionArn != newArn || m.Body.RedriveCount() != 1 || m.Event.Detail.Object.Key != redriven.Event.Detail.Object.Key {
+			t.Errorf("new message %s: %+v, want the failure of %s with redrive count 1", id, m.Body, newArn)
+		}
+	}
+	if n := len(tw.executions(t, "")); n != 4 {
+		t.Errorf("%d executions, want 3 uploads + 1 redrive", n)
+	}
+}
