@@ -23,24 +23,27 @@ build: imagepipe lambdas twin-lambdas build-web
 
 # bin/imagepipe runs the twin's and AWS commands from bin/imagepipe-pipeline beside it.
 # lambda.norpc drops aws-lambda-go's net/rpc server (the engine only calls handlers);
+# nodynamic keeps the HEIC/AVIF decoders (WebAssembly, through purego) from making a
+# CGO_ENABLED=0 binary dynamically linked: the Lambdas stay static;
 # with -s -w the small binary starts and pages in less: `imagepipe thumbnail` is timed
 # against ImageMagick in `make bench`.
-CLI_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+GO_TAGS   := lambda.norpc,nodynamic
+CLI_FLAGS := -tags $(GO_TAGS) -trimpath -ldflags='-s -w'
 imagepipe:
 	$(GO) build $(CLI_FLAGS) -o bin/imagepipe ./local/cmd/imagepipe
-	$(GO) build -tags lambda.norpc -o bin/imagepipe-pipeline ./local/cmd/imagepipe-pipeline
+	$(GO) build -tags $(GO_TAGS) -o bin/imagepipe-pipeline ./local/cmd/imagepipe-pipeline
 
 lambdas:
 	@for f in $(LAMBDAS); do \
 	  echo "lambda $$f (linux/arm64)"; \
-	  (cd functions && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../build/lambda/$$f/bootstrap ./cmd/$$f); \
+	  (cd functions && CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags $(GO_TAGS) -trimpath -ldflags='-s -w' -o ../build/lambda/$$f/bootstrap ./cmd/$$f); \
 	done
 
 # The same functions/cmd/<name> built for this machine: the twin runs them as
 # processes under its Lambda Runtime API (build/twin/<name>/bootstrap).
 twin-lambdas:
 	@mkdir -p build/twin/.bin
-	cd functions && CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o ../build/twin/.bin/ ./cmd/...
+	cd functions && CGO_ENABLED=0 $(GO) build -tags $(GO_TAGS) -trimpath -ldflags='-s -w' -o ../build/twin/.bin/ ./cmd/...
 	@for f in $(LAMBDAS); do mkdir -p build/twin/$$f && mv -f build/twin/.bin/$$f build/twin/$$f/bootstrap; done
 
 # The twin in the foreground, deployed from the committed template snapshot.

@@ -3,7 +3,9 @@
 // (1, or an even number), searchVolumeGiB=N, searchDomainName=NAME (default: from the
 // stack name), lambdaDir=DIR, webDist=DIR, stackName=NAME; read by stack.New:
 // faults, redriveSchedule, reservedConcurrency, devOrigin, logExecutionData,
-// privateFields (infra/README.md describes them all).
+// privateFields (infra/README.md describes them all). Delivery, each opt-in:
+// pipeline=true with connectionArn, repo, branch or codeCommitRepo (pipeline.go);
+// githubRepo=owner/name, githubEnvironment, githubOidcProviderArn (pipeline_github.go).
 package main
 
 import (
@@ -28,8 +30,13 @@ func main() {
 func run() error {
 	app := awscdk.NewApp(nil)
 	ctx := func(key, def string) string {
-		if v, ok := app.Node().TryGetContext(jsii.String(key)).(string); ok && v != "" {
-			return v
+		switch v := app.Node().TryGetContext(jsii.String(key)).(type) {
+		case string:
+			if v != "" {
+				return v
+			}
+		case bool, float64:
+			return fmt.Sprint(v)
 		}
 		return def
 	}
@@ -75,12 +82,46 @@ func run() error {
 			VolumeGiB:     volume,
 		},
 	}
-	if _, err := stack.New(app, ctx("stackName", "ImagePipe"), props); err != nil {
+	stackName := ctx("stackName", "ImagePipe")
+	if repo := ctx(ContextGitHubRepo, ""); repo != "" {
+		gh := GitHubConfig{Repo: repo, Environment: ctx(ContextGitHubEnvironment, ""), ProviderArn: ctx(ContextGitHubOIDC, "")}
+		if _, err := NewGitHubDeploy(app, stackName, gh, props.Env); err != nil {
+			return err
+		}
+		props.SmokeTestPrincipals = append(props.SmokeTestPrincipals, GitHubDeployRoleName(stackName))
+	}
+	pipeline, err := strconv.ParseBool(ctx(ContextPipeline, "false"))
+	if err != nil {
+		return fmt.Errorf("context %s: %w", ContextPipeline, err)
+	}
+	if pipeline {
+		given := map[string]string{}
+		for _, k := range forwardedContext {
+			given[k] = ctx(k, "")
+		}
+		cfg := DeliveryConfig{
+			ConnectionArn: ctx(ContextConnectionArn, ""), Repo: ctx(ContextRepo, ""), Branch: ctx(ContextBranch, ""),
+			CodeCommitRepo: ctx(ContextCodeCommitRepo, ""), SynthArgs: synthArgs(given),
+		}
+		if _, err := NewDelivery(app, stackName, cfg, props); err != nil {
+			return err
+		}
+	} else if _, err := stack.New(app, stackName, props); err != nil {
 		return err
 	}
 	stack.ApplyNag(app)
 	app.Synth(nil)
 	return nil
+}
+
+// forwardedContext are the context keys the delivery pipeline's own synth is given
+// again (the folders lambdaDir and webDist keep cdk.json's values there).
+var forwardedContext = []string{
+	"express", "alarmEmail", "searchInstanceType", "searchInstanceCount", "searchVolumeGiB", "searchDomainName", "stackName",
+	stack.ContextFaults, stack.ContextRedriveSchedule, stack.ContextReservedConcurrency, stack.ContextDevOrigin,
+	stack.ContextLogExecutionData, stack.ContextPrivateFields,
+	ContextPipeline, ContextConnectionArn, ContextRepo, ContextBranch, ContextCodeCommitRepo,
+	ContextGitHubRepo, ContextGitHubEnvironment, ContextGitHubOIDC,
 }
 
 // envOr returns the first set variable, or nil for an environment-agnostic stack.

@@ -3,8 +3,6 @@ package statemachine
 import (
 	_ "embed"
 	"slices"
-
-	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
 //go:embed pipeline.asl.json
@@ -71,11 +69,4 @@ func RetryableLambdaErrors() []string {
 		"Lambda.TooManyRequestsException",
 		"Lambda.ClientExecutionTimeoutException",
 	}
-}
-
-// RetryableFunctionErrors are the functions' own retryable error names
-// (functions/pipeline's TransientError and ThrottledError). Every other error a
-// function returns is caught without a retry.
-func RetryableFunctionErrors() []string {
-	return slices.Clone(pipeline.RetryableErrorNames)
 }

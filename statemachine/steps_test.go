@@ -62,3 +62,71 @@ func TestStepsMatchTheDefinitions(t *testing.T) {
 		}
 	}
 }
+
+// budget is a retrier's longest total wait (the sum of its capped delays) and, with
+// full jitter, its mean (half of that).
+func budget(r map[string]any) (longest, mean float64) {
+	interval, _ := r["IntervalSeconds"].(float64)
+	rate, _ := r["BackoffRate"].(float64)
+	maxDelay, _ := r["MaxDelaySeconds"].(float64)
+	attempts, _ := r["MaxAttempts"].(float64)
+	d := interval
+	for i := 0; i < int(attempts); i++ {
+		longest += min(d, maxDelay)
+		d *= rate
+	}
+	return longest, longest / 2
+}
+
+// Throttling is retried long enough to drain a burst and short enough to end inside
+// the execution's timeout. The arithmetic: at the load tester's top rate, 100 images/s
+// for 300 s, with detect-labels limited to C images/s (20 reserved / 0.7 s ≈ 29/s, or
+// Rekognition's 50 TPS), the backlog (100 − C)·300 drains within a wait budget B when
+// a run lasts at most C·B/(100 − C): a mean B of ~390 s absorbs a 160 s burst with
+// reserved concurrency. The longest wait must stay under ~840 s: the 900 s execution
+// timeout less the other steps.
+func TestThrottlingRetriersFitTheBudget(t *testing.T) {
+	var d struct {
+		TimeoutSeconds float64
+	}
+	if err := json.Unmarshal(Pipeline(), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, machine := range []string{MachinePipeline, MachineRemove} {
+		var def any
+		if err := json.Unmarshal(Definition(machine), &def); err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		var walk func(v any)
+		walk = func(v any) {
+			switch x := v.(type) {
+			case map[string]any:
+				if retry, ok := x["Retry"].([]any); ok {
+					for _, r := range retry {
+						rm := r.(map[string]any)
+						names := rm["ErrorEquals"].([]any)
+						if len(names) == 1 && (names[0] == "Lambda.TooManyRequestsException" || names[0] == "ThrottledError") {
+							found++
+							longest, mean := budget(rm)
+							if mean < 300 || longest > 840 || longest >= d.TimeoutSeconds {
+								t.Errorf("%s: %v retrier waits %.0f s on average, %.0f s at most: want ≥ 300 and ≤ 840", machine, names[0], mean, longest)
+							}
+						}
+					}
+				}
+				for _, e := range x {
+					walk(e)
+				}
+			case []any:
+				for _, e := range x {
+					walk(e)
+				}
+			}
+		}
+		walk(def)
+		if found == 0 {
+			t.Errorf("%s: no throttling retrier", machine)
+		}
+	}
+}

@@ -228,7 +228,7 @@ func lfBuild(t *testing.T, arch string) string {
 	dir := t.TempDir()
 	for _, name := range lfFunctions(t) {
 		out := filepath.Join(dir, name, "bootstrap")
-		b := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/"+name)
+		b := exec.Command("go", "build", "-tags", "lambda.norpc,nodynamic", "-trimpath", "-ldflags=-s -w", "-o", out, "./cmd/"+name)
 		b.Dir = filepath.Join("..", "functions")
 		b.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=0")
 		if msg, err := b.CombinedOutput(); err != nil {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -128,7 +130,8 @@ func TestPipelineFigures(t *testing.T) {
 		return len(tw.executions(t, sfntypes.ExecutionStatusRunning)) == 0, nil
 	})
 
-	cpu := treeCPU(t, tw.pid()) - cpuBefore
+	cpuAfter := treeCPU(t, tw.pid())
+	cpu := cpuAfter.total() - cpuBefore.total()
 
 	// Per execution: its key, its end, and each state's Entered→Exited time.
 	runs := pipelineRuns(t, tw)
@@ -166,6 +169,9 @@ func TestPipelineFigures(t *testing.T) {
 		n, float64(w*h)/1e6, clients, offered, uploaded.Round(time.Millisecond), float64(n)/uploaded.Seconds())
 	t.Logf("  throughput: all searchable after %v: %.1f images/s", elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
 	t.Logf("  CPU: %v per image (the twin and its function processes, from /proc)", (cpu / time.Duration(n)).Round(100*time.Microsecond))
+	for _, name := range slices.Sorted(maps.Keys(cpuAfter)) {
+		t.Logf("    %-40s %v per image", name, ((cpuAfter[name] - cpuBefore[name]) / time.Duration(n)).Round(100*time.Microsecond))
+	}
 	t.Logf("  upload→searchable: p50 %v  p95 %v  p99 %v  max %v", pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99), lat[len(lat)-1].Round(time.Millisecond))
 	for _, s := range []string{"(queued)", "ExtractMetadata", "DetectLabels", "MakeThumbnail", "IndexDocument", "(execution)"} {
 		d := perState[s]
@@ -309,15 +315,30 @@ func envFloat(t *testing.T, name string, def float64) float64 {
 	return f
 }
 
-// treeCPU is the CPU time (user + system) of a process and all its descendants, alive
-// or reaped, from /proc: the twin and the function processes it runs.
-func treeCPU(t *testing.T, root int) time.Duration {
+// processCPU is CPU time (user + system) by process: the twin ("imagepipe-pipeline")
+// and each function's processes under their bootstrap's folder name.
+type processCPU map[string]time.Duration
+
+func (p processCPU) total() time.Duration {
+	var sum time.Duration
+	for _, d := range p {
+		sum += d
+	}
+	return sum
+}
+
+// treeCPU is the CPU time of a process and all its descendants, alive or reaped,
+// from /proc, grouped by what each process runs.
+func treeCPU(t *testing.T, root int) processCPU {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	type proc struct{ ppid, ticks int64 }
+	type proc struct {
+		ppid, ticks int64
+		name        string
+	}
 	procs := map[int64]proc{}
 	for _, e := range entries {
 		pid, err := strconv.ParseInt(e.Name(), 10, 64)
@@ -339,7 +360,14 @@ func treeCPU(t *testing.T, root int) time.Duration {
 			v, _ := strconv.ParseInt(f[i], 10, 64)
 			ticks += v
 		}
-		procs[pid] = proc{ppid, ticks}
+		name := "?"
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil {
+			name = filepath.Base(exe)
+			if name == "bootstrap" {
+				name = filepath.Base(filepath.Dir(exe))
+			}
+		}
+		procs[pid] = proc{ppid, ticks, name}
 	}
 	in := map[int64]bool{int64(root): true}
 	for changed := true; changed; {
@@ -350,10 +378,10 @@ func treeCPU(t *testing.T, root int) time.Duration {
 			}
 		}
 	}
-	var ticks int64
-	for pid := range in {
-		ticks += procs[pid].ticks
-	}
 	const hz = 100 // USER_HZ on Linux
-	return time.Duration(ticks) * time.Second / hz
+	out := processCPU{}
+	for pid := range in {
+		out[procs[pid].name] += time.Duration(procs[pid].ticks) * time.Second / hz
+	}
+	return out
 }

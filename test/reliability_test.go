@@ -164,9 +164,10 @@ func TestFaultRedriveIndexesEveryImageOnce(t *testing.T) {
 			t.Fatalf("failure message %+v: want state IndexDocument, TransientError, the injected cause", f)
 		}
 	}
-	if failed := tw.executions(t, sfntypes.ExecutionStatusFailed); len(failed) != n {
-		t.Fatalf("%d FAILED executions, want %d", len(failed), n)
-	}
+	// Each execution ends in its Fail state just after its message is sent.
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d FAILED executions", n), func() (bool, error) {
+		return len(tw.executions(t, sfntypes.ExecutionStatusFailed)) == n, nil
+	})
 	if c := tw.search(t, "fault", 10).Total; c != 0 {
 		t.Fatalf("%d documents indexed while index-document always fails", c)
 	}
@@ -457,10 +458,12 @@ func TestDuplicateEventsConverge(t *testing.T) {
 	key := "upload/twice/photo.jpg"
 	tw.putAll(t, []string{key}, func(int) []byte { return smallJPEG(t, 5) }, 1)
 	doc := tw.documentByKey(t, key, time.Minute)
-	execs := tw.executions(t, sfntypes.ExecutionStatusSucceeded)
-	if len(execs) != 1 {
-		t.Fatalf("%d executions", len(execs))
-	}
+	// The document is indexed just before its execution records the end.
+	var execs []sfntypes.ExecutionListItem
+	waitFor(t, 30*time.Second, "the execution succeeded", func() (bool, error) {
+		execs = tw.executions(t, sfntypes.ExecutionStatusSucceeded)
+		return len(execs) == 1, nil
+	})
 	ctx := ctxT(t)
 	d, err := tw.SFN().DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: execs[0].ExecutionArn})
 	if err != nil {

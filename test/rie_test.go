@@ -38,7 +38,7 @@ func TestLambdasUnderRIE(t *testing.T) {
 	}
 	rie := rieBuildEmulator(t)
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin+"/", "./cmd/...")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc,nodynamic", "-o", bin+"/", "./cmd/...")
 	build.Dir = filepath.Join("..", "functions")
 	build.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -71,7 +71,7 @@ func TestMain(m *testing.M) {
 // twin-lambdas` does, into dir/functions/<name>/bootstrap.
 func buildFunctions(dir string) (string, error) {
 	bin := filepath.Join(dir, "functions-bin")
-	build := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", bin+"/", "./cmd/...")
+	build := exec.Command("go", "build", "-tags", "lambda.norpc,nodynamic", "-o", bin+"/", "./cmd/...")
 	build.Dir = filepath.Join(repoRoot(), "functions")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr

@@ -9,12 +9,14 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
-// FailedExecutions redrives the FAILED, TIMED_OUT and ABORTED executions of both state
+// FailedExecutions redrives the TIMED_OUT and ABORTED executions of both state
 // machines with RedriveExecution, within opt's bounds (MaxMessages counts executions
-// looked at). The list is taken first, so executions that fail during the run wait
-// for the next one; a redriven execution is RUNNING or SUCCEEDED by then and is not
-// listed again. An execution that failed with a permanent error is left unless
-// opt.IncludePermanent; one Step Functions has redriven opt.Ceiling times is parked.
+// looked at). FAILED ones are not listed: every error is caught into the failure
+// queue, their redrive path, and RedriveExecution would only re-run their final Fail
+// state; a timed-out or stopped execution never reached the catch, and RedriveExecution
+// resumes its unfinished steps. The list is taken first, so executions that end during
+// the run wait for the next one. One Step Functions has redriven opt.Ceiling times is
+// parked.
 func (r *Redriver) FailedExecutions(ctx context.Context, opt Options) (rep Report, err error) {
 	start := r.now()
 	deadline := start.Add(opt.maxDuration())
@@ -34,8 +36,6 @@ func (r *Redriver) FailedExecutions(ctx context.Context, opt Options) (rep Repor
 		switch {
 		case o.RedriveCount >= opt.ceiling():
 			o.Action = ActionParked
-		case !opt.IncludePermanent && e.Status == sfntypes.ExecutionStatusFailed:
-			o = r.redrivePermanentAware(ctx, o)
 		default:
 			o = r.redriveExecution(ctx, o)
 		}
@@ -50,7 +50,7 @@ func (r *Redriver) listFailed(ctx context.Context, max int) (items []sfntypes.Ex
 		if sm == "" {
 			continue
 		}
-		for _, status := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusFailed, sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted} {
+		for _, status := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusTimedOut, sfntypes.ExecutionStatusAborted} {
 			p := sfn.NewListExecutionsPaginator(r.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(sm), StatusFilter: status})
 			for p.HasMorePages() {
 				page, err := p.NextPage(ctx)
@@ -67,21 +67,6 @@ func (r *Redriver) listFailed(ctx context.Context, max int) (items []sfntypes.Ex
 		}
 	}
 	return items, true, nil
-}
-
-// redrivePermanentAware reads the execution's error first: a permanent one is left.
-func (r *Redriver) redrivePermanentAware(ctx context.Context, o Outcome) Outcome {
-	d, err := r.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(o.ExecutionArn)})
-	if err != nil {
-		o.Action, o.Reason = ActionFailed, "describe execution: "+err.Error()
-		return o
-	}
-	o.Error = aws.ToString(d.Error)
-	if IsPermanentError(o.Error) {
-		o.Action = ActionPermanent
-		return o
-	}
-	return r.redriveExecution(ctx, o)
 }
 
 func (r *Redriver) redriveExecution(ctx context.Context, o Outcome) Outcome {

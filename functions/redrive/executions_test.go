@@ -12,8 +12,10 @@ import (
 	"github.com/imagepipe/imagepipe/functions/redrive/redrivetest"
 )
 
-// RedriveExecution skips permanent failures (unless asked) and executions at the
-// ceiling; a second run finds nothing left to do.
+// RedriveExecution resumes the executions that timed out or were stopped, not those
+// that failed (their errors were caught into the failure queue, and a redrive would
+// re-run only the Fail state), and skips those at the ceiling; a second run finds
+// nothing left to do.
 func TestFailedExecutions(t *testing.T) {
 	w := newWorld(t)
 	add := func(name, sm string, status sfntypes.ExecutionStatus, errName string, count int) {
@@ -22,21 +24,22 @@ func TestFailedExecutions(t *testing.T) {
 	add("transient", pipelineArn, sfntypes.ExecutionStatusFailed, pipeline.ErrNameTransient, 0)
 	add("not-an-image", pipelineArn, sfntypes.ExecutionStatusFailed, pipeline.ErrNameNotAnImage, 0)
 	add("timed-out", pipelineArn, sfntypes.ExecutionStatusTimedOut, "States.Timeout", 1)
-	add("tired", pipelineArn, sfntypes.ExecutionStatusFailed, pipeline.ErrNameTransient, redrive.DefaultCeiling)
+	add("tired", pipelineArn, sfntypes.ExecutionStatusTimedOut, "States.Timeout", redrive.DefaultCeiling)
 	add("remove", removeArn, sfntypes.ExecutionStatusAborted, "", 0)
 	add("fine", pipelineArn, sfntypes.ExecutionStatusSucceeded, "", 0)
 	ctx := context.Background()
 
 	rep, err := w.r.FailedExecutions(ctx, redrive.Options{})
-	if err != nil || rep.Started != 3 || rep.Permanent != 1 || rep.Parked != 1 || !rep.Complete {
-		t.Fatalf("%+v %v: want 3 redriven, 1 permanent, 1 parked", rep, err)
+	if err != nil || rep.Started != 2 || rep.Parked != 1 || !rep.Complete {
+		t.Fatalf("%+v %v: want 2 redriven (timed-out, remove), 1 parked", rep, err)
+	}
+	for _, arn := range w.sfn.Redriven {
+		if arn == redrivetest.ExecutionArn(pipelineArn, "transient") || arn == redrivetest.ExecutionArn(pipelineArn, "not-an-image") {
+			t.Errorf("a FAILED execution was redriven: %s", arn)
+		}
 	}
 	if rep, _ = w.r.FailedExecutions(ctx, redrive.Options{}); rep.Started != 0 {
 		t.Errorf("again: %+v", rep)
-	}
-	rep, _ = w.r.FailedExecutions(ctx, redrive.Options{IncludePermanent: true})
-	if rep.Started != 1 || len(w.sfn.Redriven) != 4 || w.sfn.Redriven[3] != redrivetest.ExecutionArn(pipelineArn, "not-an-image") {
-		t.Errorf("forced: %+v %v", rep, w.sfn.Redriven)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/opensearch-project/opensearch-go/v4"
+	"github.com/opensearch-project/opensearch-go/v4/opensearchtransport"
 	"github.com/opensearch-project/opensearch-go/v4/signer/awsv2"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -51,19 +52,26 @@ func NewOpenSearchClient(endpoint string, cfg aws.Config, transport http.RoundTr
 	if err != nil {
 		return nil, fmt.Errorf("opensearch signer: %w", err)
 	}
-	off := false
-	c, err := opensearch.NewClient(opensearch.Config{
-		Addresses:             []string{endpoint},
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return nil, fmt.Errorf("opensearch endpoint %q: %w", endpoint, err)
+	}
+	// The transport is built here rather than by opensearch.NewClient, which cannot
+	// turn off the background node-stats poller (GET /_nodes/_local/stats/...): the
+	// domain's access policy grants each function only its own requests, so the
+	// poller would be refused in AWS (and on the twin) on every round.
+	tp, err := opensearchtransport.New(opensearchtransport.Config{
+		URLs:                  []*url.URL{u},
 		Signer:                signer,
 		Transport:             transport,
 		DisableRetry:          true,
-		DiscoverNodesOnStart:  &off,
 		HealthCheckMaxRetries: -1,
+		NodeStatsInterval:     -1,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("opensearch client for %s: %w", endpoint, err)
 	}
-	return c, nil
+	return &opensearch.Client{Transport: tp}, nil
 }
 
 // indexBody is the index definition created on first use.

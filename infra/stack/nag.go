@@ -35,6 +35,15 @@ func rule(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
 	return s
 }
 
+// NagRule and Suppress are rule and suppress for the app's other stacks (the
+// delivery pipeline's).
+func NagRule(id, reason string, appliesTo ...string) *cdknag.NagPackSuppression {
+	return rule(id, reason, appliesTo...)
+}
+
+// Suppress records rules on c and its children.
+func Suppress(c constructs.IConstruct, rules ...*cdknag.NagPackSuppression) { suppress(c, rules...) }
+
 func suppress(c constructs.IConstruct, rules ...*cdknag.NagPackSuppression) {
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &rules, jsii.Bool(true))
 }
@@ -143,12 +152,20 @@ func suppressFindings(s *ImagePipe) {
 		"Operators read, redrive and stop executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines.",
 		s.executionFindings()...))
 
+	if s.SmokeTestRole != nil {
+		suppress(s.SmokeTestRole, rule("AwsSolutions-IAM5",
+			"The smoke test touches only its own objects (keys under upload/smoke/ and thumbnail/smoke/ of the images bucket: a run id and a file name) and reads the pipeline's executions, whose names are only known at run time (the name below the one state machine).",
+			s.objectsFinding("upload/"+SmokeTestPrefix), s.objectsFinding("thumbnail/"+SmokeTestPrefix), s.executionFindings()[0]))
+	}
+
 	stack := s.Stack
 	byPath := func(path string, rules ...*cdknag.NagPackSuppression) {
 		if stack.Node().TryFindChild(jsii.String(firstSegment(path))) == nil {
 			return
 		}
-		cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String("/"+*stack.StackName()+"/"+path), &rules, jsii.Bool(true))
+		// The construct path, not the stack name: inside a Stage (the delivery
+		// pipeline's) the stack's path is <pipeline>/<stage>/<id>.
+		cdknag.NagSuppressions_AddResourceSuppressionsByPath(stack, jsii.String("/"+*stack.Node().Path()+"/"+path), &rules, jsii.Bool(true))
 	}
 	cdknag.NagSuppressions_AddStackSuppressions(stack, &[]*cdknag.NagPackSuppression{
 		rule("AwsSolutions-CFR4", "The distribution uses the default *.cloudfront.net certificate, for which CloudFront does not allow choosing the minimum TLS version; a custom domain and certificate lift it to TLSv1.2_2021."),

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -62,6 +63,10 @@ type Props struct {
 	// owner fields to (PrivateFieldsSignedIn, PrivateFieldsIAM); "" reads the
 	// "privateFields" context, and the default is PrivateFieldsSignedIn.
 	PrivateFields string
+	// SmokeTestPrincipals names the roles of this account (by role name) that may
+	// assume the smoke-test role: the delivery pipeline's smoke step, the GitHub
+	// deploy role. Empty (the default): no smoke-test role (smoketest.go).
+	SmokeTestPrincipals []string
 }
 
 // SearchSize is the OpenSearch domain's capacity.
@@ -82,12 +87,17 @@ type ImagePipe struct {
 	FailureQueue     awssqs.Queue
 	EventDeadLetters awssqs.Queue
 	Search           awsopensearchservice.Domain
+	API              awsapigateway.RestApi
 	UnauthRole       awsiam.Role
 	AuthRole         awsiam.Role
 	// OperatorRole is the role of the user pool's operators group (OperatorsGroup).
-	OperatorRole      awsiam.Role
-	pipelineVariables map[string]*string
-	removeVariables   map[string]*string
+	OperatorRole awsiam.Role
+	// SmokeTestRole is what `imagepipe smoke --role-arn` assumes in CI; nil unless
+	// Props.SmokeTestPrincipals names someone.
+	SmokeTestRole       awsiam.Role
+	SmokeTestRoleOutput awscdk.CfnOutput
+	pipelineVariables   map[string]*string
+	removeVariables     map[string]*string
 }
 
 // New builds the stack. It fails before synthesis when a Lambda bootstrap is missing.
@@ -150,12 +160,16 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule)
 	s.newRules()
 	api := s.newAPI(site.origin, origins)
+	s.API = api
 	identity := s.newIdentity(api)
 	s.newLoadTester(props.LambdaDir, specs)
 	s.grantOperators(identity)
 	s.deployWebsite(site, props.WebDist, api, identity)
 	dashboard := s.newOperations(props.AlarmEmail, api, props.Search)
 	s.newOutputs(api, identity, site, dashboard)
+	if len(props.SmokeTestPrincipals) > 0 {
+		s.newSmokeTestRole(props.SmokeTestPrincipals)
+	}
 	suppressFindings(s)
 	return s, nil
 }

@@ -149,113 +149,113 @@ func (s *Service) dispatch(ctx context.Context, op string, body []byte) (any, er
 			return nil, &apiError{400, "SerializationException", "SerializationException", "malformed JSON: " + err.Error()}
 		}
 	}
-	needURL := func() error {
-		if in.QueueURL == "" {
-			return missing("QueueUrl")
-		}
-		return nil
+	o, ok := operations[op]
+	if !ok {
+		return nil, &apiError{400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "operation " + op + " is not supported by the local twin"}
 	}
-	switch op {
-	case "CreateQueue":
+	if o.needsURL && in.QueueURL == "" {
+		return nil, missing("QueueUrl")
+	}
+	return o.run(s, ctx, in)
+}
+
+// operation is one SQS action: whether it names a queue by URL, and what it does.
+type operation struct {
+	needsURL bool
+	run      func(s *Service, ctx context.Context, in request) (any, error)
+}
+
+// operations are the SQS actions the twin serves, by X-Amz-Target name.
+var operations = map[string]operation{
+	"CreateQueue": {run: func(s *Service, ctx context.Context, in request) (any, error) {
 		if in.QueueName == "" {
 			return nil, missing("QueueName")
 		}
 		u, err := s.CreateQueue(ctx, in.QueueName, in.Attributes)
 		return map[string]string{"QueueUrl": u}, err
-	case "GetQueueUrl":
+	}},
+	"GetQueueUrl": {run: func(s *Service, ctx context.Context, in request) (any, error) {
 		if in.QueueName == "" {
 			return nil, missing("QueueName")
 		}
 		u, err := s.GetQueueURL(ctx, in.QueueName)
 		return map[string]string{"QueueUrl": u}, err
-	case "ListQueues":
+	}},
+	"ListQueues": {run: func(s *Service, ctx context.Context, in request) (any, error) {
 		urls, err := s.ListQueues(ctx, in.QueueNamePrefix)
 		if len(urls) == 0 {
 			return struct{}{}, err
 		}
 		return map[string][]string{"QueueUrls": urls}, err
-	case "DeleteQueue":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
+	}},
+	"DeleteQueue": {needsURL: true, run: func(s *Service, ctx context.Context, in request) (any, error) {
 		return struct{}{}, s.DeleteQueue(ctx, in.QueueURL)
-	case "SendMessage":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
-		if in.MessageBody == nil {
-			return nil, missing("MessageBody")
-		}
-		if in.DelaySeconds.set && (in.DelaySeconds.v < 0 || in.DelaySeconds.v > 900) {
-			return nil, fmt.Errorf("%w: DelaySeconds must be from 0 to 900", ErrInvalidParameter)
-		}
-		id, sum, err := s.send(ctx, in.QueueURL, *in.MessageBody, in.DelaySeconds.or(-1))
-		if err != nil {
-			return nil, err
-		}
-		return map[string]string{"MessageId": id, "MD5OfMessageBody": sum}, nil
-	case "ReceiveMessage":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
-		if in.VisibilityTimeout.set && in.VisibilityTimeout.v < 0 || in.WaitTimeSeconds.set && in.WaitTimeSeconds.v < 0 {
-			return nil, fmt.Errorf("%w: VisibilityTimeout and WaitTimeSeconds must not be negative", ErrInvalidParameter)
-		}
-		got, err := s.Receive(ctx, ReceiveInput{
-			QueueURL:          in.QueueURL,
-			Max:               in.MaxNumberOfMessages.or(1),
-			VisibilityTimeout: in.VisibilityTimeout.or(-1),
-			WaitTimeSeconds:   in.WaitTimeSeconds.or(-1),
-		})
-		if err != nil {
-			return nil, err
-		}
-		return receiveOutput(got, append(in.AttributeNames, in.MessageSystemAttributeNames...)), nil
-	case "DeleteMessage":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
-		if in.ReceiptHandle == "" {
-			return nil, missing("ReceiptHandle")
-		}
-		return struct{}{}, s.DeleteMessage(ctx, in.QueueURL, in.ReceiptHandle)
-	case "DeleteMessageBatch":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
-		return s.deleteBatch(ctx, in)
-	case "ChangeMessageVisibility":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
-		if in.ReceiptHandle == "" {
-			return nil, missing("ReceiptHandle")
-		}
-		if !in.VisibilityTimeout.set {
-			return nil, missing("VisibilityTimeout")
-		}
-		return struct{}{}, s.ChangeVisibility(ctx, in.QueueURL, in.ReceiptHandle, in.VisibilityTimeout.v)
-	case "GetQueueAttributes":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
+	}},
+	"SendMessage":             {needsURL: true, run: (*Service).apiSendMessage},
+	"ReceiveMessage":          {needsURL: true, run: (*Service).apiReceiveMessage},
+	"DeleteMessage":           {needsURL: true, run: (*Service).apiDeleteMessage},
+	"DeleteMessageBatch":      {needsURL: true, run: (*Service).deleteBatch},
+	"ChangeMessageVisibility": {needsURL: true, run: (*Service).apiChangeVisibility},
+	"GetQueueAttributes": {needsURL: true, run: func(s *Service, ctx context.Context, in request) (any, error) {
 		all, err := s.Attributes(ctx, in.QueueURL)
 		if err != nil {
 			return nil, err
 		}
 		return map[string]map[string]string{"Attributes": pick(all, in.AttributeNames)}, nil
-	case "SetQueueAttributes":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
+	}},
+	"SetQueueAttributes": {needsURL: true, run: func(s *Service, ctx context.Context, in request) (any, error) {
 		return struct{}{}, s.SetAttributes(ctx, in.QueueURL, in.Attributes)
-	case "PurgeQueue":
-		if err := needURL(); err != nil {
-			return nil, err
-		}
+	}},
+	"PurgeQueue": {needsURL: true, run: func(s *Service, ctx context.Context, in request) (any, error) {
 		return struct{}{}, s.Purge(ctx, in.QueueURL)
+	}},
+}
+
+func (s *Service) apiSendMessage(ctx context.Context, in request) (any, error) {
+	if in.MessageBody == nil {
+		return nil, missing("MessageBody")
 	}
-	return nil, &apiError{400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "operation " + op + " is not supported by the local twin"}
+	if in.DelaySeconds.set && (in.DelaySeconds.v < 0 || in.DelaySeconds.v > 900) {
+		return nil, fmt.Errorf("%w: DelaySeconds must be from 0 to 900", ErrInvalidParameter)
+	}
+	id, sum, err := s.send(ctx, in.QueueURL, *in.MessageBody, in.DelaySeconds.or(-1))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"MessageId": id, "MD5OfMessageBody": sum}, nil
+}
+
+func (s *Service) apiReceiveMessage(ctx context.Context, in request) (any, error) {
+	if in.VisibilityTimeout.set && in.VisibilityTimeout.v < 0 || in.WaitTimeSeconds.set && in.WaitTimeSeconds.v < 0 {
+		return nil, fmt.Errorf("%w: VisibilityTimeout and WaitTimeSeconds must not be negative", ErrInvalidParameter)
+	}
+	got, err := s.Receive(ctx, ReceiveInput{
+		QueueURL:          in.QueueURL,
+		Max:               in.MaxNumberOfMessages.or(1),
+		VisibilityTimeout: in.VisibilityTimeout.or(-1),
+		WaitTimeSeconds:   in.WaitTimeSeconds.or(-1),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return receiveOutput(got, append(in.AttributeNames, in.MessageSystemAttributeNames...)), nil
+}
+
+func (s *Service) apiDeleteMessage(ctx context.Context, in request) (any, error) {
+	if in.ReceiptHandle == "" {
+		return nil, missing("ReceiptHandle")
+	}
+	return struct{}{}, s.DeleteMessage(ctx, in.QueueURL, in.ReceiptHandle)
+}
+
+func (s *Service) apiChangeVisibility(ctx context.Context, in request) (any, error) {
+	if in.ReceiptHandle == "" {
+		return nil, missing("ReceiptHandle")
+	}
+	if !in.VisibilityTimeout.set {
+		return nil, missing("VisibilityTimeout")
+	}
+	return struct{}{}, s.ChangeVisibility(ctx, in.QueueURL, in.ReceiptHandle, in.VisibilityTimeout.v)
 }
 
 func pick(all map[string]string, names []string) map[string]string {

@@ -25,10 +25,12 @@ const FunctionMetadataKey = "imagepipe:function"
 // deployment is what the twin creates from one resolved template: each list is one
 // service's share, read from the template by the readers in resourceReaders.
 type deployment struct {
-	buckets []string
-	events  map[string]bool // buckets that send their changes to EventBridge
+	template *cfn.Template
+	buckets  []string
+	events   map[string]bool // buckets that send their changes to EventBridge
 	// uploadExpiry is each bucket's AbortIncompleteMultipartUpload rule, in days.
 	uploadExpiry map[string]func(key string) int
+	cors         map[string][]corsRule // each bucket's CORS rules
 	queues       []queueSpec
 	machines     []machineSpec
 	rules        []ruleSpec
@@ -52,7 +54,14 @@ type machineSpec struct {
 type ruleSpec struct {
 	name    string
 	pattern map[string]any
-	targets []string // state machine ARNs
+	targets []ruleTargetSpec
+}
+
+// ruleTargetSpec is a rule's Step Functions target: the machine, the role EventBridge
+// starts it as, and the dead-letter queue (an SQS ARN, or "") for what it cannot
+// deliver.
+type ruleTargetSpec struct {
+	arn, role, dlq string
 }
 
 // resourceReaders reads the resource types the twin runs. Every other type must be
@@ -81,11 +90,11 @@ const cdkHandler = "AWS::Lambda::Function (CDK custom-resource handler)"
 // standIns says, for each resource type the twin does not create, what stands in for
 // it; `imagepipe serve` lists them once at start.
 var standIns = map[string]string{
-	"AWS::IAM::Role":                           "not enforced yet: every caller acts as the developer identity",
-	"AWS::IAM::Policy":                         "not enforced yet: every caller acts as the developer identity",
-	"AWS::S3::BucketPolicy":                    "not enforced yet",
-	"AWS::SQS::QueuePolicy":                    "not enforced yet",
-	"AWS::Lambda::Permission":                  "not enforced yet: the twin's services may invoke any function",
+	"AWS::IAM::Role":                           "enforced on the edge (local/iam): each function signs as a session of its role",
+	"AWS::IAM::Policy":                         "enforced on the edge (local/iam)",
+	"AWS::S3::BucketPolicy":                    "enforced on the edge (local/iam)",
+	"AWS::SQS::QueuePolicy":                    "enforced on the edge (local/iam)",
+	"AWS::Lambda::Permission":                  "read; the twin's own services (Step Functions, API Gateway) invoke functions without the check",
 	"AWS::Logs::LogGroup":                      "the twin's own log (stderr, JSON)",
 	"AWS::CloudWatch::Alarm":                   "nothing: the twin keeps no metrics",
 	"AWS::CloudWatch::Dashboard":               "nothing: the twin keeps no metrics",
@@ -109,8 +118,9 @@ var standIns = map[string]string{
 // readDeployment sorts a resolved template's resources into the twin's services.
 // fnDir holds the bootstraps built for this machine (build/twin/<name>/bootstrap).
 func readDeployment(t *cfn.Template, fnDir string) (*deployment, error) {
-	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, commands: map[string]string{}, standIns: map[string]int{}}
+	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, cors: map[string][]corsRule{}, commands: map[string]string{}, standIns: map[string]int{}}
 	var unknown []string
+	d.template = t
 	for _, id := range t.Order {
 		r := t.Resources[id]
 		if !r.Active {
@@ -147,12 +157,48 @@ func readBucket(d *deployment, r *cfn.Resource, _ string) error {
 	}
 	d.buckets = append(d.buckets, r.Name)
 	d.uploadExpiry[r.Name] = s3edge.AbortIncompleteUploadDays(r.Properties["LifecycleConfiguration"])
+	rules, err := readCORS(r.Properties["CorsConfiguration"])
+	if err != nil {
+		return err
+	}
+	d.cors[r.Name] = rules
 	if nc, ok := r.Properties["NotificationConfiguration"].(map[string]any); ok {
 		if _, on := nc["EventBridgeConfiguration"]; on {
 			d.events[r.Name] = true
 		}
 	}
 	return nil
+}
+
+// readCORS reads a bucket's CorsConfiguration.
+func readCORS(v any) ([]corsRule, error) {
+	if v == nil {
+		return nil, nil
+	}
+	raw, _ := cfn.Get(v, "CorsRules")
+	list, _ := raw.([]any)
+	if len(list) == 0 {
+		return nil, fmt.Errorf("property CorsConfiguration has no CorsRules")
+	}
+	var out []corsRule
+	for i := range list {
+		at := strconv.Itoa(i)
+		var r corsRule
+		var e error
+		if r.origins, e = cfn.Strs(v, "CorsRules", at, "AllowedOrigins"); e != nil {
+			return nil, fmt.Errorf("property CorsConfiguration.CorsRules[%d].AllowedOrigins: %w", i, e)
+		}
+		if r.methods, e = cfn.Strs(v, "CorsRules", at, "AllowedMethods"); e != nil {
+			return nil, fmt.Errorf("property CorsConfiguration.CorsRules[%d].AllowedMethods: %w", i, e)
+		}
+		r.headers, _ = cfn.Strs(v, "CorsRules", at, "AllowedHeaders")
+		r.expose, _ = cfn.Strs(v, "CorsRules", at, "ExposedHeaders")
+		if n, ok := cfn.Num(v, "CorsRules", at, "MaxAge"); ok {
+			r.maxAge = int(n)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // readBucketNotifications reads CDK's notification custom resource, which is how
@@ -254,7 +300,12 @@ func readRule(d *deployment, r *cfn.Resource, _ string) error {
 		if !strings.Contains(arn, ":states:") {
 			return fmt.Errorf("property Targets[%d]: only Step Functions targets are emulated, not %s", i, arn)
 		}
-		rule.targets = append(rule.targets, arn)
+		role, _ := t["RoleArn"].(string)
+		if role == "" {
+			return fmt.Errorf("property Targets[%d]: a Step Functions target needs a RoleArn", i)
+		}
+		dlq, _ := cfn.Str(t, "DeadLetterConfig", "Arn")
+		rule.targets = append(rule.targets, ruleTargetSpec{arn: arn, role: role, dlq: dlq})
 	}
 	d.rules = append(d.rules, rule)
 	return nil

@@ -36,7 +36,9 @@ func readSnapshot(t *testing.T, raw []byte, fnDir string) (*deployment, error) {
 	t.Helper()
 	tw := &Twin{}
 	tmpl, err := cfn.Resolve(raw, cfn.Options{StackName: StackName, Region: Region, Account: Account, Partition: "aws", URLSuffix: "amazonaws.com",
-		Attr: func(r *cfn.Resource, attr string) (any, bool) { return tw.attrAt("http://127.0.0.1:4566", r, attr) }})
+		Attr: func(r *cfn.Resource, attr string) (any, bool) {
+			return tw.attrAt("http://127.0.0.1:4566", "127.0.0.1:8080", r, attr)
+		}})
 	if err != nil {
 		return nil, err
 	}

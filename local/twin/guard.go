@@ -2,9 +2,12 @@ package twin
 
 import (
 	"crypto/subtle"
+	"time"
+
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/imagepipe/imagepipe/local/sigv4"
 	"net"
 	"net/http"
 )
@@ -54,10 +57,9 @@ func (t *Twin) secretKey() string {
 	return "test"
 }
 
-// guard requires credentials when the twin was allowed beyond loopback: requests from
-// loopback pass (the twin's own handlers call its edge); others must carry the access
-// key (AWS Signature V4 credential scope on the edge, or HTTP basic auth / the
-// Authorization header of SigV4 on the API).
+// guard requires credentials on the web listener when the twin was allowed beyond
+// loopback: requests from loopback pass; others must carry the developer's key (HTTP
+// basic auth, or SigV4). The edge checks SigV4 on every request (auth.edgeAuth).
 func (t *Twin) guard(next http.Handler) http.Handler {
 	if !t.cfg.AllowRemote {
 		return next
@@ -79,7 +81,8 @@ func (t *Twin) authorized(r *http.Request) bool {
 		return subtle.ConstantTimeCompare([]byte(u), []byte(t.cfg.AccessKeyID)) == 1 &&
 			subtle.ConstantTimeCompare([]byte(p), []byte(t.cfg.SecretAccessKey)) == 1
 	}
-	return verifySigV4(r, t.cfg.AccessKeyID, t.cfg.SecretAccessKey)
+	_, err := sigv4.Verify(r, t.auth.keys, time.Now())
+	return err == nil
 }
 
 // rawBody keeps a JSON body as JSON, and wraps anything else as a JSON string.

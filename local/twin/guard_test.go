@@ -2,11 +2,20 @@ package twin
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/imagepipe/imagepipe/local/iam"
+	"github.com/imagepipe/imagepipe/local/lambdart"
+	"github.com/imagepipe/imagepipe/local/sigv4"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -31,38 +40,63 @@ func TestCheckAddrsKeepsLoopback(t *testing.T) {
 	}
 }
 
-func signed(t *testing.T, akid, secret, body string, when time.Time) *http.Request {
+func signed(t *testing.T, akid, secret, token, body string, when time.Time) *http.Request {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, "http://twin.example:4566/", strings.NewReader(body))
-	req.Header.Set("X-Amz-Target", "AWSStepFunctions.ListStateMachines")
+	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:4566/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "AWSStepFunctions.StartExecution")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
-	hash := "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a" // sha256("{}")
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret}, req, hash, "states", "us-east-1", when); err != nil {
+	sum := sha256.Sum256([]byte(body))
+	creds := aws.Credentials{AccessKeyID: akid, SecretAccessKey: secret, SessionToken: token}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "states", "us-east-1", when); err != nil {
 		t.Fatal(err)
 	}
 	// What a server sees: no scheme or host in URL, the host in Host.
 	req.URL.Scheme, req.URL.Host = "", ""
 	req.RequestURI = "/"
+	req.RemoteAddr = "127.0.0.1:50000"
 	return req
 }
 
-func TestVerifySigV4(t *testing.T) {
+// The edge lets a call through only when it is signed by a known key and the
+// principal's policies allow it; otherwise the caller gets its protocol's error.
+func TestEdgeAuthVerifiesAndAuthorizes(t *testing.T) {
+	env := iam.Env{Partition: "aws", Region: Region, Account: Account}
+	policies := iam.New(env)
+	policies.Attach(developerARN, iam.AllowAll("developer"))
+	a := &auth{env: env, keys: sigv4.NewKeys(), policies: policies, log: slog.New(slog.NewTextHandler(io.Discard, nil)), sessions: map[string]session{}}
+	a.keys.Put("test", sigv4.Secret{SecretAccessKey: "test", Principal: sigv4.Principal{ARN: developerARN, Account: Account}})
+	fn := lambdart.Function{Name: "F", ARN: FunctionARN("F"), Role: "arn:aws:iam::" + Account + ":role/NoStates"}
+	id, secret, token := a.functionCredentials(fn)
+	served := 0
+	h := a.edgeAuth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served++ }))
+	body := `{"stateMachineArn":"arn:aws:states:us-east-1:000000000000:stateMachine:P"}`
 	now := time.Now().UTC()
-	if !verifySigV4(signed(t, "AKIDTWIN", "a-secret-of-enough-length", "{}", now), "AKIDTWIN", "a-secret-of-enough-length") {
-		t.Error("a correctly signed request was refused")
-	}
-	if verifySigV4(signed(t, "AKIDTWIN", "wrong-secret-of-some-length", "{}", now), "AKIDTWIN", "a-secret-of-enough-length") {
-		t.Error("a request signed with another secret passed")
-	}
-	if verifySigV4(signed(t, "OTHER", "a-secret-of-enough-length", "{}", now), "AKIDTWIN", "a-secret-of-enough-length") {
-		t.Error("another access key passed")
-	}
-	tampered := signed(t, "AKIDTWIN", "a-secret-of-enough-length", "{}", now)
-	tampered.Header.Set("X-Amz-Target", "AWSStepFunctions.StartExecution")
-	if verifySigV4(tampered, "AKIDTWIN", "a-secret-of-enough-length") {
-		t.Error("a tampered signed header passed")
-	}
-	if verifySigV4(signed(t, "AKIDTWIN", "a-secret-of-enough-length", "{}", now.Add(-time.Hour)), "AKIDTWIN", "a-secret-of-enough-length") {
-		t.Error("an hour-old signature passed")
+
+	// want: 200 served, or any 4xx refusal (the status depends on the error, as in AWS).
+	for _, c := range []struct {
+		name string
+		req  *http.Request
+		want int
+	}{
+		{"developer", signed(t, "test", "test", "", body, now), 200},
+		{"unsigned", func() *http.Request {
+			r := signed(t, "test", "test", "", body, now)
+			r.Header.Del("Authorization")
+			return r
+		}(), 400},
+		{"wrong secret", signed(t, "test", "nope", "", body, now), 400},
+		{"an hour old", signed(t, "test", "test", "", body, now.Add(-time.Hour)), 400},
+		{"a role without states:StartExecution", signed(t, id, secret, token, body, now), 400},
+	} {
+		before := served
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, c.req)
+		refused := w.Code >= 400 && w.Code < 500
+		if (c.want == 200) != (w.Code == 200) || (c.want != 200) != refused || (c.want == 200) != (served == before+1) {
+			t.Errorf("%s: %d (served %v) %s", c.name, w.Code, served > before, w.Body.String())
+		}
+		if c.want != 200 && !strings.Contains(w.Body.String(), "__type") {
+			t.Errorf("%s: not in the JSON 1.0 error shape: %s", c.name, w.Body.String())
+		}
 	}
 }

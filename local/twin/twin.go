@@ -79,7 +79,10 @@ type Config struct {
 	// are required and checked on both listeners.
 	AllowRemote                  bool
 	AccessKeyID, SecretAccessKey string
-	Logger                       *slog.Logger
+	// Hosts are names besides loopback that requests may give as their Host (a
+	// name the twin is reached by with --allow-remote); any other is refused.
+	Hosts  []string
+	Logger *slog.Logger
 }
 
 // Twin is a running twin.
@@ -94,6 +97,7 @@ type Twin struct {
 	lambda           *lambdart.Service
 	search           map[string]*opensearch.Domain // by path prefix
 	faults           *FaultTable
+	auth             *auth
 	names            stackNames
 	serveErr         chan error
 	closeOnce        sync.Once
@@ -132,6 +136,9 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if t.names, err = namesFrom(d); err != nil {
 		return nil, err
 	}
+	if t.auth, err = newAuth(d.template, t.accessKey(), t.secretKey(), t.log); err != nil {
+		return nil, err
+	}
 	if err := t.startQueues(ctx, d); err != nil {
 		return nil, err
 	}
@@ -164,8 +171,8 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		return nil, fmt.Errorf("API Gateway: %w", err)
 	}
 	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits}))
-	t.edgeSrv = &http.Server{Handler: t.guard(edge), ReadHeaderTimeout: 10 * time.Second}
-	t.httpSrv = &http.Server{Handler: t.guard(t.web(api.Handler(), d)), ReadHeaderTimeout: 10 * time.Second}
+	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.auth.edgeAuth(edge)), ReadHeaderTimeout: 10 * time.Second}
+	t.httpSrv = &http.Server{Handler: t.hostGuard(t.guard(t.webGuard(t.web(api.Handler(), d)))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
 	go func() { t.serveErr <- serve(t.httpSrv, t.httpLn) }()
 	t.executions.Resume(ctx) // executions a crash left running run again now that S3 answers
@@ -227,12 +234,18 @@ func (t *Twin) readTemplate() (*deployment, error) {
 }
 
 // attr gives the attributes whose values are the twin's own URLs.
-func (t *Twin) attr(r *cfn.Resource, attr string) (any, bool) { return t.attrAt(t.EdgeURL(), r, attr) }
+func (t *Twin) attr(r *cfn.Resource, attr string) (any, bool) {
+	return t.attrAt(t.EdgeURL(), t.httpLn.Addr().String(), r, attr)
+}
 
-func (*Twin) attrAt(edgeURL string, r *cfn.Resource, attr string) (any, bool) {
+func (*Twin) attrAt(edgeURL, webHost string, r *cfn.Resource, attr string) (any, bool) {
 	switch {
 	case r.Type == "AWS::SQS::Queue" && (attr == "Ref" || attr == "QueueUrl"):
 		return edgeURL + "/" + Account + "/" + r.Name, true
+	case r.Type == "AWS::CloudFront::Distribution" && attr == "DomainName":
+		// The web listener stands in for the distribution (bucket CORS rules,
+		// ALLOWED_ORIGIN): its host, which the template prefixes with https://.
+		return webHost, true
 	case r.Type == "AWS::OpenSearchService::Domain" && attr == "DomainEndpoint":
 		// AWS gives a bare host (the functions add https://); the twin's domain is a
 		// path on the plain-HTTP edge, so it gives a whole URL.
@@ -270,10 +283,13 @@ func (t *Twin) startQueues(ctx context.Context, d *deployment) (err error) {
 
 // startFunctions registers the template's functions with the Lambda service; their
 // processes start on first use. Each calls AWS through the edge (AWS_ENDPOINT_URL,
-// the SDK's standard variable), with the developer identity until IAM is enforced.
+// the SDK's standard variable) with credentials for a session of its own role.
 func (t *Twin) startFunctions(d *deployment) error {
+	if err := t.auth.checkFunctionRoles(d.functions); err != nil {
+		return err
+	}
 	t.lambda = lambdart.New(lambdart.Options{Logger: t.log, MaxConcurrency: t.cfg.Invocations, Region: Region,
-		Credentials: func(lambdart.Function) (string, string, string) { return t.accessKey(), t.secretKey(), "" }})
+		Credentials: t.auth.functionCredentials})
 	fns := make([]lambdart.Function, len(d.functions))
 	for i, fn := range d.functions {
 		fn.Env = maps.Clone(fn.Env)
@@ -302,8 +318,8 @@ func (t *Twin) startStateMachines(d *deployment) (err error) {
 func (t *Twin) rules(d *deployment) (*eventbus.Router, error) {
 	var rules []eventbus.Rule
 	for _, r := range d.rules {
-		for _, arn := range r.targets {
-			rules = append(rules, eventbus.Rule{Name: r.name, Pattern: r.pattern, Target: t.starter(arn)})
+		for _, target := range r.targets {
+			rules = append(rules, eventbus.Rule{Name: r.name, Pattern: r.pattern, Target: t.ruleTarget(r.name, target)})
 		}
 	}
 	return eventbus.NewRouter(rules...)
@@ -326,6 +342,7 @@ func (t *Twin) web(api http.Handler, d *deployment) http.Handler {
 		Failures:      failures{queue: t.queue, queueURL: t.names.queueURL, lambda: t.lambda, redriveFunction: t.names.redriveFunction},
 		S3:            s3Client,
 		EdgeURL:       t.EdgeURL(),
+		Credentials:   aws.Credentials{AccessKeyID: t.accessKey(), SecretAccessKey: t.secretKey()},
 		Bucket:        t.names.bucket,
 		StateMachines: []string{t.names.pipelineARN, t.names.removeARN},
 		WebDir:        t.cfg.WebDir,

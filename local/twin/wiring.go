@@ -55,7 +55,7 @@ func namesFrom(d *deployment) (stackNames, error) {
 // unsigned ones are told apart by X-Amz-Target and path, and the rest is S3.
 func (t *Twin) edge(d *deployment, labels *rekognition.Service) http.Handler {
 	byService := map[string]http.Handler{
-		"s3":          t.objects.Handler(),
+		"s3":          t.bucketCORS(d.cors, t.objects.Handler()),
 		"states":      t.executions.Handler(),
 		"sqs":         t.queue.Handler(),
 		"lambda":      t.lambda.Handler(),

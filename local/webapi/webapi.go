@@ -7,6 +7,8 @@ package webapi
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,8 +20,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
@@ -46,15 +50,20 @@ type Failures interface {
 	Redrive(ctx context.Context, input []byte) (json.RawMessage, error)
 }
 
+// region is the twin's region, in which its Step Functions calls are signed.
+const region = "us-east-1"
+
 // Config wires the server.
 type Config struct {
 	// API is the template's API Gateway stage (search and ping, run by their
 	// Lambda functions); it serves /api/images and /api/ping.
-	API           http.Handler
-	Documents     DocumentGetter
-	Failures      Failures
-	S3            *s3.Client // on the twin's edge
-	EdgeURL       string     // the twin's AWS endpoints (Step Functions calls)
+	API       http.Handler
+	Documents DocumentGetter
+	Failures  Failures
+	S3        *s3.Client // on the twin's edge
+	EdgeURL   string     // the twin's AWS endpoints (Step Functions calls)
+	// Credentials sign the Step Functions calls, which the edge verifies.
+	Credentials   aws.Credentials
 	Bucket        string
 	StateMachines []string                // ARNs listed on /api/executions, the pipeline first
 	WebDir        string                  // web/dist; empty or missing: a short page says how to build it
@@ -327,6 +336,10 @@ func (s *server) sfnCall(ctx context.Context, op string, in, out any) error {
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
 	req.Header.Set("X-Amz-Target", "AWSStepFunctions."+op)
+	sum := sha256.Sum256(body)
+	if err := v4.NewSigner().SignHTTP(ctx, s.cfg.Credentials, req, hex.EncodeToString(sum[:]), "states", region, time.Now()); err != nil {
+		return fmt.Errorf("step functions %s: sign: %w", op, err)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("step functions %s: %w", op, err)
@@ -360,8 +373,14 @@ func (s *server) getObject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer out.Body.Close()
-	if ct := aws.ToString(out.ContentType); ct != "" {
+	// User content never runs on the app's origin: only images are shown inline
+	// (and never SVG, which can hold scripts); anything else is a download.
+	ct := aws.ToString(out.ContentType)
+	if isInlineImage(ct) {
 		w.Header().Set("Content-Type", ct)
+	} else {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", "attachment")
 	}
 	if cc := aws.ToString(out.CacheControl); cc != "" {
 		w.Header().Set("Cache-Control", cc)
@@ -371,6 +390,16 @@ func (s *server) getObject(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	io.Copy(w, out.Body)
+}
+
+// isInlineImage reports the raster image types a browser may render in place.
+func isInlineImage(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	switch strings.ToLower(strings.TrimSpace(mt)) {
+	case "image/jpeg", "image/png", "image/gif", "image/webp", "image/avif", "image/bmp", "image/tiff", "image/heic", "image/heif":
+		return true
+	}
+	return false
 }
 
 // maxUploadBytes bounds one browser upload; the pipeline's own limit is checked later.

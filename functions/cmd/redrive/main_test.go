@@ -137,14 +137,14 @@ func TestQueueContractByID(t *testing.T) {
 
 func TestExecutionsMode(t *testing.T) {
 	f := newFixture()
-	f.sfn.Add(redrivetest.Execution{StateMachineArn: pipelineArn, Name: "t", Status: sfntypes.ExecutionStatusFailed, Error: pipeline.ErrNameTransient})
+	f.sfn.Add(redrivetest.Execution{StateMachineArn: pipelineArn, Name: "t", Status: sfntypes.ExecutionStatusTimedOut, Error: "States.Timeout"})
 	f.sfn.Add(redrivetest.Execution{StateMachineArn: pipelineArn, Name: "p", Status: sfntypes.ExecutionStatusFailed, Error: pipeline.ErrNameCorrupt})
 	m := invoke(t, f.handler(ModeQueue), `{"mode":"executions","detail-type":"Scheduled Event"}`)
-	if m["mode"] != ModeExecutions || m["started"] != 1.0 || m["permanent"] != 1.0 {
-		t.Errorf("executions: %v", m)
+	if m["mode"] != ModeExecutions || m["started"] != 1.0 {
+		t.Errorf("executions: %v (want the timed-out one only)", m)
 	}
 	// REDRIVE_MODE=executions is the default.
-	f.sfn.Finish(redrivetest.ExecutionArn(pipelineArn, "t"), sfntypes.ExecutionStatusFailed, pipeline.ErrNameTransient)
+	f.sfn.Finish(redrivetest.ExecutionArn(pipelineArn, "t"), sfntypes.ExecutionStatusTimedOut, "States.Timeout")
 	if m := invoke(t, f.handler(ModeExecutions), `{}`); m["mode"] != ModeExecutions || m["started"] != 1.0 {
 		t.Errorf("default executions: %v", m)
 	}

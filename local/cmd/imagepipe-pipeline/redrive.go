@@ -72,7 +72,7 @@ func parseRedriveFlags(args []string, stderr io.Writer) (redriveFlags, error) {
 	fs.StringVar(&f.queueURL, "queue-url", "", "failure queue URL (default: the twin's "+failureQueue+")")
 	fs.StringVar(&f.pipelineArn, "pipeline-arn", "", "pipeline state machine ARN (default: the twin's)")
 	fs.StringVar(&f.removeArn, "remove-arn", "", "remove state machine ARN (default: the twin's)")
-	fs.BoolVar(&f.executions, "executions", false, "redrive FAILED executions with RedriveExecution instead of reading the queue")
+	fs.BoolVar(&f.executions, "executions", false, "resume TIMED_OUT and ABORTED executions with RedriveExecution instead of reading the queue (FAILED ones are in the queue)")
 	fs.Var(&f.messages, "message", "redrive only this message `ID` (repeatable), even a permanent or parked one")
 	fs.Var(&f.discard, "discard", "delete this message `ID` from the queue (repeatable); starts nothing")
 	fs.BoolVar(&f.includePermanent, "include-permanent", false, "redrive permanent failures too (not an image, unsupported, corrupt, too large)")

@@ -7,6 +7,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/cli"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
@@ -28,6 +29,7 @@ func runServe(ctx context.Context, args []string) error {
 	fs.StringVar(&cfg.FunctionsDir, "functions", "build/twin", "the functions' bootstraps built for this machine (<dir>/<name>/bootstrap; `make twin-lambdas`)")
 	fs.IntVar(&cfg.Workers, "workers", 0, "executions open at once (0: 64)")
 	fs.IntVar(&cfg.Invocations, "invocations", 0, "function invocations at once, twin-wide (0: four per CPU)")
+	hosts := fs.String("host", "", "comma-separated names besides loopback that clients may reach the twin by (Host header); others are refused")
 	fs.BoolVar(&cfg.AllowRemote, "allow-remote", false, "allow listening beyond loopback (then IMAGEPIPE_ACCESS_KEY_ID and IMAGEPIPE_SECRET_ACCESS_KEY are required)")
 	cfg.Limits = imaging.DefaultLimits
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
@@ -35,6 +37,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage
 	}
+	cfg.Hosts = strings.FieldsFunc(*hosts, func(r rune) bool { return r == ',' })
 	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")
 	cfg.Logger = slog.Default()
