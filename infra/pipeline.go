@@ -248,8 +248,8 @@ func suppressDeliveryFindings(d *Delivery) {
 		"Resource::<"+logicalID(d.Stack, d.Pipeline.Pipeline().ArtifactBucket())+".Arn>/*")
 	ownLogs := rule("AwsSolutions-IAM5",
 		"Each CodeBuild project writes only its own log group and report groups: the wildcard is the log stream or report name below its own project's name.",
-		`/^Resource::arn:<AWS::Partition>:logs:[^:]+:<AWS::AccountId>:log-group:\/aws\/codebuild\/<Pipeline[A-Za-z0-9]+>:\*$/`,
-		`/^Resource::arn:<AWS::Partition>:codebuild:[^:]+:<AWS::AccountId>:report-group\/<Pipeline[A-Za-z0-9]+>-\*$/`)
+		`/^Resource::arn:<AWS::Partition>:logs:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:log-group:\/aws\/codebuild\/<Pipeline[A-Za-z0-9]+>:\*$/`,
+		`/^Resource::arn:<AWS::Partition>:codebuild:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:report-group\/<Pipeline[A-Za-z0-9]+>-\*$/`)
 	stack.Suppress(d.Pipeline,
 		rule("AwsSolutions-CB4", "CodeBuild encrypts its artifacts with the AWS-managed S3 key; they are this repository's source and build outputs, with no secrets. A customer-managed key ($1 a month) matters only for cross-account delivery (crossAccountKeys)."),
 		rule("AwsSolutions-CB5", "The official golang image (Debian bookworm, "+BuildImage+"): Go "+GoVersion+" as the README names (CodeBuild's images carry older Go), and the Debian packages `make deps` installs with apt-get, as on every developer machine and in GitHub Actions."),
@@ -259,8 +259,8 @@ func suppressDeliveryFindings(d *Delivery) {
 	}
 	byPath("Pipeline/Assets/FileRole/DefaultPolicy/Resource",
 		rule("AwsSolutions-IAM5", "CDK Pipelines' asset-publishing role, shared by its asset projects: their log groups and report groups (/aws/codebuild/*, report-group/*), CodePipeline's StartBuild/BatchGetBuilds/StopBuild (\"*\": the projects are created with the role), and sts:AssumeRole on the one CDK file-publishing bootstrap role.",
-			"Resource::*", `/^Resource::arn:<AWS::Partition>:logs:[^:]+:<AWS::AccountId>:log-group:\/aws\/codebuild\/\*$/`,
-			`/^Resource::arn:<AWS::Partition>:codebuild:[^:]+:<AWS::AccountId>:report-group\/\*$/`))
+			"Resource::*", `/^Resource::arn:<AWS::Partition>:logs:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:log-group:\/aws\/codebuild\/\*$/`,
+			`/^Resource::arn:<AWS::Partition>:codebuild:(<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:report-group\/\*$/`))
 	byPath("Pipeline/UpdatePipeline/SelfMutation/Role/DefaultPolicy/Resource",
 		rule("AwsSolutions-IAM5", "CDK Pipelines' self-mutation: cloudformation:DescribeStacks and s3:ListBucket (no resource-level narrowing that `cdk deploy` accepts), and sts:AssumeRole only on roles tagged aws-cdk:bootstrap-role deploy, file-publishing or image-publishing (the condition in the statement).",
 			"Resource::*", "Resource::arn:*:iam::<AWS::AccountId>:role/*"))

@@ -2,7 +2,11 @@ module github.com/imagepipe/imagepipe/test
 
 go 1.26.0
 
-require github.com/imagepipe/imagepipe/functions v0.0.0
+require (
+	github.com/aws/aws-sdk-go-v2/service/cognitoidentity v1.34.0
+	github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider v1.61.0
+	github.com/imagepipe/imagepipe/functions v0.0.0
+)
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
@@ -18,7 +22,7 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/s3 v1.114.10
 	github.com/aws/aws-sdk-go-v2/service/sfn v1.41.2
 	github.com/aws/aws-sdk-go-v2/service/sqs v1.53.0
-	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/aws/smithy-go v1.28.9
 	github.com/chromedp/cdproto v0.159.0 // indirect
 	github.com/chromedp/chromedp v0.23.0
 	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect

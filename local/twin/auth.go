@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imagepipe/imagepipe/local/cfn"
+	"github.com/imagepipe/imagepipe/local/cognito"
 	"github.com/imagepipe/imagepipe/local/iam"
 	"github.com/imagepipe/imagepipe/local/lambdart"
 	"github.com/imagepipe/imagepipe/local/sigv4"
@@ -30,8 +31,28 @@ type auth struct {
 	policies *iam.Policies
 	log      *slog.Logger
 
+	// identities are the credentials Cognito issued (GetCredentialsForIdentity).
+	identities *cognito.Service
+
 	mu       sync.Mutex
 	sessions map[string]session // by function ARN
+}
+
+// Lookup finds the secret of a key the twin issued: the developer's, a function
+// role session's, or a Cognito identity's (sigv4.Credentials).
+func (a *auth) Lookup(accessKeyID string) (sigv4.Secret, bool) {
+	if s, ok := a.keys.Lookup(accessKeyID); ok {
+		return s, true
+	}
+	if a.identities == nil {
+		return sigv4.Secret{}, false
+	}
+	sess, ok := a.identities.Session(accessKeyID)
+	if !ok {
+		return sigv4.Secret{}, false
+	}
+	return sigv4.Secret{SecretAccessKey: sess.SecretKey, SessionToken: sess.SessionToken, Expires: sess.Expires,
+		Principal: sigv4.Principal{ARN: sess.AssumedRoleARN, Account: Account, Context: sess.Context()}}, true
 }
 
 // session is a function's credentials for its role's session.
@@ -90,17 +111,22 @@ func randomToken(n int) string {
 // written in the calling protocol's error shape, as AWS writes it.
 func (a *auth) edgeAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// A CORS preflight carries no credentials, in AWS too.
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		// A CORS preflight carries no credentials, in AWS too; nor do Cognito's
+		// public calls (sign-up, sign-in, GetId: the app has no credentials yet).
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" || cognito.Public(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
-		id, err := sigv4.VerifyWith(r, a.keys, time.Now(), sigv4.Options{Region: Region})
+		id, err := sigv4.VerifyWith(r, a, time.Now(), sigv4.Options{Region: Region})
 		if err != nil {
 			protocolFor(signingService(r), r).WriteError(w, err)
 			return
 		}
 		proto := protocolFor(id.Service, r)
+		if (id.Service == "cognito-idp" || id.Service == "cognito-identity") && id.Principal.ARN == developerARN {
+			next.ServeHTTP(w, r) // the Admin* calls: the developer is the account's administrator
+			return
+		}
 		needs, err := iam.ActionFor(a.env, id.Service, "", r)
 		if err != nil {
 			proto.WriteError(w, sigv4.Denied(err.Error()))

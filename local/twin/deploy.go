@@ -38,6 +38,7 @@ type deployment struct {
 	commands     map[string]string // function ARN → functions/cmd/<name>
 	api          []apigw.Resource
 	domains      []string // OpenSearch domain names
+	cognito      []*cfn.Resource
 	// standIns counts the resources of each type the twin does not run itself.
 	standIns map[string]int
 }
@@ -68,20 +69,25 @@ type ruleTargetSpec struct {
 // in standIns (with what stands in for it) or the deployment fails: nothing in a
 // template is dropped silently.
 var resourceReaders = map[string]func(d *deployment, r *cfn.Resource, fnDir string) error{
-	"AWS::S3::Bucket":                   readBucket,
-	"Custom::S3BucketNotifications":     readBucketNotifications,
-	"AWS::SQS::Queue":                   readQueue,
-	"AWS::StepFunctions::StateMachine":  readStateMachine,
-	"AWS::Events::Rule":                 readRule,
-	"AWS::Lambda::Function":             readFunction,
-	"AWS::OpenSearchService::Domain":    readDomain,
-	"AWS::ApiGateway::RestApi":          readAPI,
-	"AWS::ApiGateway::Resource":         readAPI,
-	"AWS::ApiGateway::Method":           readAPI,
-	"AWS::ApiGateway::RequestValidator": readAPI,
-	"AWS::ApiGateway::GatewayResponse":  readAPI,
-	"AWS::ApiGateway::Deployment":       readAPI,
-	"AWS::ApiGateway::Stage":            readAPI,
+	"AWS::S3::Bucket":                          readBucket,
+	"Custom::S3BucketNotifications":            readBucketNotifications,
+	"AWS::SQS::Queue":                          readQueue,
+	"AWS::StepFunctions::StateMachine":         readStateMachine,
+	"AWS::Events::Rule":                        readRule,
+	"AWS::Lambda::Function":                    readFunction,
+	"AWS::OpenSearchService::Domain":           readDomain,
+	"AWS::ApiGateway::RestApi":                 readAPI,
+	"AWS::ApiGateway::Resource":                readAPI,
+	"AWS::ApiGateway::Method":                  readAPI,
+	"AWS::ApiGateway::RequestValidator":        readAPI,
+	"AWS::ApiGateway::GatewayResponse":         readAPI,
+	"AWS::ApiGateway::Deployment":              readAPI,
+	"AWS::ApiGateway::Stage":                   readAPI,
+	"AWS::Cognito::UserPool":                   readCognito,
+	"AWS::Cognito::UserPoolClient":             readCognito,
+	"AWS::Cognito::UserPoolGroup":              readCognito,
+	"AWS::Cognito::IdentityPool":               readCognito,
+	"AWS::Cognito::IdentityPoolRoleAttachment": readCognito,
 }
 
 // cdkHandler stands for the functions that run CDK's custom resources.
@@ -90,27 +96,22 @@ const cdkHandler = "AWS::Lambda::Function (CDK custom-resource handler)"
 // standIns says, for each resource type the twin does not create, what stands in for
 // it; `imagepipe serve` lists them once at start.
 var standIns = map[string]string{
-	"AWS::IAM::Role":                           "enforced on the edge (local/iam): each function signs as a session of its role",
-	"AWS::IAM::Policy":                         "enforced on the edge (local/iam)",
-	"AWS::S3::BucketPolicy":                    "enforced on the edge (local/iam)",
-	"AWS::SQS::QueuePolicy":                    "enforced on the edge (local/iam)",
-	"AWS::Lambda::Permission":                  "read; the twin's own services (Step Functions, API Gateway) invoke functions without the check",
-	"AWS::Logs::LogGroup":                      "the twin's own log (stderr, JSON)",
-	"AWS::CloudWatch::Alarm":                   "nothing: the twin keeps no metrics",
-	"AWS::CloudWatch::Dashboard":               "nothing: the twin keeps no metrics",
-	"AWS::SNS::Topic":                          "nothing: alarms do not fire on the twin",
-	"AWS::SNS::TopicPolicy":                    "nothing",
-	"AWS::CloudFront::Distribution":            "the web listener (--http-addr) serves web/dist",
-	"AWS::CloudFront::OriginAccessControl":     "the web listener (--http-addr) serves web/dist",
-	"Custom::CDKBucketDeployment":              "the web listener serves web/dist directly",
-	"AWS::Lambda::LayerVersion":                "nothing: used only by CDK's deployment custom resource",
-	"AWS::ApiGateway::Account":                 "nothing: the API's logs go to the twin's log",
-	"AWS::Cognito::UserPool":                   "not emulated yet: the web app runs in local mode",
-	"AWS::Cognito::UserPoolClient":             "not emulated yet: the web app runs in local mode",
-	"AWS::Cognito::IdentityPool":               "not emulated yet: the web app runs in local mode",
-	"AWS::Cognito::IdentityPoolRoleAttachment": "not emulated yet: the web app runs in local mode",
-	"AWS::Cognito::UserPoolGroup":              "not emulated yet: the web app runs in local mode",
-	"AWS::CDK::Metadata":                       "nothing: CDK's version record",
+	"AWS::IAM::Role":                       "enforced on the edge (local/iam): each function signs as a session of its role",
+	"AWS::IAM::Policy":                     "enforced on the edge (local/iam)",
+	"AWS::S3::BucketPolicy":                "enforced on the edge (local/iam)",
+	"AWS::SQS::QueuePolicy":                "enforced on the edge (local/iam)",
+	"AWS::Lambda::Permission":              "read; the twin's own services (Step Functions, API Gateway) invoke functions without the check",
+	"AWS::Logs::LogGroup":                  "the twin's own log (stderr, JSON)",
+	"AWS::CloudWatch::Alarm":               "nothing: the twin keeps no metrics",
+	"AWS::CloudWatch::Dashboard":           "nothing: the twin keeps no metrics",
+	"AWS::SNS::Topic":                      "nothing: alarms do not fire on the twin",
+	"AWS::SNS::TopicPolicy":                "nothing",
+	"AWS::CloudFront::Distribution":        "the web listener (--http-addr) serves web/dist",
+	"AWS::CloudFront::OriginAccessControl": "the web listener (--http-addr) serves web/dist",
+	"Custom::CDKBucketDeployment":          "the web listener serves web/dist directly",
+	"AWS::Lambda::LayerVersion":            "nothing: used only by CDK's deployment custom resource",
+	"AWS::ApiGateway::Account":             "nothing: the API's logs go to the twin's log",
+	"AWS::CDK::Metadata":                   "nothing: CDK's version record",
 	// readFunction counts the functions CDK adds to run its custom resources here.
 	cdkHandler: "the twin does what their custom resources do (bucket notifications, the web app)",
 }
@@ -368,6 +369,11 @@ func readFunction(d *deployment, r *cfn.Resource, fnDir string) error {
 
 func readDomain(d *deployment, r *cfn.Resource, _ string) error {
 	d.domains = append(d.domains, r.Name)
+	return nil
+}
+
+func readCognito(d *deployment, r *cfn.Resource, _ string) error {
+	d.cognito = append(d.cognito, r)
 	return nil
 }
 

@@ -81,7 +81,7 @@ func (t *Twin) authorized(r *http.Request) bool {
 		return subtle.ConstantTimeCompare([]byte(u), []byte(t.cfg.AccessKeyID)) == 1 &&
 			subtle.ConstantTimeCompare([]byte(p), []byte(t.cfg.SecretAccessKey)) == 1
 	}
-	_, err := sigv4.Verify(r, t.auth.keys, time.Now())
+	_, err := sigv4.Verify(r, t.auth, time.Now())
 	return err == nil
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/apigw"
 	"github.com/imagepipe/imagepipe/local/asl"
 	"github.com/imagepipe/imagepipe/local/cfn"
+	"github.com/imagepipe/imagepipe/local/cognito"
 	"github.com/imagepipe/imagepipe/local/eventbus"
 	"github.com/imagepipe/imagepipe/local/lambdart"
 	"github.com/imagepipe/imagepipe/local/opensearch"
@@ -98,6 +99,7 @@ type Twin struct {
 	search           map[string]*opensearch.Domain // by path prefix
 	faults           *FaultTable
 	auth             *auth
+	cognito          *cognito.Service
 	names            stackNames
 	serveErr         chan error
 	closeOnce        sync.Once
@@ -143,6 +145,9 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		return nil, err
 	}
 	if err := t.startSearch(d); err != nil {
+		return nil, err
+	}
+	if err := t.startCognito(d); err != nil {
 		return nil, err
 	}
 	if err := t.startFunctions(d); err != nil {
@@ -269,6 +274,49 @@ func (t *Twin) startSearch(d *deployment) error {
 	return nil
 }
 
+// startCognito serves the template's user and identity pools; the credentials an
+// identity gets act, on the edge, as the role the pool's role attachment gives it.
+func (t *Twin) startCognito(d *deployment) (err error) {
+	if len(d.cognito) == 0 {
+		return nil
+	}
+	var active []*cfn.Resource
+	for _, id := range d.template.Order {
+		if r := d.template.Resources[id]; r.Active {
+			active = append(active, r)
+		}
+	}
+	t.cognito, err = cognito.New(active, cognito.Options{Region: Region, Account: Account, DataDir: filepath.Join(t.cfg.DataDir, "cognito"), Logger: t.log,
+		AssumeRole: func(role string, ctx map[string][]string) error {
+			if dec := t.auth.policies.CanAssume(role, "cognito-identity.amazonaws.com", "sts:AssumeRoleWithWebIdentity", ctx); !dec.Allowed {
+				return errors.New(dec.Reason)
+			}
+			return nil
+		}})
+	if err != nil {
+		return fmt.Errorf("Cognito: %w", err)
+	}
+	t.auth.identities = t.cognito
+	return nil
+}
+
+// cognitoConfig is what a client needs to sign in on the twin: the pools' ids and the
+// endpoint that serves them (nil without pools).
+func (t *Twin) cognitoConfig() any {
+	if t.cognito == nil {
+		return nil
+	}
+	wc, err := t.cognito.WebConfig()
+	if err != nil {
+		t.log.Warn("Cognito: no web configuration", "err", err)
+		return nil
+	}
+	return struct {
+		cognito.WebConfig
+		Endpoint string `json:"endpoint"`
+	}{wc, t.EdgeURL()}
+}
+
 func (t *Twin) startQueues(ctx context.Context, d *deployment) (err error) {
 	if t.queue, err = sqs.Open(filepath.Join(t.cfg.DataDir, "queue.db"), sqs.Options{BaseURL: t.EdgeURL(), Logger: t.log}); err != nil {
 		return err
@@ -343,6 +391,7 @@ func (t *Twin) web(api http.Handler, d *deployment) http.Handler {
 		S3:            s3Client,
 		EdgeURL:       t.EdgeURL(),
 		Credentials:   aws.Credentials{AccessKeyID: t.accessKey(), SecretAccessKey: t.secretKey()},
+		Cognito:       t.cognitoConfig(),
 		Bucket:        t.names.bucket,
 		StateMachines: []string{t.names.pipelineARN, t.names.removeARN},
 		WebDir:        t.cfg.WebDir,
@@ -416,6 +465,9 @@ func (t *Twin) closeStores() error {
 	var errs []error
 	if t.lambda != nil { // first: a function process may still be calling the stores
 		errs = append(errs, t.lambda.Close(context.Background()))
+	}
+	if t.cognito != nil {
+		errs = append(errs, t.cognito.Close())
 	}
 	if t.objects != nil {
 		errs = append(errs, t.objects.Close())

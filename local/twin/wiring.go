@@ -76,6 +76,10 @@ func (t *Twin) edge(d *deployment, labels *rekognition.Service) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
+		if t.cognito != nil && t.cognito.Handles(r) {
+			t.cognito.Handler().ServeHTTP(w, r)
+			return
+		}
 		target := r.Header.Get("X-Amz-Target")
 		switch {
 		case strings.HasPrefix(target, "AWSStepFunctions."):

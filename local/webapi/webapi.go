@@ -63,7 +63,10 @@ type Config struct {
 	S3        *s3.Client // on the twin's edge
 	EdgeURL   string     // the twin's AWS endpoints (Step Functions calls)
 	// Credentials sign the Step Functions calls, which the edge verifies.
-	Credentials   aws.Credentials
+	Credentials aws.Credentials
+	// Cognito names the twin's user and identity pools and their endpoint in
+	// config.json (nil: none).
+	Cognito       any
 	Bucket        string
 	StateMachines []string                // ARNs listed on /api/executions, the pipeline first
 	WebDir        string                  // web/dist; empty or missing: a short page says how to build it
@@ -89,7 +92,11 @@ func New(cfg Config) http.Handler {
 		mux.Handle(p, h)
 	}
 	mux.HandleFunc("GET /config.json", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"mode": "local", "apiBase": "/api", "bucket": cfg.Bucket})
+		out := map[string]any{"mode": "local", "apiBase": "/api", "bucket": cfg.Bucket}
+		if cfg.Cognito != nil {
+			out["cognito"] = cfg.Cognito
+		}
+		writeJSON(w, http.StatusOK, out)
 	})
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
