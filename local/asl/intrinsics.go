@@ -3,8 +3,8 @@ package asl
 import (
 	"encoding/json"
 	"errors"
-	"sort"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )

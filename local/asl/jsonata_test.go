@@ -119,9 +119,9 @@ func TestJSONataAWSFunctions(t *testing.T) {
 func TestJSONataValidation(t *testing.T) {
 	for def, want := range map[string]string{
 		`{"QueryLanguage":"JSONata","StartAt":"Pass","States":{"Pass":{"Type":"Pass","QueryLanguage":"JSONPath","End":true}}}`: "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
-		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.x","End":true}}}`:                 "unsupported fields InputPath",
-		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $sjoin([1]) %}","End":true}}}`:      "$sjoin is not available",
-		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% 1 + %}","End":true}}}`:              "is invalid",
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","InputPath":"$.x","End":true}}}`:                "unsupported fields InputPath",
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% $sjoin([1]) %}","End":true}}}`:     "$sjoin is not available",
+		`{"QueryLanguage":"JSONata","StartAt":"P","States":{"P":{"Type":"Pass","Output":"{% 1 + %}","End":true}}}`:             "is invalid",
 	} {
 		_, err := Parse([]byte(def))
 		if err == nil || !strings.Contains(err.Error(), want) {

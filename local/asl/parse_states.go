@@ -520,7 +520,7 @@ func parseJSONataChoice(b json.RawMessage, loc string, p *stateParse) *choiceRul
 	sub := &stateParse{loc: loc, topJSONata: p.topJSONata, problems: p.problems}
 	var rc struct {
 		Condition, Next, Comment string
-		Output, Assign          json.RawMessage
+		Output, Assign           json.RawMessage
 	}
 	if err := strictUnmarshal(b, &rc, map[string]bool{"Condition": true, "Next": true, "Comment": true, "Output": true, "Assign": true}); err != nil {
 		sub.add(": %v", err)
