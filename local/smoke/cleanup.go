@@ -44,9 +44,6 @@ func (ru *run) failure(ctx context.Context) (string, error) {
 			VisibilityTimeout: receiveVisibility, WaitTimeSeconds: receiveWait,
 		})
 		if err != nil {
-			if ctx.Err() != nil && found != nil {
-				return true, nil
-			}
 			return true, fmt.Errorf("receive from %s: %w", ru.Target.FailureQueueURL, err)
 		}
 		for _, m := range out.Messages {

@@ -197,20 +197,27 @@ func (ru *run) step(name string, f func() (string, error)) bool {
 
 // poll calls f until it is done or ctx ends. f returns done with the outcome (nil:
 // success), or not done with what it is still waiting for, which the timeout error
-// names.
+// names: a call the deadline cut short does not replace that story.
 func (ru *run) poll(ctx context.Context, f func() (done bool, err error)) error {
 	t0 := time.Now()
+	var waiting error
 	for {
 		done, err := f()
+		if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			done, err = false, nil
+		}
 		if done {
 			return err
 		}
+		if err != nil {
+			waiting = err
+		}
 		select {
 		case <-ctx.Done():
-			if err == nil {
-				err = errors.New("no answer")
+			if waiting == nil {
+				waiting = errors.New("no answer")
 			}
-			return fmt.Errorf("%w after %s", err, time.Since(t0).Round(100*time.Millisecond))
+			return fmt.Errorf("%w after %s", waiting, time.Since(t0).Round(100*time.Millisecond))
 		case <-time.After(ru.Poll):
 		}
 	}

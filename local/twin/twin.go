@@ -294,7 +294,7 @@ func (t *Twin) startCognito(d *deployment) (err error) {
 			return nil
 		}})
 	if err != nil {
-		return fmt.Errorf("Cognito: %w", err)
+		return fmt.Errorf("cognito: %w", err)
 	}
 	t.auth.identities = t.cognito
 	return nil
