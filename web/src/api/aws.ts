@@ -34,7 +34,8 @@ const TOKEN_KEY = "imagepipe.idToken";
 export interface Auth {
   user(): string | undefined;
   signIn(username: string, password: string): Promise<void>;
-  signUp(username: string, password: string, email: string): Promise<void>;
+  /** Signs up with the email as the user name (the pool signs in by email). */
+  signUp(email: string, password: string): Promise<void>;
   confirm(username: string, code: string): Promise<void>;
   signOut(): void;
 }
@@ -413,12 +414,12 @@ class UserPoolAuth implements Auth {
     this.changed();
   }
 
-  async signUp(username: string, password: string, email: string) {
+  async signUp(email: string, password: string) {
     const { m, c } = await this.idp();
     await c.send(
       new m.SignUpCommand({
         ClientId: this.cfg.userPoolClientId,
-        Username: username,
+        Username: email,
         Password: password,
         UserAttributes: [{ Name: "email", Value: email }],
       }),

@@ -27,7 +27,8 @@ export function AuthBar({ auth }: { auth: Auth }) {
   const submit = async (e: Event) => {
     e.preventDefault();
     const f = new FormData(e.target as HTMLFormElement);
-    const u = String(f.get("username") ?? "");
+    // The user pool signs in by email: the email is the user name, one field.
+    const u = String(f.get("email") ?? "").trim();
     setBusy(true);
     setMsg("");
     try {
@@ -36,7 +37,7 @@ export function AuthBar({ auth }: { auth: Auth }) {
         setUser(auth.user());
         setOpen(false);
       } else if (step === "up") {
-        await auth.signUp(u, String(f.get("password")), String(f.get("email")));
+        await auth.signUp(u, String(f.get("password")));
         setStep("confirm");
         setMsg("A code was sent to your email.");
       } else {
@@ -53,16 +54,11 @@ export function AuthBar({ auth }: { auth: Auth }) {
   return (
     <form class="auth-form" onSubmit={submit}>
       <label>
-        User <input name="username" autoComplete="username" required />
+        Email <input name="email" type="email" autoComplete="username" required />
       </label>
       {step !== "confirm" && (
         <label>
           Password <input name="password" type="password" autoComplete={step === "in" ? "current-password" : "new-password"} required />
-        </label>
-      )}
-      {step === "up" && (
-        <label>
-          Email <input name="email" type="email" required />
         </label>
       )}
       {step === "confirm" && (

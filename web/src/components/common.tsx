@@ -1,8 +1,21 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { NotAvailable } from "../api/types";
 
+/** accessDenied tells an AWS refusal (an SDK AccessDenied error, or HTTP 403) apart. */
+export function accessDenied(error: unknown): boolean {
+  const e = error as { name?: string; status?: number; $metadata?: { httpStatusCode?: number } };
+  return /AccessDenied|NotAuthorized/.test(e?.name ?? "") || e?.status === 403 || e?.$metadata?.httpStatusCode === 403;
+}
+
 export function ErrorBox({ error }: { error: unknown }) {
   if (!error) return null;
+  if (accessDenied(error)) {
+    return (
+      <p class="notice" role="status">
+        This page needs you signed in, and some pages are for the operators group only: sign in, or ask an operator.
+      </p>
+    );
+  }
   const msg = error instanceof Error ? error.message : String(error);
   const soft = error instanceof NotAvailable;
   return (
