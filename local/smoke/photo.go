@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 
 	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -69,12 +70,21 @@ var uprightCorners = map[corner]marker{
 	bottomLeft:  {"yellow", yellow},
 }
 
-// Photo is the smoke test's JPEG: the corner markers on a grey ground, the EXIF
-// facts above, and a comment naming the run, so that every run's bytes differ (the
-// index folds byte-identical uploads into one document, and a leftover from an
-// earlier run would hide this one).
+// Photo is the smoke test's JPEG: a photo-like scene (sky, sun, texture: something
+// Rekognition can name) with the corner markers over it, the EXIF facts above, and a
+// comment naming the run, so that every run's bytes differ (the index folds
+// byte-identical uploads into one document, and a leftover from an earlier run
+// would hide this one).
 func Photo(runID string) []byte {
-	m := imagingtest.Corners(StoredWidth, StoredHeight, red, green, blue, yellow)
+	m := imagingtest.Photo(StoredWidth, StoredHeight)
+	corners := imagingtest.Corners(StoredWidth, StoredHeight, red, green, blue, yellow)
+	bw, bh := StoredWidth/4, StoredHeight/4
+	for _, r := range []image.Rectangle{
+		image.Rect(0, 0, bw, bh), image.Rect(StoredWidth-bw, 0, StoredWidth, bh),
+		image.Rect(0, StoredHeight-bh, bw, StoredHeight), image.Rect(StoredWidth-bw, StoredHeight-bh, StoredWidth, StoredHeight),
+	} {
+		draw.Draw(m, r, corners, r.Min, draw.Src)
+	}
 	tiff := imagingtest.EXIF{
 		Make: CameraMake, Model: CameraModel, Orientation: Orientation,
 		DateTimeOriginal: "2024:05:17 09:30:00", OffsetTimeOriginal: "+02:00",
