@@ -3,8 +3,9 @@
 package test
 
 import (
+	"github.com/imagepipe/imagepipe/functions/testkit"
+
 	"bufio"
-	"bytes"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,7 +17,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -242,20 +242,8 @@ func lfBuild(t *testing.T, arch string) string {
 type lfProc struct {
 	url  string
 	cmd  *exec.Cmd
-	logs *lfLogs
+	logs *testkit.Buffer
 }
-
-type lfLogs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lfLogs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-func (l *lfLogs) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
 
 func lfStart(t *testing.T, rie, bootstrap string, env []string) *lfProc {
 	t.Helper()
@@ -266,7 +254,7 @@ func lfStart(t *testing.T, rie, bootstrap string, env []string) *lfProc {
 		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=secret",
 		"AWS_EC2_METADATA_DISABLED=true", "AWS_LAMBDA_FUNCTION_TIMEOUT=60",
 	}, env...)
-	logs := &lfLogs{}
+	logs := &testkit.Buffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -103,25 +103,8 @@ type Twin struct {
 	t    *testing.T
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	logs *testkit.Buffer
 	done chan struct{}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startTwin starts the twin and stops it when the test ends; on failure its log is shown.
@@ -133,7 +116,7 @@ func startTwin(t *testing.T, extraArgs ...string) *Twin {
 		httpAddr:  freeAddr(t),
 		extraArgs: extraArgs,
 		t:         t,
-		logs:      &lockedBuffer{},
+		logs:      &testkit.Buffer{},
 	}
 	tw.EdgeURL = "http://" + tw.edgeAddr
 	tw.HTTPURL = "http://" + tw.httpAddr

@@ -2,7 +2,9 @@
 package testkit
 
 import (
+	"bytes"
 	"os"
+	"sync"
 	"testing"
 )
 
@@ -15,4 +17,24 @@ func SkipUnlessCI(t testing.TB, reason string) {
 		t.Fatal("CI=true and " + reason)
 	}
 	t.Skip(reason)
+}
+
+// Buffer is a bytes.Buffer that processes' output and loggers may write to from
+// many goroutines while a test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String is what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -76,7 +76,7 @@ var uprightCorners = map[corner]marker{
 // byte-identical uploads into one document, and a leftover from an earlier run
 // would hide this one).
 func Photo(runID string) []byte {
-	m := imagingtest.Photo(StoredWidth, StoredHeight)
+	m := storedSideways(imagingtest.Photo(StoredHeight, StoredWidth))
 	corners := imagingtest.Corners(StoredWidth, StoredHeight, red, green, blue, yellow)
 	bw, bh := StoredWidth/4, StoredHeight/4
 	for _, r := range []image.Rectangle{
@@ -91,6 +91,19 @@ func Photo(runID string) []byte {
 		GPS: true, Lat: Lat, Lon: Lon,
 	}.TIFF()
 	return withComment(imagingtest.WithEXIF(imagingtest.JPEG(m, 90), tiff), "imagepipe smoke "+runID)
+}
+
+// storedSideways turns an upright scene a quarter turn anticlockwise, as a camera
+// held on its side stores it: orientation 6 turns it back.
+func storedSideways(up *image.RGBA) *image.RGBA {
+	w, h := up.Bounds().Dy(), up.Bounds().Dx()
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			m.SetRGBA(x, y, up.RGBAAt(h-1-y, x))
+		}
+	}
+	return m
 }
 
 // Corrupt is a JPEG cut off inside its header, before the frame header that says
