@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,10 +18,7 @@ var smokeChecks = []string{"upload", "execution", "search", "document", "thumbna
 // stdout, stderr and exit status.
 func runSmoke(t *testing.T, tw *Twin, args ...string) (string, string, int) {
 	t.Helper()
-	// smoke lives in imagepipe-pipeline, built beside imagepipe (which hands the
-	// commands that link the AWS SDK to it).
-	bin := filepath.Join(filepath.Dir(imagepipeBin), "imagepipe-pipeline")
-	cmd := exec.Command(bin, append([]string{"smoke", "--endpoint", tw.EdgeURL, "--api", tw.HTTPURL + "/api", "--timeout", "2m"}, args...)...)
+	cmd := exec.Command(imagepipeBin, append([]string{"smoke", "--endpoint", tw.EdgeURL, "--api", tw.HTTPURL + "/api", "--timeout", "2m"}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.Env = append(cmd.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1",

@@ -124,7 +124,7 @@ type run struct {
 // Report.OK. Cancelling ctx stops the checks, not the cleanup.
 func (r *Runner) Run(ctx context.Context) Report {
 	start := time.Now()
-	r.defaults()
+	r = r.withDefaults()
 	prefix := pipeline.UploadPrefix + "smoke/" + r.RunID + "/"
 	ru := &run{Runner: r, prefix: prefix, photoKey: prefix + "photo.jpg", corruptKey: prefix + "corrupt.jpg",
 		report: Report{RunID: r.RunID, Target: r.Target, Prefix: prefix, Checks: []Check{}}}
@@ -152,7 +152,11 @@ func (r *Runner) Run(ctx context.Context) Report {
 	return rep
 }
 
-func (r *Runner) defaults() {
+// withDefaults is a copy of r with its zero fields set: a Runner run twice makes
+// two runs.
+func (r *Runner) withDefaults() *Runner {
+	c := *r
+	r = &c
 	if r.RunID == "" {
 		r.RunID = NewRunID(time.Now())
 	}
@@ -165,6 +169,7 @@ func (r *Runner) defaults() {
 	if r.Poll <= 0 {
 		r.Poll = DefaultPoll
 	}
+	return r
 }
 
 // errSkip marks a check the target cannot answer; its message is the detail.

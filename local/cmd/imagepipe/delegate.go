@@ -13,7 +13,7 @@ import (
 )
 
 // pipelineBinary holds the commands that link the twin and the AWS SDK: serve, upload,
-// load and redrive. Linking them here would cost every `imagepipe thumbnail` their
+// load, redrive and smoke. Linking them here would cost every `imagepipe thumbnail` their
 // package initialisation (~25 ms and ~20 MB), as much as the thumbnail itself.
 const pipelineBinary = "imagepipe-pipeline"
 
@@ -22,7 +22,8 @@ func init() {
 		"serve":   "run the local twin in the foreground (S3, Step Functions, SQS on the edge; web app and API)",
 		"upload":  "PATH... [--endpoint URL] [--bucket images] [--prefix upload/] : upload photos and folders",
 		"load":    "--rate R --duration D --concurrency C : upload generated photos, report throughput and latency",
-		"redrive": "start failed work again: failure queue → new executions (or --executions: RedriveExecution)",
+		"redrive": "start failed work again: failure queue → new executions, bounded (or --executions: RedriveExecution on timed-out and stopped ones)",
+		"smoke":   "prove a deployed stack (--stack) or the twin (--endpoint) end to end: one line per check, exit 1 on a failure",
 	} {
 		commands[name] = cli.Command{Summary: summary, Run: delegate(name)}
 	}
