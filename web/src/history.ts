@@ -48,7 +48,7 @@ function failureDetails(ev: HistoryEvent): { error?: string; cause?: string } | 
 }
 
 /** ownerOf walks previousEventId back to the state the event belongs to. */
-function ownerOf(ev: HistoryEvent, byId: Map<number, HistoryEvent>): string | undefined {
+export function ownerOf(ev: HistoryEvent, byId: Map<number, HistoryEvent>): string | undefined {
   let cur: HistoryEvent | undefined = ev;
   for (let hops = 0; cur && hops < 10_000; hops++) {
     if (cur.stateEnteredEventDetails) return cur.stateEnteredEventDetails.name;
