@@ -70,7 +70,15 @@ func SearchIndex(cfg aws.Config) *searchindex.OpenSearch {
 	if err != nil {
 		Fail("opensearch client", "error", err.Error())
 	}
-	return &searchindex.OpenSearch{Client: c, Name: String("OPENSEARCH_INDEX", "images")}
+	idx := &searchindex.OpenSearch{Client: c, Name: String("OPENSEARCH_INDEX", "images")}
+	if v := os.Getenv("OPENSEARCH_REPLICAS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			Fail("OPENSEARCH_REPLICAS must be a whole number of at least 0", "value", v)
+		}
+		idx.Replicas = &n
+	}
+	return idx
 }
 
 // S3 is an S3 client; path-style addressing when S3_USE_PATH_STYLE=true or an endpoint

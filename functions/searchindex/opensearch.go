@@ -32,6 +32,10 @@ import (
 type OpenSearch struct {
 	Client *opensearch.Client
 	Name   string // the index name
+	// Replicas is the index's number_of_replicas when this client creates it (the
+	// CDK app sets what the domain's node count allows: 0 on one node, or the
+	// index stays yellow); nil leaves OpenSearch's default.
+	Replicas *int
 
 	mu    sync.Mutex // guards ready
 	ready bool       // index and mapping known to exist
@@ -72,6 +76,14 @@ func NewOpenSearchClient(endpoint string, cfg aws.Config, transport http.RoundTr
 		return nil, fmt.Errorf("opensearch client for %s: %w", endpoint, err)
 	}
 	return &opensearch.Client{Transport: tp}, nil
+}
+
+// indexDefinition is indexBody with the replica count, when one is set.
+func (o *OpenSearch) indexDefinition() []byte {
+	if o.Replicas == nil {
+		return []byte(indexBody)
+	}
+	return []byte(strings.Replace(indexBody, `"number_of_shards": 1}`, `"number_of_shards": 1, "number_of_replicas": `+strconv.Itoa(*o.Replicas)+`}`, 1))
 }
 
 // indexBody is the index definition created on first use.
@@ -217,7 +229,7 @@ func (o *OpenSearch) ensure(ctx context.Context) error {
 	if o.ready {
 		return nil
 	}
-	_, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name), nil, []byte(indexBody), nil, false)
+	_, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name), nil, o.indexDefinition(), nil, false)
 	var oe *Error
 	if err != nil && !(errors.As(err, &oe) && oe.Status == http.StatusBadRequest && oe.Type == "resource_already_exists_exception") {
 		return err

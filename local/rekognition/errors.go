@@ -44,6 +44,12 @@ func imageTooLarge(message string) *apiError {
 	return &apiError{http.StatusBadRequest, "ImageTooLargeException", message, true}
 }
 
+// throughputExceeded is a call over the account's TPS quota. Rekognition answers it
+// with HTTP 400 and the service's error shape; the SDKs retry it as a throttle.
+func throughputExceeded() *apiError {
+	return &apiError{http.StatusBadRequest, "ProvisionedThroughputExceededException", "Provisioned rate exceeded", true}
+}
+
 func internalError(err error) *apiError {
 	return &apiError{http.StatusInternalServerError, "InternalServerError", "Internal server error: " + err.Error(), true}
 }

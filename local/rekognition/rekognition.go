@@ -41,6 +41,7 @@ import (
 	"strings"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/local/quota"
 )
 
 // Objects reads the S3 objects that requests name (the twin's S3 store).
@@ -81,6 +82,13 @@ type Options struct {
 	Objects Objects        // reads S3Object images
 	Logger  *slog.Logger   // nil: no logging
 	Limits  imaging.Limits // bound decoding, as in the pipeline's steps; zero fields take imaging's defaults
+	// TPS is the account's DetectLabels transactions-per-second quota (nil: none).
+	// A call past it is ProvisionedThroughputExceededException, the exception the
+	// API reference documents as "The number of requests exceeded your throughput
+	// limit" (ThrottlingException is Rekognition being "temporarily unable to
+	// process the request", not a quota); 50 TPS in us-east-1 by default
+	// (https://docs.aws.amazon.com/general/latest/gr/rekognition.html, read 2026-11-29).
+	TPS *quota.Bucket
 }
 
 // Service answers Rekognition requests.
@@ -88,6 +96,7 @@ type Service struct {
 	objects Objects
 	log     *slog.Logger
 	limits  imaging.Limits
+	tps     *quota.Bucket
 }
 
 // New returns the service.
@@ -96,7 +105,7 @@ func New(o Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{objects: o.Objects, log: log, limits: o.Limits}
+	return &Service{objects: o.Objects, log: log, limits: o.Limits, tps: o.TPS}
 }
 
 // Handler serves requests already known to be Rekognition's (the edge dispatches by
@@ -112,6 +121,10 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
 	if r.Method != http.MethodPost || op != "DetectLabels" || strings.TrimSpace(ct) != "application/x-amz-json-1.1" {
 		s.fail(w, r, op, unknownOperation(r.Method, target, ct))
+		return
+	}
+	if !s.tps.Allow() {
+		s.fail(w, r, op, throughputExceeded())
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))

@@ -9,6 +9,8 @@ import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   DescribeStateMachineForExecutionCommand,
+  RedriveExecutionCommand,
+  StopExecutionCommand,
   type ExecutionStatus,
   type HistoryEvent as SfnEvent,
 } from "@aws-sdk/client-sfn";
@@ -26,6 +28,8 @@ import {
   type ExecutionItem,
   type ListExecutionsParams,
   type LoadStatus,
+  type RedriveReport,
+  type RedriveRequest,
   type SearchResult,
 } from "./types";
 
@@ -237,9 +241,38 @@ export class AwsApi implements Api {
     }
   }
 
-  async redrive() {
+  async discard(messageIds: string[]): Promise<RedriveReport> {
     try {
-      return await this.call<{ started: number; failed: number }>("POST", "/failures/redrive", "Redrive", {});
+      return await this.call<RedriveReport>("POST", "/failures/discard", "Discard", { messageIds });
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
+        throw new NotAvailable("Discard is not exposed to this identity: use the SQS console.");
+      }
+      throw e;
+    }
+  }
+
+  async redriveExecution(arn: string): Promise<void> {
+    try {
+      await this.client().send(new RedriveExecutionCommand({ executionArn: arn }));
+    } catch (e) {
+      if (isDenied(e)) throw this.denied("Redriving the execution");
+      throw e;
+    }
+  }
+
+  async stopExecution(arn: string): Promise<void> {
+    try {
+      await this.client().send(new StopExecutionCommand({ executionArn: arn, error: "StoppedFromWebApp" }));
+    } catch (e) {
+      if (isDenied(e)) throw this.denied("Stopping the execution");
+      throw e;
+    }
+  }
+
+  async redrive(req: RedriveRequest = {}): Promise<RedriveReport> {
+    try {
+      return await this.call<RedriveReport>("POST", "/failures/redrive", "Redrive", req);
     } catch (e) {
       if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
         throw new NotAvailable("Redrive is not exposed to this identity: run `imagepipe redrive`.");

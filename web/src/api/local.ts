@@ -12,6 +12,8 @@ import {
   type FailureMessage,
   type ListExecutionsParams,
   type LoadStatus,
+  type RedriveReport,
+  type RedriveRequest,
   type SearchResult,
 } from "./types";
 
@@ -98,8 +100,12 @@ export class LocalApi implements Api {
     return this.get("/failures", "Reading the failure queue");
   }
 
-  redrive(): Promise<{ started: number; failed: number }> {
-    return this.post("/failures/redrive", {}, "Redrive");
+  redrive(req: RedriveRequest = {}): Promise<RedriveReport> {
+    return this.post("/failures/redrive", req, "Redrive");
+  }
+
+  discard(messageIds: string[]): Promise<RedriveReport> {
+    return this.post("/failures/discard", { messageIds }, "Discard");
   }
 
   async startLoad(rate: number, duration: string): Promise<{ id: string }> {

@@ -71,7 +71,23 @@ export interface FailureMessage {
   messageId: string;
   sentTimestamp?: unknown;
   receiveCount?: number;
-  body: { error?: string; cause?: string; state?: string; input?: unknown } | string;
+  body: { error?: string; cause?: string; state?: string; input?: unknown; executionArn?: string; permanent?: boolean } | string;
+}
+
+/** RedriveReport is what the redrive function answers (queue mode). */
+export interface RedriveReport {
+  started: number;
+  existing?: number;
+  failed: number;
+  discarded?: number;
+  permanent?: number;
+  parked?: number;
+  messages?: { messageId: string; action?: string; error?: string; key?: string; redriveCount?: number }[];
+}
+
+export interface RedriveRequest {
+  messageIds?: string[];
+  includePermanent?: boolean;
 }
 
 export interface LoadStatus {
@@ -99,7 +115,13 @@ export interface Api {
   listExecutions(p: ListExecutionsParams): Promise<{ executions: ExecutionItem[]; nextToken?: string }>;
   describeExecution(arn: string): Promise<ExecutionDetail>;
   listFailures(): Promise<{ messages: FailureMessage[] }>;
-  redrive(): Promise<{ started: number; failed: number }>;
+  /** redrive starts the failed messages' work again (all, or the ones named). */
+  redrive(req?: RedriveRequest): Promise<RedriveReport>;
+  /** discard deletes the named messages from the failure queue. */
+  discard(messageIds: string[]): Promise<RedriveReport>;
+  /** redriveExecution and stopExecution exist where the deployment offers them. */
+  redriveExecution?(arn: string): Promise<void>;
+  stopExecution?(arn: string): Promise<void>;
   startLoad(rate: number, duration: string): Promise<{ id: string }>;
   loadStatus(): Promise<LoadStatus>;
   /** consoleUrl links to the AWS console for an execution, when there is one. */
