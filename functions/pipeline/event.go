@@ -107,16 +107,20 @@ func ThumbnailKey(key string) string { return derivedKey(ThumbnailPrefix, key) }
 func PreviewKey(key string) string { return derivedKey(PreviewPrefix, key) }
 
 // derivedKey keeps the relative key under prefix. A key too long to carry a longer
-// prefix (S3 keys end at 1024 bytes) is named by its hash instead, still derived and
-// so still idempotent.
+// prefix (S3 keys end at 1024 bytes) is named by its hash under prefix + "_long/",
+// still derived and so still idempotent; so is a key that would itself land under
+// "_long/", so that no short key's derived name can be a long key's.
 func derivedKey(prefix, key string) string {
-	k := prefix + strings.TrimPrefix(key, UploadPrefix)
-	if len(k) <= MaxKeyBytes {
+	rel := strings.TrimPrefix(key, UploadPrefix)
+	if k := prefix + rel; len(k) <= MaxKeyBytes && !strings.HasPrefix(rel, hashedDir) {
 		return k
 	}
 	sum := sha256.Sum256([]byte(key))
-	return prefix + "_long/" + hex.EncodeToString(sum[:]) + ".jpg"
+	return prefix + hashedDir + hex.EncodeToString(sum[:]) + ".jpg"
 }
+
+// hashedDir holds the derived keys named by their source key's hash.
+const hashedDir = "_long/"
 
 // CompareSequencers orders two S3 sequencer values for the same key, as S3 documents:
 // left-pad the shorter hexadecimal string with zeros, then compare lexicographically.

@@ -68,3 +68,23 @@ func TestErrorName(t *testing.T) {
 type valueError struct{}
 
 func (valueError) Error() string { return "value" }
+
+// A short key cannot take a long key's hashed thumbnail name: keys that would land
+// under _long/ are hashed too, so the mapping stays one to one.
+func TestDerivedKeysCannotCollide(t *testing.T) {
+	long := UploadPrefix + strings.Repeat("k", MaxKeyBytes-len(UploadPrefix))
+	hashed := ThumbnailKey(long)
+	if !strings.HasPrefix(hashed, ThumbnailPrefix+"_long/") {
+		t.Fatalf("long key's thumbnail %q", hashed)
+	}
+	forged := UploadPrefix + strings.TrimPrefix(hashed, ThumbnailPrefix) // upload/_long/<hash>.jpg
+	if got := ThumbnailKey(forged); got == hashed {
+		t.Errorf("upload/%s takes the long key's thumbnail %s", strings.TrimPrefix(forged, UploadPrefix), got)
+	}
+	if got := PreviewKey("upload/a/b.jpg"); got != "preview/a/b.jpg" {
+		t.Errorf("ordinary key: %q", got)
+	}
+	if ThumbnailKey(forged) != ThumbnailKey(forged) || len(ThumbnailKey(forged)) > MaxKeyBytes {
+		t.Error("not derived, or too long")
+	}
+}

@@ -59,9 +59,16 @@ func notFound(arn string) *serviceError {
 	return &serviceError{Status: http.StatusNotFound, Code: "ResourceNotFoundException", Message: "Function not found: " + arn, Type: "User"}
 }
 
-func throttled() *serviceError {
+// throttled is an invoke past the function's reserved concurrency, or past the
+// account's unreserved concurrency (the Reasons of TooManyRequestsException in the
+// Lambda API reference).
+func throttled(reservedLimit bool) *serviceError {
+	reason := "ConcurrentInvocationLimitExceeded"
+	if reservedLimit {
+		reason = "ReservedFunctionConcurrentInvocationLimitExceeded"
+	}
 	return &serviceError{Status: http.StatusTooManyRequests, Code: "TooManyRequestsException", Message: "Rate Exceeded.",
-		Reason: "ReservedFunctionConcurrentInvocationLimitExceeded", Type: "User"}
+		Reason: reason, Type: "User"}
 }
 
 func invalidParameter(format string, args ...any) *serviceError {

@@ -27,6 +27,15 @@ type Options struct {
 	// developer identity test/test, no session token).
 	Credentials func(fn Function) (id, secret, token string)
 	Region      string // empty: us-east-1
+	// AccountConcurrency is the account's concurrent executions quota (0: none;
+	// Lambda's default is 1,000 per Region, "Lambda quotas",
+	// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html, read
+	// 2026-11-29). Functions without reserved concurrency share what the
+	// reservations leave of it (at least one, fixed at the first Deploy); a
+	// synchronous invoke past it is TooManyRequestsException with Reason
+	// ConcurrentInvocationLimitExceeded, which Step Functions reports as
+	// Lambda.TooManyRequestsException. Unlike MaxConcurrency it throttles.
+	AccountConcurrency int
 }
 
 // DefaultMaxConcurrency is MaxConcurrency when Options leaves it 0: enough for the
@@ -44,6 +53,8 @@ type Service struct {
 	creds       func(Function) (string, string, string)
 	slots       chan struct{} // one per running invocation (MaxConcurrency)
 	retryDelays []time.Duration
+	accountMax  int           // Options.AccountConcurrency
+	unreserved  chan struct{} // the account's unreserved concurrency; nil: unlimited
 	ctx         context.Context // ends queued asynchronous work at Close
 	cancel      context.CancelFunc
 
@@ -61,7 +72,10 @@ type function struct {
 	codeSize     int64
 	lastModified time.Time
 	revisionID   string
-	reserved     chan struct{} // one per invocation in flight; nil: unreserved
+	reserved     chan struct{} // one per invocation in flight; nil: unlimited
+	// ownReserve: reserved is the function's reserved concurrency, not the
+	// account's unreserved pool (which names a different throttle Reason).
+	ownReserve bool
 
 	mu       sync.Mutex
 	idle     []*sandbox // warm environments, most recently used last
@@ -74,7 +88,7 @@ type function struct {
 func New(opts Options) *Service {
 	s := &Service{
 		log: opts.Logger, region: opts.Region, creds: opts.Credentials,
-		retryDelays: asyncRetryDelays, fns: map[string]*function{},
+		retryDelays: asyncRetryDelays, fns: map[string]*function{}, accountMax: opts.AccountConcurrency,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -131,6 +145,7 @@ func (s *Service) Deploy(fns []Function) error {
 		s.mu.Unlock()
 		return errors.New("lambda deploy: service is closed")
 	}
+	s.shareUnreserved(built)
 	var old []*function
 	for _, fn := range built {
 		if prev := s.fns[fn.cfg.Name]; prev != nil {
@@ -146,6 +161,27 @@ func (s *Service) Deploy(fns []Function) error {
 	return nil
 }
 
+// shareUnreserved (s.mu held) gives the functions without reserved concurrency the
+// account's unreserved pool: the quota less every reservation, as Lambda
+// subtracts reserved concurrency from the account's.
+func (s *Service) shareUnreserved(fns []*function) {
+	if s.accountMax <= 0 {
+		return
+	}
+	if s.unreserved == nil {
+		reserved := 0
+		for _, fn := range fns {
+			reserved += max(0, fn.cfg.ReservedConcurrency)
+		}
+		s.unreserved = make(chan struct{}, max(1, s.accountMax-reserved))
+	}
+	for _, fn := range fns {
+		if !fn.ownReserve {
+			fn.reserved = s.unreserved
+		}
+	}
+}
+
 func newFunction(cfg Function) (*function, error) {
 	sha, size, err := codeDigest(cfg.Bootstrap)
 	if err != nil {
@@ -156,6 +192,7 @@ func newFunction(cfg Function) (*function, error) {
 		revisionID: newRequestID(), live: map[*sandbox]bool{}}
 	if cfg.ReservedConcurrency > 0 {
 		fn.reserved = make(chan struct{}, cfg.ReservedConcurrency)
+		fn.ownReserve = true
 	}
 	return fn, nil
 }
@@ -250,7 +287,7 @@ func (s *Service) invokeSync(ctx context.Context, fn *function, payload []byte, 
 		return outcome{}, serr
 	}
 	if !fn.tryReserve() {
-		return outcome{}, throttled()
+		return outcome{}, throttled(fn.ownReserve)
 	}
 	if err := s.acquireSlot(ctx); err != nil {
 		fn.unreserve()

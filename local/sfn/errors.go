@@ -29,3 +29,8 @@ func IsErrorType(err error, typ string) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Type == typ
 }
+
+// ErrThrottled is StartExecution past the account's token bucket: the API's
+// ThrottlingException ("Rate exceeded"), HTTP 400, which the SDKs retry as a
+// throttle.
+var ErrThrottled = &Error{Type: "ThrottlingException", Message: "Rate exceeded", Status: http.StatusBadRequest}

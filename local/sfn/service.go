@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/imagepipe/imagepipe/local/asl"
+	"github.com/imagepipe/imagepipe/local/quota"
 )
 
 // Options configure a Service.
@@ -26,6 +27,16 @@ type Options struct {
 	// CloseGrace bounds how long Close waits, once its context has ended, for
 	// canceled executions to return before it closes the store anyway (0: 5s).
 	CloseGrace time.Duration
+	// StartExecutions is the account's StartExecution token bucket (nil: none): a
+	// start past it is ThrottlingException, as the API answers it. Transitions is the
+	// state-transition bucket (nil: none): past it the execution waits for a token,
+	// as AWS delays throttled transitions (its ExecutionThrottled metric counts
+	// "StateEntered events and retries that have been throttled"). Defaults for
+	// Standard workflows in us-east-1: StartExecution 1,300 refilling 300/s,
+	// StateTransition 5,000 refilling 5,000/s ("Step Functions service quotas",
+	// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html,
+	// read 2026-11-29); see local/quota.
+	StartExecutions, Transitions *quota.Bucket
 
 	engine engine // tests substitute a fake; nil: the asl engine
 }
@@ -262,6 +273,10 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 	}
 	if s.isClosed() {
 		return Execution{}, ErrClosed
+	}
+	if !s.opts.StartExecutions.Allow() {
+		s.log.Info("step functions: StartExecution throttled", "stateMachine", smARN, "name", name)
+		return Execution{}, ErrThrottled
 	}
 	now := s.clock.Now().UTC()
 	ex := Execution{
@@ -689,6 +704,13 @@ var terminalEvents = map[string]string{
 // the service stored already (ExecutionStarted at Start, ExecutionRedriven at
 // Redrive), so the ids are the stored ones.
 func (s *Service) emit(ctx context.Context, r *run, ev asl.HistoryEvent) {
+	if ev.StateEnteredEventDetails != nil {
+		// A transition past the quota waits for its token; the engine's emit is
+		// synchronous, so the execution waits with it. Stop and Close end the wait.
+		if waited, _ := s.opts.Transitions.Wait(ctx); waited {
+			s.log.Debug("step functions: state transition throttled", "execution", r.arn)
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.done || ctx.Err() != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +33,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/eventbus"
 	"github.com/imagepipe/imagepipe/local/lambdart"
 	"github.com/imagepipe/imagepipe/local/opensearch"
+	"github.com/imagepipe/imagepipe/local/quota"
 	"github.com/imagepipe/imagepipe/local/rekognition"
 	"github.com/imagepipe/imagepipe/local/s3edge"
 	"github.com/imagepipe/imagepipe/local/sfn"
@@ -76,6 +78,9 @@ type Config struct {
 	Workers                int            // executions open at once (0: 64)
 	Invocations            int            // function invocations at once, twin-wide (0: four per CPU)
 	Limits                 imaging.Limits // zero: imaging.DefaultLimits (Rekognition's own limits apply on top)
+	// Quotas are the AWS service quotas the twin enforces (quota.Scaled(1): AWS's
+	// defaults; the zero value: none). `imagepipe serve --quota-scale F` sets them.
+	Quotas quota.Limits
 	// AllowRemote permits non-loopback addresses; then AccessKeyID and SecretAccessKey
 	// are required and checked on both listeners.
 	AllowRemote                  bool
@@ -175,7 +180,8 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("API Gateway: %w", err)
 	}
-	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits}))
+	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits,
+		TPS: quota.NewBucket(cfg.Quotas.RekognitionTPS, cfg.Quotas.RekognitionTPS)}))
 	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.auth.edgeAuth(edge)), ReadHeaderTimeout: 10 * time.Second}
 	t.httpSrv = &http.Server{Handler: t.hostGuard(t.guard(t.webGuard(t.web(api.Handler(), d)))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
@@ -337,7 +343,7 @@ func (t *Twin) startFunctions(d *deployment) error {
 		return err
 	}
 	t.lambda = lambdart.New(lambdart.Options{Logger: t.log, MaxConcurrency: t.cfg.Invocations, Region: Region,
-		Credentials: t.auth.functionCredentials})
+		Credentials: t.auth.functionCredentials, AccountConcurrency: t.cfg.Quotas.LambdaConcurrency})
 	fns := make([]lambdart.Function, len(d.functions))
 	for i, fn := range d.functions {
 		fn.Env = maps.Clone(fn.Env)
@@ -351,6 +357,8 @@ func (t *Twin) startStateMachines(d *deployment) (err error) {
 	invoker := faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}
 	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
 		Workers: t.cfg.Workers, Invoker: invoker, Queue: t.queue, Clock: asl.RealClock{}, Logger: t.log,
+		StartExecutions: quota.NewBucket(t.cfg.Quotas.StartBurst, t.cfg.Quotas.StartRate),
+		Transitions:     quota.NewBucket(t.cfg.Quotas.TransitionBurst, t.cfg.Quotas.TransitionRate),
 	}); err != nil {
 		return err
 	}
@@ -414,12 +422,35 @@ func serve(srv *http.Server, ln net.Listener) error {
 
 // starter starts an execution of the state machine for an event; it returns once the
 // execution is durable, so the S3 write that raised the event can be acknowledged.
+// A start StartExecution's quota throttles is retried with backoff and jitter, as
+// EventBridge retries a throttled target (up to 24 hours and 185 attempts by
+// default); past startRetryFor the error goes back to the S3 edge, whose outbox
+// delivers the event again. (AWS answers the upload at once and retries in the
+// background; the twin holds the upload's answer while it retries.)
 func (t *Twin) starter(smARN string) func(ctx context.Context, event []byte) error {
 	return func(ctx context.Context, event []byte) error {
-		_, err := t.executions.Start(ctx, smARN, "", string(event))
-		return err
+		wait := 50 * time.Millisecond
+		deadline := time.Now().Add(startRetryFor)
+		for {
+			_, err := t.executions.Start(ctx, smARN, "", string(event))
+			if !sfn.IsErrorType(err, sfn.ErrThrottled.Type) || time.Now().After(deadline) {
+				return err
+			}
+			t.log.Info("EventBridge target throttled; retrying", "target", smARN, "error", sfn.ErrThrottled.Type)
+			timer := time.NewTimer(time.Duration(rand.Int64N(int64(wait))) + time.Millisecond)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return err
+			}
+			wait = min(2*wait, 2*time.Second)
+		}
 	}
 }
+
+// startRetryFor bounds how long one delivery retries a throttled start.
+const startRetryFor = 30 * time.Second
 
 // EdgeURL is the AWS-compatible endpoint.
 func (t *Twin) EdgeURL() string { return "http://" + t.edgeLn.Addr().String() }

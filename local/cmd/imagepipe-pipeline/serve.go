@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
+	"github.com/imagepipe/imagepipe/local/quota"
 	"github.com/imagepipe/imagepipe/local/twin"
 )
 
@@ -34,9 +35,11 @@ func runServe(ctx context.Context, args []string) error {
 	cfg.Limits = imaging.DefaultLimits
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
+	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency); 0 disables them")
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage
 	}
+	cfg.Quotas = quota.Scaled(*quotaScale)
 	cfg.Hosts = strings.FieldsFunc(*hosts, func(r rune) bool { return r == ',' })
 	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")

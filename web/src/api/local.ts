@@ -10,6 +10,7 @@ import {
   type ExecutionDetail,
   type ExecutionItem,
   type FailureMessage,
+  type ImageDoc,
   type ListExecutionsParams,
   type LoadStatus,
   type RedriveReport,
@@ -53,6 +54,10 @@ export class LocalApi implements Api {
   search(q: string, from: number, size: number): Promise<SearchResult> {
     const p = new URLSearchParams({ search: q, from: String(from), size: String(size) });
     return this.get<SearchResult>(`/images?${p}`, "Search");
+  }
+
+  getImage(id: string): Promise<ImageDoc> {
+    return this.get<ImageDoc>(`/images/${encodeURIComponent(id)}`, "Loading the image");
   }
 
   ping(): Promise<{ count: number }> {

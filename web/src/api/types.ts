@@ -109,6 +109,8 @@ export interface ListExecutionsParams {
 export interface Api {
   readonly mode: "local" | "aws";
   search(q: string, from: number, size: number): Promise<SearchResult>;
+  /** getImage reads one document by id, where the API offers it. */
+  getImage?(id: string): Promise<ImageDoc>;
   ping(): Promise<{ count: number }>;
   /** upload sends one file to `key`, reporting progress as a fraction 0..1. */
   upload(file: File, key: string, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<{ key: string; etag?: string }>;

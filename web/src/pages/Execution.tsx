@@ -1,7 +1,8 @@
 import { useMemo, useState } from "preact/hooks";
-import type { Api } from "../api/types";
+import type { Api, ExecutionDetail } from "../api/types";
 import { AslError, allStates, layout, type Graph } from "../asl";
 import { summarize, type StateSummary } from "../history";
+import { attemptsOf, eventRows, filterRows, pickState } from "../events";
 import { formatDate, formatDuration, pretty, toDate } from "../format";
 import { href } from "../router";
 import { ErrorBox, Status, useInterval, useLoad } from "../components/common";
@@ -45,7 +46,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
   const start = toDate(x.startDate);
   const stop = toDate(x.stopDate);
   const names = graph && !(graph instanceof AslError) ? allStates(graph) : [...states.keys()];
-  const sel = selected ?? names.find((n) => states.get(n)?.status === "FAILED") ?? names[0];
+  const sel = selected ?? pickState(names, states);
   const s = sel ? states.get(sel) : undefined;
   const node = sel && graph && !(graph instanceof AslError) ? findNode(graph, sel) : undefined;
 
@@ -74,6 +75,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
       <p class="muted">
         <code class="key">{x.executionArn}</code>
       </p>
+      <ExecutionActions api={api} arn={arn} status={x.status} onDone={reload} />
       {(x.error || x.cause) && (
         <div class="error" role="alert">
           <strong>{x.error}</strong>
@@ -112,7 +114,8 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
                 <dt>Attempts</dt>
                 <dd>{s?.attempts ? `${s.attempts} (${s.attempts - 1} retr${s.attempts === 2 ? "y" : "ies"})` : "—"}</dd>
               </dl>
-              {s?.errors.length ? (
+              {s && s.attempts > 0 ? <Attempts history={data.history ?? []} state={sel} /> : null}
+              {s?.errors.length && !s.attempts ? (
                 <>
                   <h3>Errors</h3>
                   <ol class="errors">
@@ -149,6 +152,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
           )}
         </aside>
       </div>
+      <HistoryTable history={data.history ?? []} onSelect={setSelected} />
       <details>
         <summary>Execution input and output</summary>
         <h3>Input</h3>
@@ -180,4 +184,115 @@ function findNode(g: Graph, name: string): Graph["nodes"][string] | undefined {
     }
   }
   return undefined;
+}
+
+function Attempts({ history, state }: { history: ExecutionDetail["history"]; state: string }) {
+  const attempts = useMemo(() => attemptsOf(history, state), [history, state]);
+  if (!attempts.length) return null;
+  return (
+    <>
+      <h3>Attempts</h3>
+      <ol class="attempts" data-testid="attempts">
+        {attempts.map((a) => (
+          <li class={`attempt st-${a.outcome === "succeeded" ? "succeeded" : a.outcome === "failed" ? "failed" : "running"}`} data-testid="attempt">
+            <span>
+              #{a.n} at +{formatDuration(a.scheduledMs)}
+              {a.backoffMs !== undefined ? ` after ${formatDuration(a.backoffMs)} backoff` : ""}
+              {a.durationMs !== undefined ? `, ran ${formatDuration(a.durationMs)}` : ""}: <strong>{a.outcome === "failed" ? a.error : a.outcome}</strong>
+            </span>
+            {a.cause && <span class="cause">{a.cause}</span>}
+          </li>
+        ))}
+      </ol>
+    </>
+  );
+}
+
+function HistoryTable({ history, onSelect }: { history: ExecutionDetail["history"]; onSelect: (s: string) => void }) {
+  const [filter, setFilter] = useState("");
+  const rows = useMemo(() => eventRows(history), [history]);
+  const shown = filterRows(rows, filter);
+  return (
+    <section class="history" aria-labelledby="history-title">
+      <h2 id="history-title">Event history</h2>
+      <label class="history-filter">
+        Filter events{" "}
+        <input type="search" value={filter} data-testid="history-filter" placeholder="type, step or error" onInput={(e) => setFilter((e.target as HTMLInputElement).value)} />
+      </label>
+      <p class="muted" role="status">
+        {shown.length === rows.length ? `${rows.length} events` : `${shown.length} of ${rows.length} events`}
+      </p>
+      <div class="scroll">
+        <table class="history-table">
+          <thead>
+            <tr>
+              <th scope="col">ID</th>
+              <th scope="col">Type</th>
+              <th scope="col">Step</th>
+              <th scope="col">Since start</th>
+              <th scope="col">Details</th>
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => (
+              <tr data-testid="history-row" data-type={r.type} data-step={r.step} class={/Failed|TimedOut|Aborted/.test(r.type) ? "bad" : undefined}>
+                <td>{r.id}</td>
+                <td class="ev-type">{r.type}</td>
+                <td>
+                  {r.step ? (
+                    <button type="button" class="linkish" onClick={() => onSelect(r.step)}>
+                      {r.step}
+                    </button>
+                  ) : (
+                    ""
+                  )}
+                </td>
+                <td>{formatDuration(r.sinceStartMs)}</td>
+                <td class="ev-details">{r.details}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+/** ExecutionActions offers Redrive (a FAILED, TIMED_OUT or ABORTED run) and Stop (a RUNNING one) where the API has them. */
+function ExecutionActions({ api, arn, status, onDone }: { api: Api; arn: string; status: string; onDone: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<unknown>();
+  const [done, setDone] = useState<string>();
+  if (!api.redriveExecution && !api.stopExecution) return null;
+  const run = async (what: string, fn: () => Promise<void>) => {
+    setBusy(true);
+    setErr(undefined);
+    setDone(undefined);
+    try {
+      await fn();
+      setDone(what);
+      onDone();
+    } catch (e) {
+      setErr(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const redrivable = ["FAILED", "TIMED_OUT", "ABORTED"].includes(status);
+  return (
+    <div class="actions">
+      {api.redriveExecution && (
+        <button type="button" data-testid="execution-redrive" disabled={busy || !redrivable} onClick={() => run("Redrive started.", () => api.redriveExecution!(arn))}>
+          Redrive
+        </button>
+      )}
+      {api.stopExecution && (
+        <button type="button" data-testid="execution-stop" disabled={busy || status !== "RUNNING"} onClick={() => run("Stop requested.", () => api.stopExecution!(arn))}>
+          Stop
+        </button>
+      )}
+      {done && <span role="status">{done}</span>}
+      <ErrorBox error={err} />
+    </div>
+  );
 }

@@ -1,8 +1,19 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api, ImageDoc } from "../api/types";
 import { formatBytes, formatDate } from "../format";
-import { href, replaceQuery, type Route } from "../router";
+import { href, parseHash, replaceQuery, type Route } from "../router";
 import { ErrorBox, useLoad } from "../components/common";
+import { cameraName, exifSummary, exifValue } from "../exif";
+import { GRID_SIZES, thumbSrcset } from "../thumbs";
+
+/** setRoute changes the URL without a history entry and tells the router. */
+function replaceRoute(query: Record<string, string | undefined>) {
+  replaceQuery(["search"], query);
+  dispatchEvent(new HashChangeEvent("hashchange"));
+}
+
+// Whether this page pushed the detail's history entry (then Back/close pops it).
+let pushedDetail = false;
 
 const PAGE = 24;
 
@@ -10,7 +21,7 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   const [q, setQ] = useState(route.query.get("q") ?? "");
   const [term, setTerm] = useState(q);
   const [from, setFrom] = useState(Number(route.query.get("from") ?? 0) || 0);
-  const [open, setOpen] = useState<ImageDoc | undefined>();
+  const openId = route.query.get("id") ?? undefined;
 
   // Debounce typing so each keystroke is not a request.
   useEffect(() => {
@@ -22,10 +33,38 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
     }, 250);
     return () => clearTimeout(t);
   }, [q]);
-  useEffect(() => replaceQuery(["search"], { q: term || undefined, from: from ? String(from) : undefined }), [term, from]);
+  useEffect(() => {
+    const id = parseHash(location.hash).query.get("id") ?? undefined;
+    replaceQuery(["search"], { q: term || undefined, from: from ? String(from) : undefined, id });
+  }, [term, from]);
 
   const { data, error, loading, reload } = useLoad(() => api.search(term, from, PAGE), [term, from]);
   const total = data?.total ?? 0;
+  const images = error ? [] : (data?.images ?? []);
+  const query = (id?: string) => ({ q: term || undefined, from: from ? String(from) : undefined, id });
+  const openDoc = (id: string) => {
+    pushedDetail = true;
+    location.hash = href(["search"], query(id));
+  };
+  const closeDoc = () => {
+    if (pushedDetail) {
+      pushedDetail = false;
+      history.back();
+    } else replaceRoute(query());
+  };
+  // A chip filters by its words: a new search, with its own history entry.
+  const filterBy = (words: string) => {
+    pushedDetail = false;
+    setQ(words);
+    setTerm(words);
+    setFrom(0);
+    location.hash = href(["search"], { q: words });
+  };
+  const idx = openId ? images.findIndex((d) => d.id === openId) : -1;
+  const step = (by: number) => {
+    const d = images[idx + by];
+    if (d) replaceRoute(query(d.id));
+  };
   return (
     <section>
       <h1>Search</h1>
@@ -53,15 +92,24 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
         <button>Search</button>
       </form>
       <ErrorBox error={error} />
-      <p role="status" class="muted">
-        {loading ? "Searching…" : data ? `${total} image${total === 1 ? "" : "s"}${term ? ` for “${term}”` : ""}` : ""}
+      <p role="status" class="muted" data-testid="result-count">
+        {loading ? "Searching…" : error ? "" : data ? `${total} image${total === 1 ? "" : "s"}${term ? ` for “${term}”` : ""}` : ""}
       </p>
       <ul class="grid" aria-busy={loading}>
-        {data?.images.map((d) => (
+        {images.map((d) => (
           <li key={d.id}>
-            <button type="button" class="thumb" onClick={() => setOpen(d)} aria-label={`Details of ${baseName(d.key)}`} title={d.key}>
-              {d.thumbnailUrl ? (
-                <img src={d.thumbnailUrl} alt={altText(d)} loading="lazy" data-testid="result-thumb" data-key={d.key} />
+            <button type="button" class="thumb" onClick={() => openDoc(d.id)} aria-label={`Details of ${baseName(d.key)}`} title={d.key}>
+              {d.thumbnailUrl || d.previewUrl ? (
+                <img
+                  src={d.thumbnailUrl ?? d.previewUrl}
+                  srcset={thumbSrcset(d) || undefined}
+                  sizes={GRID_SIZES}
+                  alt={altText(d)}
+                  loading="lazy"
+                  data-testid="result-thumb"
+                  data-key={d.key}
+                  data-id={d.id}
+                />
               ) : (
                 <span class="nothumb">no thumbnail</span>
               )}
@@ -76,7 +124,7 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
           </li>
         ))}
       </ul>
-      {total > PAGE && (
+      {!error && total > PAGE && (
         <nav class="pager" aria-label="Result pages">
           <button type="button" disabled={from === 0} onClick={() => setFrom(Math.max(0, from - PAGE))}>
             ← Previous
@@ -89,7 +137,17 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
           </button>
         </nav>
       )}
-      {open && <Detail doc={open} onClose={() => setOpen(undefined)} />}
+      {openId && (
+        <DetailLoader
+          api={api}
+          id={openId}
+          doc={idx >= 0 ? images[idx] : undefined}
+          onClose={closeDoc}
+          onFilter={filterBy}
+          onPrev={idx > 0 ? () => step(-1) : undefined}
+          onNext={idx >= 0 && idx < images.length - 1 ? () => step(1) : undefined}
+        />
+      )}
     </section>
   );
 }
@@ -104,25 +162,68 @@ function altText(d: ImageDoc): string {
   return labels.length ? `${baseName(d.key)}: ${labels.join(", ")}` : baseName(d.key);
 }
 
-function Detail({ doc, onClose }: { doc: ImageDoc; onClose: () => void }) {
+interface DetailProps {
+  onClose: () => void;
+  onFilter: (words: string) => void;
+  onPrev?: () => void;
+  onNext?: () => void;
+}
+
+/** DetailLoader shows the document from the results, or reads it by id (a shared link). */
+function DetailLoader({ api, id, doc, ...p }: DetailProps & { api: Api; id: string; doc?: ImageDoc }) {
+  const [loaded, setLoaded] = useState<ImageDoc>();
+  const [err, setErr] = useState<unknown>();
+  useEffect(() => {
+    if (doc || loaded?.id === id || !api.getImage) return;
+    let live = true;
+    api.getImage(id).then(
+      (d) => live && setLoaded(d),
+      (e) => live && setErr(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [id, doc]);
+  if (err) return <ErrorBox error={err} />;
+  const d = doc ?? (loaded?.id === id ? loaded : undefined);
+  return d ? <Detail doc={d} {...p} /> : null;
+}
+
+function Detail({ doc, onClose, onFilter, onPrev, onNext }: DetailProps & { doc: ImageDoc }) {
   const ref = useRef<HTMLDialogElement>(null);
+  const closeRef = useRef(onClose);
+  closeRef.current = onClose;
   useEffect(() => {
     const d = ref.current!;
     if (!d.open) d.showModal();
-    const close = () => onClose();
+    const close = () => closeRef.current();
     d.addEventListener("close", close);
     return () => d.removeEventListener("close", close);
-  }, [doc]);
+  }, []);
+  const onKey = (e: KeyboardEvent) => {
+    if (e.key === "ArrowRight" && onNext) onNext();
+    if (e.key === "ArrowLeft" && onPrev) onPrev();
+  };
+  const camera = cameraName(doc.camera);
+  const summary = exifSummary(doc.exif);
   const loc = doc.location;
   const exif = Object.entries(doc.exif ?? {}).sort(([a], [b]) => a.localeCompare(b));
   return (
-    <dialog ref={ref} class="detail" aria-labelledby="detail-title" onClick={(e) => e.target === ref.current && ref.current?.close()}>
+    <dialog ref={ref} class="detail" aria-labelledby="detail-title" data-id={doc.id} onKeyDown={onKey} onClick={(e) => e.target === ref.current && ref.current?.close()}>
       <div class="detail-body">
         <header>
           <h2 id="detail-title">{baseName(doc.key)}</h2>
-          <button type="button" onClick={() => ref.current?.close()} aria-label="Close">
-            ✕
-          </button>
+          <div class="detail-nav">
+            <button type="button" onClick={onPrev} disabled={!onPrev} aria-label="Previous image" data-testid="detail-prev">
+              ←
+            </button>
+            <button type="button" onClick={onNext} disabled={!onNext} aria-label="Next image" data-testid="detail-next">
+              →
+            </button>
+            <button type="button" onClick={() => ref.current?.close()} aria-label="Close">
+              ✕
+            </button>
+          </div>
         </header>
         <div class="detail-cols">
           <figure>
@@ -167,7 +268,23 @@ function Detail({ doc, onClose }: { doc: ImageDoc; onClose: () => void }) {
                 </>
               )}
               <dt>Camera</dt>
-              <dd>{doc.camera ? [doc.camera.make, doc.camera.model].filter(Boolean).join(" ") : "—"}</dd>
+              <dd>
+                {camera ? (
+                  <button type="button" class="chip" data-testid="camera-chip" onClick={() => onFilter(doc.camera?.model || camera)} title="Images from this camera">
+                    {camera}
+                  </button>
+                ) : (
+                  "—"
+                )}
+              </dd>
+              {summary && (
+                <>
+                  <dt>Exposure</dt>
+                  <dd class="exif-summary" data-testid="exif-summary">
+                    {summary}
+                  </dd>
+                </>
+              )}
               <dt>Taken</dt>
               <dd>{doc.takenAt ? formatDate(doc.takenAt) : "—"}</dd>
               <dt>Location</dt>
@@ -196,7 +313,9 @@ function Detail({ doc, onClose }: { doc: ImageDoc; onClose: () => void }) {
               <ul class="labels">
                 {doc.labels.map((l) => (
                   <li>
-                    <span>{l.name}</span>
+                    <button type="button" class="chip" data-testid="label-chip" data-label={l.name} onClick={() => onFilter(l.name)} title={`Images labelled ${l.name}`}>
+                      {l.name}
+                    </button>
                     <meter min={0} max={100} value={l.confidence} aria-label={`confidence ${l.confidence.toFixed(1)}%`} />
                     <span class="muted">{l.confidence.toFixed(1)}%</span>
                   </li>
@@ -215,7 +334,7 @@ function Detail({ doc, onClose }: { doc: ImageDoc; onClose: () => void }) {
                 {exif.map(([k, v]) => (
                   <tr>
                     <th scope="row">{k}</th>
-                    <td>{v}</td>
+                    <td>{exifValue(k, v)}</td>
                   </tr>
                 ))}
               </tbody>
