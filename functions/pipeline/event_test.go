@@ -84,7 +84,7 @@ func TestDerivedKeysCannotCollide(t *testing.T) {
 	if got := PreviewKey("upload/a/b.jpg"); got != "preview/a/b.jpg" {
 		t.Errorf("ordinary key: %q", got)
 	}
-	if ThumbnailKey(forged) != ThumbnailKey(forged) || len(ThumbnailKey(forged)) > MaxKeyBytes {
-		t.Error("not derived, or too long")
+	if len(ThumbnailKey(forged)) > MaxKeyBytes {
+		t.Error("the forged key's thumbnail is too long")
 	}
 }

@@ -53,8 +53,8 @@ type Service struct {
 	creds       func(Function) (string, string, string)
 	slots       chan struct{} // one per running invocation (MaxConcurrency)
 	retryDelays []time.Duration
-	accountMax  int           // Options.AccountConcurrency
-	unreserved  chan struct{} // the account's unreserved concurrency; nil: unlimited
+	accountMax  int             // Options.AccountConcurrency
+	unreserved  chan struct{}   // the account's unreserved concurrency; nil: unlimited
 	ctx         context.Context // ends queued asynchronous work at Close
 	cancel      context.CancelFunc
 

@@ -11,8 +11,8 @@ import (
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/imaging/imagingtest"
-	twin "github.com/imagepipe/imagepipe/local/rekognition"
 	"github.com/imagepipe/imagepipe/local/quota"
+	twin "github.com/imagepipe/imagepipe/local/rekognition"
 )
 
 // Past the TPS quota Rekognition answers ProvisionedThroughputExceededException,
