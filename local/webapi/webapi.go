@@ -86,6 +86,8 @@ func New(cfg Config) http.Handler {
 	mux.HandleFunc("POST /api/failures/discard", s.discard)
 	mux.HandleFunc("GET /api/executions", s.listExecutions)
 	mux.HandleFunc("GET /api/executions/{arn}", s.getExecution)
+	mux.HandleFunc("POST /api/executions/{arn}/redrive", s.executionAction("RedriveExecution"))
+	mux.HandleFunc("POST /api/executions/{arn}/stop", s.executionAction("StopExecution"))
 	mux.HandleFunc("GET /api/objects/{key...}", s.getObject)
 	mux.HandleFunc("PUT /api/objects/{key...}", s.putObject)
 	for p, h := range cfg.Extra {
@@ -277,6 +279,19 @@ func (s *server) executionKey(ctx context.Context, arn string) string {
 
 // getExecution answers the execution, its state machine's definition and its history,
 // in the Step Functions API's own JSON shapes.
+// executionAction is Step Functions' RedriveExecution or StopExecution on one
+// execution, through the twin's Step Functions API (AWS's rules and errors).
+func (s *server) executionAction(op string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var out map[string]any
+		if err := s.sfnCall(r.Context(), op, map[string]string{"executionArn": r.PathValue("arn")}, &out); err != nil {
+			writeAWSError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	}
+}
+
 func (s *server) getExecution(w http.ResponseWriter, r *http.Request) {
 	arn := r.PathValue("arn")
 	ctx := r.Context()

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
@@ -87,5 +90,32 @@ func TestValidationAndRouting(t *testing.T) {
 	}
 	if rec := serve(h, http.MethodGet, "/"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "make build") {
 		t.Errorf("without web/dist: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Redrive and Stop on one execution go to Step Functions as signed calls naming it.
+func TestExecutionActionsCallStepFunctions(t *testing.T) {
+	var got []string
+	sfn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ ExecutionArn string }
+		json.NewDecoder(r.Body).Decode(&in)
+		if !strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-HMAC-SHA256 ") {
+			w.WriteHeader(http.StatusForbidden)
+			return
+		}
+		got = append(got, r.Header.Get("X-Amz-Target")+" "+in.ExecutionArn)
+		w.Write([]byte(`{}`))
+	}))
+	defer sfn.Close()
+	h := New(Config{API: http.NotFoundHandler(), EdgeURL: sfn.URL, Credentials: aws.Credentials{AccessKeyID: "test", SecretAccessKey: "test"}, WebDir: t.TempDir()})
+	arn := "arn:aws:states:us-east-1:000000000000:execution:P:e1"
+	for _, action := range []string{"redrive", "stop"} {
+		if rec := serve(h, http.MethodPost, "/api/executions/"+url.PathEscape(arn)+"/"+action); rec.Code != 200 {
+			t.Errorf("%s: %d %s", action, rec.Code, rec.Body.String())
+		}
+	}
+	want := []string{"AWSStepFunctions.RedriveExecution " + arn, "AWSStepFunctions.StopExecution " + arn}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("calls %v, want %v", got, want)
 	}
 }

@@ -56,7 +56,8 @@ export function reportText(r: RedriveReport, verb = "Redrive"): string {
   if (r.permanent) parts.push(`${plural(r.permanent, "permanent failure")} left (redriving cannot fix them)`);
   if (r.parked) parts.push(`${plural(r.parked, "message")} parked (redriven too often)`);
   if (r.failed) parts.push(`${plural(r.failed, "message")} could not be redriven`);
-  const errs = (r.messages ?? []).filter((m) => m.error).map((m) => `${m.key ?? m.messageId}: ${m.error}`);
+  // A message's error is its failure's; only a failed redrive's says why the redrive failed.
+  const errs = (r.messages ?? []).filter((m) => m.action === "failed" && m.error).map((m) => `${m.key ?? m.messageId}: ${m.error}`);
   return `${verb}: ${parts.length ? parts.join("; ") : "nothing to do"}.${errs.length ? " " + errs.join("; ") : ""}`;
 }
 

@@ -56,3 +56,18 @@ describe("LocalApi", () => {
     expect(calls[1]).toMatchObject({ url: "/api/load", init: { method: "POST", body: '{"rate":10,"duration":"1m"}' } });
   });
 });
+
+describe("LocalApi failures", () => {
+  it("redrives and discards named messages as JSON", async () => {
+    const calls: Call[] = [];
+    const api = new LocalApi("/api", stub(200, { started: 1, failed: 0, messages: [] }, calls));
+    await api.redrive({ messageIds: ["m1"], includePermanent: true });
+    await api.discard(["m2"]);
+    await api.redrive();
+    expect(calls.map((c) => [c.url, c.init?.method, (c.init?.headers as Record<string, string>)["Content-Type"], c.init?.body])).toEqual([
+      ["/api/failures/redrive", "POST", "application/json", '{"messageIds":["m1"],"includePermanent":true}'],
+      ["/api/failures/discard", "POST", "application/json", '{"messageIds":["m2"]}'],
+      ["/api/failures/redrive", "POST", "application/json", "{}"],
+    ]);
+  });
+});

@@ -101,6 +101,14 @@ export class LocalApi implements Api {
     return this.get(`/executions/${encodeURIComponent(arn)}`, "Loading the execution");
   }
 
+  async redriveExecution(arn: string): Promise<void> {
+    await this.post(`/executions/${encodeURIComponent(arn)}/redrive`, {}, "Redriving the execution");
+  }
+
+  async stopExecution(arn: string): Promise<void> {
+    await this.post(`/executions/${encodeURIComponent(arn)}/stop`, {}, "Stopping the execution");
+  }
+
   listFailures(): Promise<{ messages: FailureMessage[] }> {
     return this.get("/failures", "Reading the failure queue");
   }

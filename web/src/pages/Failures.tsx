@@ -20,7 +20,7 @@ export function FailuresPage({ api }: { api: Api }) {
       const r = await run();
       setResult(reportText(r, verb));
       const o: Record<string, string> = {};
-      for (const m of r.messages ?? []) o[m.messageId] = actionText(m.action) + (m.error ? `: ${m.error}` : "");
+      for (const m of r.messages ?? []) o[m.messageId] = actionText(m.action) + (m.action === "failed" && m.error ? `: ${m.error}` : "");
       setOutcomes((prev) => ({ ...prev, ...o }));
       reload();
     } catch (e) {

@@ -60,6 +60,9 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
     setFrom(0);
     location.hash = href(["search"], { q: words });
   };
+  useEffect(() => {
+    if (!openId) pushedDetail = false;
+  }, [openId]);
   const idx = openId ? images.findIndex((d) => d.id === openId) : -1;
   const step = (by: number) => {
     const d = images[idx + by];

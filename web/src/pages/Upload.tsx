@@ -1,4 +1,4 @@
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../api/types";
 import { buildKey } from "../keys";
 import { formatBytes } from "../format";
@@ -25,41 +25,58 @@ const TERMINAL = new Set(["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]);
 
 let nextId = 1;
 
+// The upload list lives outside the page so that it survives navigating away and back;
+// uploads in flight go on meanwhile.
+let store: Item[] = [];
+const listeners = new Set<(xs: Item[]) => void>();
+const queue: Item[] = [];
+let active = 0;
+
+function setStore(f: (xs: Item[]) => Item[]) {
+  store = f(store);
+  for (const l of listeners) l(store);
+}
+
+const patch = (id: number, p: Partial<Item>) => setStore((xs) => xs.map((x) => (x.id === id ? { ...x, ...p } : x)));
+
+function pump(api: Api) {
+  while (active < PARALLEL && queue.length) {
+    const it = queue.shift()!;
+    active++;
+    patch(it.id, { state: "uploading" });
+    api
+      .upload(it.file, it.key, (f) => patch(it.id, { progress: f }))
+      .then(
+        (r) => patch(it.id, { state: "uploaded", progress: 1, key: r.key, uploadedAt: Date.now() }),
+        (e: Error) => patch(it.id, { state: "failed", error: e.message }),
+      )
+      .finally(() => {
+        active--;
+        pump(api);
+      });
+  }
+}
+
 export function UploadPage({ api }: { api: Api }) {
-  const [items, setItems] = useState<Item[]>([]);
+  const [items, setItems] = useState<Item[]>(store);
   const [over, setOver] = useState(false);
-  const queue = useRef<Item[]>([]);
-  const active = useRef(0);
   const inputRef = useRef<HTMLInputElement>(null);
-
-  const patch = (id: number, p: Partial<Item>) => setItems((xs) => xs.map((x) => (x.id === id ? { ...x, ...p } : x)));
-
-  const pump = () => {
-    while (active.current < PARALLEL && queue.current.length) {
-      const it = queue.current.shift()!;
-      active.current++;
-      patch(it.id, { state: "uploading" });
-      api
-        .upload(it.file, it.key, (f) => patch(it.id, { progress: f }))
-        .then(
-          (r) => patch(it.id, { state: "uploaded", progress: 1, key: r.key, uploadedAt: Date.now() }),
-          (e: Error) => patch(it.id, { state: "failed", error: e.message }),
-        )
-        .finally(() => {
-          active.current--;
-          pump();
-        });
-    }
-  };
+  useEffect(() => {
+    listeners.add(setItems);
+    setItems(store);
+    return () => {
+      listeners.delete(setItems);
+    };
+  }, []);
 
   const add = (files: FileList | File[] | null) => {
     if (!files) return;
     const now = new Date();
     const fresh = Array.from(files).map<Item>((file) => ({ id: nextId++, file, key: buildKey(file.name, now), progress: 0, state: "queued" }));
     if (!fresh.length) return;
-    setItems((xs) => [...fresh, ...xs]);
-    queue.current.push(...fresh);
-    pump();
+    setStore((xs) => [...fresh, ...xs]);
+    queue.push(...fresh);
+    pump(api);
   };
 
   // Look for each upload's execution, then follow it until it ends.
@@ -128,7 +145,7 @@ export function UploadPage({ api }: { api: Api }) {
       )}
       <ul class="uploads">
         {items.map((it) => (
-          <li key={it.id} class={`upload st-${it.state}`} data-key={it.key}>
+          <li key={it.id} class={`upload st-${it.state}`} data-key={it.key} data-testid="upload-row">
             <div class="name">
               <strong>{it.file.name}</strong> <span class="muted">{formatBytes(it.file.size)}</span>
             </div>
