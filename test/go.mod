@@ -8,6 +8,8 @@ require (
 	github.com/imagepipe/imagepipe/functions v0.0.0
 )
 
+require golang.org/x/image v0.48.0 // indirect
+
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
 	github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream v1.7.27 // indirect

@@ -1,6 +1,8 @@
 package asl
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -123,7 +125,7 @@ func newExecution(opts Options) *execution {
 		e.rand = mrand.Float64
 	}
 	if e.region == "" {
-		e.region = "us-east-1"
+		e.region = awsid.Region
 	}
 	if e.maxT <= 0 {
 		e.maxT = DefaultMaxTransitions

@@ -1,6 +1,8 @@
 package cfn
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +13,8 @@ import (
 
 // The twin's defaults for the Options fields left empty.
 const (
-	DefaultRegion    = "us-east-1"
-	DefaultAccount   = "000000000000"
+	DefaultRegion    = awsid.Region
+	DefaultAccount   = awsid.Account
 	DefaultPartition = "aws"
 	DefaultURLSuffix = "amazonaws.com"
 )

@@ -1,6 +1,8 @@
 package cognito
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -28,8 +30,8 @@ const (
 
 // The twin's defaults for the Options left empty.
 const (
-	DefaultRegion  = "us-east-1"
-	DefaultAccount = "000000000000"
+	DefaultRegion  = awsid.Region
+	DefaultAccount = awsid.Account
 )
 
 // Options configure a Service.

@@ -1,6 +1,8 @@
 package lambdart
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/base64"
@@ -17,7 +19,7 @@ import (
 )
 
 // Account is the twin's AWS account.
-const Account = "000000000000"
+const Account = awsid.Account
 
 // Function is one deployed Lambda function, as the template declares it.
 type Function struct {

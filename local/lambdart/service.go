@@ -1,6 +1,8 @@
 package lambdart
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,7 +96,7 @@ func New(opts Options) *Service {
 		s.log = slog.Default()
 	}
 	if s.region == "" {
-		s.region = "us-east-1"
+		s.region = awsid.Region
 	}
 	n := opts.MaxConcurrency
 	if n <= 0 {

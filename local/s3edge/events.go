@@ -1,6 +1,8 @@
 package s3edge
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -13,8 +15,8 @@ import (
 
 // Values S3 puts in its EventBridge events; the twin plays one account in one region.
 const (
-	Account               = "000000000000"
-	Region                = "us-east-1"
+	Account               = awsid.Account
+	Region                = awsid.Region
 	ReasonPut             = "PutObject"
 	ReasonCopy            = "CopyObject"
 	ReasonMultipart       = "CompleteMultipartUpload"

@@ -1,6 +1,8 @@
 package sfn
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"crypto/rand"
 	"fmt"
 	"strings"
@@ -9,8 +11,8 @@ import (
 
 // The twin is one account in one region, as a default AWS CLI profile would see it.
 const (
-	Region    = "us-east-1"
-	AccountID = "000000000000"
+	Region    = awsid.Region
+	AccountID = awsid.Account
 
 	arnPrefix = "arn:aws:states:" + Region + ":" + AccountID + ":"
 )

@@ -4,6 +4,8 @@
 package sqs
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -26,8 +28,8 @@ import (
 
 // Account and Region the twin plays.
 const (
-	Account = "000000000000"
-	Region  = "us-east-1"
+	Account = awsid.Account
+	Region  = awsid.Region
 )
 
 // Clock is time for the service; tests inject one so nothing sleeps.

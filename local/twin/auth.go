@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -59,7 +61,7 @@ func (a *auth) Lookup(accessKeyID string) (sigv4.Secret, bool) {
 type session struct{ id, secret, token string }
 
 func newAuth(tmpl *cfn.Template, accessKey, secret string, log *slog.Logger) (*auth, error) {
-	env := iam.Env{Partition: "aws", Region: Region, Account: Account}
+	env := iam.Env{Partition: awsid.Partition, Region: Region, Account: Account}
 	policies, err := iam.FromTemplate(tmpl, env)
 	if err != nil {
 		return nil, fmt.Errorf("IAM: %w", err)

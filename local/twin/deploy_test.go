@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,7 +37,7 @@ func fakeFunctions(t *testing.T) string {
 func readSnapshot(t *testing.T, raw []byte, fnDir string) (*deployment, error) {
 	t.Helper()
 	tw := &Twin{}
-	tmpl, err := cfn.Resolve(raw, cfn.Options{StackName: StackName, Region: Region, Account: Account, Partition: "aws", URLSuffix: "amazonaws.com",
+	tmpl, err := cfn.Resolve(raw, cfn.Options{StackName: StackName, Region: Region, Account: Account, Partition: awsid.Partition, URLSuffix: "amazonaws.com",
 		Attr: func(r *cfn.Resource, attr string) (any, bool) {
 			return tw.attrAt("http://127.0.0.1:4566", "127.0.0.1:8080", r, attr)
 		}})

@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -60,7 +62,7 @@ func signed(t *testing.T, akid, secret, token, body string, when time.Time) *htt
 // The edge lets a call through only when it is signed by a known key and the
 // principal's policies allow it; otherwise the caller gets its protocol's error.
 func TestEdgeAuthVerifiesAndAuthorizes(t *testing.T) {
-	env := iam.Env{Partition: "aws", Region: Region, Account: Account}
+	env := iam.Env{Partition: awsid.Partition, Region: Region, Account: Account}
 	policies := iam.New(env)
 	policies.Attach(developerARN, iam.AllowAll("developer"))
 	a := &auth{env: env, keys: sigv4.NewKeys(), policies: policies, log: slog.New(slog.NewTextHandler(io.Discard, nil)), sessions: map[string]session{}}

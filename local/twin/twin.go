@@ -6,6 +6,8 @@
 package twin
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"errors"
 	"fmt"
@@ -43,8 +45,8 @@ import (
 
 // The twin's account and region: every ARN and URL it hands out uses them.
 const (
-	Region    = "us-east-1"
-	Account   = "000000000000"
+	Region    = awsid.Region
+	Account   = awsid.Account
 	StackName = "ImagePipe"
 )
 
@@ -235,7 +237,7 @@ func (t *Twin) readTemplate() (*deployment, error) {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	tmpl, err := cfn.Resolve(raw, cfn.Options{
-		StackName: StackName, Region: Region, Account: Account, Partition: "aws", URLSuffix: "amazonaws.com",
+		StackName: StackName, Region: Region, Account: Account, Partition: awsid.Partition, URLSuffix: "amazonaws.com",
 		Attr: t.attr,
 	})
 	if err != nil {

@@ -5,6 +5,8 @@
 package webapi
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -51,7 +53,7 @@ type Failures interface {
 }
 
 // region is the twin's region, in which its Step Functions calls are signed.
-const region = "us-east-1"
+const region = awsid.Region
 
 // Config wires the server.
 type Config struct {

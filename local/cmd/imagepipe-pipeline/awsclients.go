@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/imagepipe/imagepipe/local/awsid"
+
 	"context"
 	"fmt"
 	"os"
@@ -18,7 +20,7 @@ func awsConfig(ctx context.Context, endpoint string) (aws.Config, error) {
 	if endpoint != "" {
 		opts = append(opts, config.WithBaseEndpoint(endpoint))
 		if os.Getenv("AWS_REGION") == "" && os.Getenv("AWS_DEFAULT_REGION") == "" {
-			opts = append(opts, config.WithRegion("us-east-1"))
+			opts = append(opts, config.WithRegion(awsid.Region))
 		}
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, opts...)
