@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/imagepipe/imagepipe/functions/apiclient"
+	"io"
 	"net/http"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -27,11 +30,11 @@ type twinCognito struct {
 
 func (tw *Twin) cognito(t *testing.T) twinCognito {
 	t.Helper()
-	var cfg struct{ Cognito twinCognito }
-	if st := tw.getJSON(t, "/config.json", &cfg); st != 200 || cfg.Cognito.IdentityPoolID == "" {
+	var cfg twinCognito // config.json's fields of the same names (the web app's)
+	if st := tw.getJSON(t, "/config.json", &cfg); st != 200 || cfg.IdentityPoolID == "" || cfg.Endpoint != tw.EdgeURL {
 		t.Fatalf("config.json: %d %+v", st, cfg)
 	}
-	return cfg.Cognito
+	return cfg
 }
 
 // anonymous is an AWS config with no credentials: Cognito's public calls are unsigned.
@@ -173,4 +176,64 @@ func TestEdgeRefusesUnsignedRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusMisdirectedRequest {
 		t.Errorf("Host evil.example: %d, want 421", resp.StatusCode)
 	}
+}
+
+// The API stage under /api/ is AWS_IAM, as in AWS: unsigned calls get API Gateway's
+// 403, the developer identity and Cognito guests are let through by IAM, curl's own
+// SigV4 works as the README shows, and a body swapped after signing is refused.
+func TestAPIStageIsAWSIAM(t *testing.T) {
+	tw := startTwin(t)
+	resp, err := http.Get(tw.HTTPURL + "/api/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 403 || string(body) != `{"message":"Missing Authentication Token"}` {
+		t.Errorf("unsigned: %d %s", resp.StatusCode, body)
+	}
+	out, err := exec.Command("curl", "-sS", "--aws-sigv4", "aws:amz:us-east-1:execute-api", "--user", "test:test",
+		tw.HTTPURL+"/api/images?search=&size=1").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), `{"total":`) {
+		t.Errorf("curl --aws-sigv4: %v %s", err, out)
+	}
+	// A guest's credentials from the identity pool: search is allowed to guests.
+	c := tw.cognito(t)
+	ci := cognitoidentity.NewFromConfig(anonymous(c.Endpoint))
+	ctx := ctxT(t)
+	id, err := ci.GetId(ctx, &cognitoidentity.GetIdInput{IdentityPoolId: aws.String(c.IdentityPoolID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr, err := ci.GetCredentialsForIdentity(ctx, &cognitoidentity.GetCredentialsForIdentityInput{IdentityId: id.IdentityId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest := apiclient.New(credentials.NewStaticCredentialsProvider(aws.ToString(cr.Credentials.AccessKeyId),
+		aws.ToString(cr.Credentials.SecretKey), aws.ToString(cr.Credentials.SessionToken)), "us-east-1")
+	if resp, err := guest.Get(tw.HTTPURL + "/api/images?search=x"); err != nil || resp.StatusCode != 200 {
+		t.Errorf("guest search: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
+	// Signed, then the body swapped: the signature covers the payload.
+	req, _ := http.NewRequest(http.MethodGet, tw.HTTPURL+"/api/ping", strings.NewReader("{}"))
+	signed := &swapBody{next: http.DefaultTransport}
+	if resp, err := (&http.Client{Transport: &apiclient.Transport{Credentials: tw.awsConfig().Credentials, Region: "us-east-1", Base: signed}}).Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 403 || !strings.Contains(string(b), "signature") {
+			t.Errorf("body swapped after signing: %d %s", resp.StatusCode, b)
+		}
+	}
+}
+
+// swapBody replaces a signed request's body on its way out.
+type swapBody struct{ next http.RoundTripper }
+
+func (s *swapBody) RoundTrip(r *http.Request) (*http.Response, error) {
+	r.Body = io.NopCloser(strings.NewReader("[]"))
+	return s.next.RoundTrip(r)
 }

@@ -1,38 +1,48 @@
 package test
 
 import (
-	"bytes"
-	"net/http"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
-// The web app's load tester on the twin: a short run ends with every upload indexed.
-func TestLoadTesterAPI(t *testing.T) {
+// The load tester on the twin, as the web app's Status page runs it: the stack's
+// load-tester Lambda invoked through the Lambda API. A short run uploads what it
+// says and every upload gets indexed; an out-of-range run is an InputError.
+func TestLoadTesterLambda(t *testing.T) {
 	tw := startTwin(t)
-	resp, err := http.Post(tw.HTTPURL+"/api/load", "application/json", bytes.NewReader([]byte(`{"rate": 5, "duration": "1s"}`)))
-	if err != nil {
-		t.Fatal(err)
+	ctx := ctxT(t)
+	lc := lambda.NewFromConfig(tw.awsConfig(), func(o *lambda.Options) { o.BaseEndpoint = aws.String(tw.EdgeURL) })
+	out, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ImagePipe-LoadTesterFunction"), Payload: []byte(`{"rate": 5, "duration": "1s"}`)})
+	if err != nil || out.FunctionError != nil {
+		t.Fatalf("invoke: %v %s %s", err, aws.ToString(out.FunctionError), out.Payload)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("POST /api/load: %s", resp.Status)
+	var rep struct {
+		Sent, Failed int
+		Prefix       string
+		UploadP95Ms  *float64
 	}
-	bad, _ := http.Post(tw.HTTPURL+"/api/load", "application/json", bytes.NewReader([]byte(`{"rate": 500, "duration": "1h"}`)))
-	bad.Body.Close()
-	if bad.StatusCode != http.StatusBadRequest && bad.StatusCode != http.StatusConflict {
-		t.Errorf("an out-of-range run: %s", bad.Status)
+	if err := json.Unmarshal(out.Payload, &rep); err != nil || rep.Sent != 5 || rep.Failed != 0 || rep.UploadP95Ms == nil {
+		t.Fatalf("report %s (%v), want 5 sent with latency figures", out.Payload, err)
 	}
-	var st struct {
-		Running               bool
-		Sent, Indexed, Failed int
-		P95Ms                 *float64
+	bad, err := lc.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ImagePipe-LoadTesterFunction"), Payload: []byte(`{"rate": 500, "duration": "1h"}`)})
+	if err != nil || aws.ToString(bad.FunctionError) == "" || !strings.Contains(string(bad.Payload), "InputError") {
+		t.Errorf("an out-of-range run: %v %s", err, bad.Payload)
 	}
-	waitFor(t, 2*time.Minute, "the load run to finish", func() (bool, error) {
-		tw.getJSON(t, "/api/load", &st)
-		return !st.Running && st.Sent > 0, nil
+	// Every upload of the run ends indexed: the documents under the run's prefix.
+	waitFor(t, 2*time.Minute, "the run's 5 uploads indexed", func() (bool, error) {
+		n := 0
+		for _, d := range tw.search(t, "", 100).Images {
+			if strings.HasPrefix(d.Key, rep.Prefix) && d.ID == pipeline.DocumentID("images", d.Key) {
+				n++
+			}
+		}
+		return n == 5, nil
 	})
-	if st.Sent != 5 || st.Indexed != 5 || st.Failed != 0 || st.P95Ms == nil {
-		t.Errorf("load status %+v, want 5 sent and indexed with latency figures", st)
-	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -64,7 +63,8 @@ func (tw *Twin) queuedFailures(t *testing.T) []queuedFailure {
 // fails the test when the answer takes longer than redriveAnswerBound.
 func (tw *Twin) postRedrive(t *testing.T, path, body string) redriveAnswer {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * redriveAnswerBound} // a hung request fails, not the whole suite
+	client := tw.API()
+	client.Timeout = 2 * redriveAnswerBound // a hung request fails, not the whole suite
 	start := time.Now()
 	resp, err := client.Post(tw.HTTPURL+path, "application/json", strings.NewReader(body))
 	if err != nil {

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"github.com/imagepipe/imagepipe/functions/apiclient"
 	"github.com/imagepipe/imagepipe/functions/testkit"
 
 	"bytes"
@@ -156,7 +157,7 @@ func (tw *Twin) Start() {
 			return false, fmt.Errorf("twin exited early:\n%s", tw.logs.String())
 		default:
 		}
-		resp, err := http.Get(tw.HTTPURL + "/api/ping")
+		resp, err := tw.API().Get(tw.HTTPURL + "/api/ping")
 		if err != nil {
 			return false, nil
 		}
@@ -250,10 +251,17 @@ func (tw *Twin) SQS() *sqs.Client {
 	return sqs.NewFromConfig(tw.awsConfig(), func(o *sqs.Options) { o.BaseEndpoint = aws.String(tw.EdgeURL) })
 }
 
-// getJSON GETs an /api path and decodes the JSON answer into v; it returns the status.
+// API is an HTTP client that signs as the developer identity for execute-api: the
+// stage under /api/ is AWS_IAM.
+func (tw *Twin) API() *http.Client {
+	return apiclient.New(tw.awsConfig().Credentials, "us-east-1")
+}
+
+// getJSON GETs an /api path (signed) and decodes the JSON answer into v; it returns
+// the status.
 func (tw *Twin) getJSON(t *testing.T, path string, v any) int {
 	t.Helper()
-	resp, err := http.Get(tw.HTTPURL + path)
+	resp, err := tw.API().Get(tw.HTTPURL + path)
 	if err != nil {
 		t.Fatalf("GET %s: %v", path, err)
 	}

@@ -13,11 +13,12 @@ import (
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
-// APIChecker asks the twin's web API: GET /api/images/{id} answers 200 once the
-// document is indexed (id = pipeline.DocumentID(bucket, key)), and GET /api/failures
+// APIChecker asks the stack's API (its stage URL; AWS_IAM, so Client signs, see
+// functions/apiclient): GET /images/{id} answers 200 once the document is indexed
+// (id = pipeline.DocumentID(bucket, key)), and GET /failures (operators only)
 // lists what the pipeline gave up on.
 type APIChecker struct {
-	BaseURL     string // e.g. http://127.0.0.1:8080
+	BaseURL     string // the API stage, e.g. http://127.0.0.1:8080/api on the twin
 	Client      *http.Client
 	Concurrency int // document look-ups in flight; default 8
 }
@@ -71,7 +72,7 @@ func (c APIChecker) Poll(ctx context.Context, bucket string, keys []string) (map
 }
 
 func (c APIChecker) indexed(ctx context.Context, hc *http.Client, base, id string) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/images/"+url.PathEscape(id), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/images/"+url.PathEscape(id), nil)
 	if err != nil {
 		return false, err
 	}
@@ -99,7 +100,7 @@ type failureBody struct {
 }
 
 func (c APIChecker) failures(ctx context.Context, hc *http.Client, base, bucket string) (map[string]string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/failures", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/failures", nil)
 	if err != nil {
 		return nil, err
 	}

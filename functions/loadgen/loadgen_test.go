@@ -101,7 +101,7 @@ func TestRunAgainstFakeTwin(t *testing.T) {
 	defer cancel()
 	rep, err := Run(ctx, Config{
 		Uploader:    S3Uploader{Client: s3Client(srv.URL)},
-		Checker:     APIChecker{BaseURL: srv.URL},
+		Checker:     APIChecker{BaseURL: srv.URL + "/api"},
 		Prefix:      "upload/test/",
 		Rate:        500,
 		Count:       12,

@@ -5,8 +5,9 @@
 //
 // What the template uses and this package cannot do as AWS does is an error at New,
 // never a silent difference: an integration type, an authorizer, a method setting, a
-// mapping template construct. The differences that remain (no SigV4 check yet, header
+// mapping template construct. The differences that remain (header
 // names reaching the function in Go's canonical case) are listed in DIFFERENCES.md.
+// AWS_IAM methods are checked by the Authorizer the twin gives (SigV4 and IAM).
 package apigw
 
 import (
@@ -48,6 +49,8 @@ type Options struct {
 	// on an execute-api host: /prod/images. Off, the handler serves its one stage
 	// at BasePath.
 	StageInPath bool
+	// Authorize verifies the callers of AWS_IAM methods; without it they are refused.
+	Authorize Authorizer
 }
 
 // UnsupportedError says that the template uses an API Gateway feature the twin does
@@ -160,10 +163,11 @@ func (a *API) handle(c *call) *reply {
 	if !m.bucket.take(a.now()) {
 		return c.fail(errThrottled())
 	}
-	// AWS_IAM: the twin does not verify the SigV4 signature on API requests yet, and
-	// accepts them; DIFFERENCES.md (and the README) list this difference. The method's
-	// AuthorizationType is recorded (Methods) for the enforcement to come. Any other
-	// authorizer was refused at New.
+	// AWS_IAM is checked after the method throttle and before validation, in API
+	// Gateway's order; any other authorizer was refused at New.
+	if err := c.authorize(); err != nil {
+		return c.fail(err)
+	}
 	if err := m.validate(c); err != nil {
 		return c.fail(err)
 	}

@@ -87,10 +87,11 @@ func TestProxyEvent(t *testing.T) {
 	    "extendedRequestId": "EXTID",
 	    "httpMethod": "GET",
 	    "identity": {
-	      "accessKey": null, "accountId": null, "caller": null,
+	      "accessKey": "test", "accountId": "`+testAccount+`", "caller": "developer",
 	      "cognitoAuthenticationProvider": null, "cognitoAuthenticationType": null,
 	      "cognitoIdentityId": null, "cognitoIdentityPoolId": null, "principalOrgId": null,
-	      "sourceIp": "192.0.2.10", "user": null, "userAgent": "test/1.0", "userArn": null
+	      "sourceIp": "192.0.2.10", "user": "developer", "userAgent": "test/1.0",
+	      "userArn": "arn:aws:iam::`+testAccount+`:user/developer"
 	    },
 	    "path": "/prod/images",
 	    "protocol": "HTTP/1.1",
@@ -461,7 +462,7 @@ func TestPayloadLimits(t *testing.T) {
 
 func TestStageInPath(t *testing.T) {
 	e := newEnv(t, fixture())
-	api, err := New(fixture(), Options{Account: testAccount, Invoker: e.inv, Now: e.clock.Now, StageInPath: true,
+	api, err := New(fixture(), Options{Account: testAccount, Invoker: e.inv, Now: e.clock.Now, StageInPath: true, Authorize: allowAll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

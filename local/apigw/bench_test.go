@@ -19,7 +19,7 @@ func benchmark(b *testing.B, method, target string) {
 	answer := []byte(`{"statusCode":200,"headers":{"Content-Type":"application/json"},"body":"{\"total\":0,\"images\":[]}"}`)
 	inv := invokerFunc(func(context.Context, string, []byte) ([]byte, error) { return answer, nil })
 	clk := newClock() // a millisecond a request: under the account's 10,000 a second
-	api, err := New(rs, Options{Account: testAccount, Invoker: inv, BasePath: "/api", Now: clk.Now,
+	api, err := New(rs, Options{Account: testAccount, Invoker: inv, BasePath: "/api", Now: clk.Now, Authorize: allowAll,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil))})
 	if err != nil {
 		b.Fatal(err)

@@ -33,6 +33,7 @@ type call struct {
 	path       string // the path below the stage, as sent (percent-encoded)
 	method     *method
 	pathParams map[string]string
+	caller     *Caller // the verified caller of an AWS_IAM method
 
 	err   *gatewayError // the error being answered, for $context.error.*
 	reply *reply        // the answer, for the access log

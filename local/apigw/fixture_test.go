@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -202,14 +203,22 @@ type env struct {
 	inv   *invoker
 	clock *clock
 	logs  *bytes.Buffer
+	// authz answers the stage's AWS_IAM check (allowAll unless a test sets it).
+	authz Authorizer
+}
+
+// allowAll lets every request through as the account's developer user.
+func allowAll(*http.Request, string) (Caller, error) {
+	return Caller{AccessKey: "test", AccountID: testAccount, UserARN: "arn:aws:iam::" + testAccount + ":user/developer",
+		Caller: "developer", User: "developer"}, nil
 }
 
 func newEnv(t *testing.T, rs []Resource) *env {
 	t.Helper()
-	e := &env{inv: &invoker{}, clock: newClock(), logs: &bytes.Buffer{}}
+	e := &env{inv: &invoker{}, clock: newClock(), logs: &bytes.Buffer{}, authz: allowAll}
 	log := slog.New(slog.NewJSONHandler(&lockedWriter{w: e.logs}, nil))
 	api, err := New(rs, Options{Region: testRegion, Account: testAccount, Invoker: e.inv, Logger: log,
-		Now: e.clock.Now, BasePath: "/api"})
+		Now: e.clock.Now, BasePath: "/api", Authorize: func(r *http.Request, arn string) (Caller, error) { return e.authz(r, arn) }})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

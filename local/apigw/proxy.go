@@ -120,7 +120,7 @@ type proxyContext struct {
 }
 
 // proxyIdentity has the fields AWS sends for a method without a Cognito or Lambda
-// authorizer; the caller's IAM identity stays null until the twin verifies signatures.
+// authorizer; the IAM fields are null on a method without AWS_IAM.
 type proxyIdentity struct {
 	AccessKey                     *string `json:"accessKey"`
 	AccountID                     *string `json:"accountId"`
@@ -153,7 +153,7 @@ func (l *lambdaProxy) event(c *call) *proxyEvent {
 			DomainPrefix:      domainPrefix(c.domainName()),
 			ExtendedRequestID: c.extendedID,
 			HTTPMethod:        c.r.Method,
-			Identity:          proxyIdentity{SourceIP: c.sourceIP()},
+			Identity:          c.identity(),
 			Path:              c.stagePath(),
 			Protocol:          c.r.Proto,
 			RequestID:         c.requestID,
@@ -163,9 +163,6 @@ func (l *lambdaProxy) event(c *call) *proxyEvent {
 			ResourcePath:      c.method.node.path,
 			Stage:             c.a.stage,
 		},
-	}
-	if ua := c.r.Header.Get("User-Agent"); ua != "" {
-		e.RequestContext.Identity.UserAgent = &ua
 	}
 	e.Headers, e.MultiValueHeaders = l.headers(c)
 	if len(c.body) > 0 {

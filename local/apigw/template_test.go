@@ -24,7 +24,7 @@ func TestProjectTemplate(t *testing.T) {
 	rs := loadTemplate(t, path)
 	e := &env{inv: &invoker{}, clock: newClock()}
 	api, err := New(rs, Options{Region: testRegion, Account: testAccount, Invoker: e.inv, Now: e.clock.Now,
-		BasePath: "/api", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		BasePath: "/api", Authorize: allowAll, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

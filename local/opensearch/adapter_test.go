@@ -11,7 +11,6 @@ import (
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
-	"github.com/imagepipe/imagepipe/local/webapi"
 )
 
 // The tests below run the Lambdas' real adapter (searchindex.OpenSearch, through
@@ -378,22 +377,5 @@ func TestOldMappingGainsFields(t *testing.T) {
 	}
 	if st, out := tw.call("GET", "/images/_doc/"+a.ID, ""); st != 200 || mustInt(t, out["_version"]) != 2 {
 		t.Errorf("a: %d %v", st, out)
-	}
-}
-
-// The web routes read documents in-process, from the same store.
-func TestDocuments(t *testing.T) {
-	tw := newTwin(t)
-	seed(t, tw.ix)
-	var docs webapi.DocumentGetter = tw.domain.Documents("images")
-	d, ok, err := docs.Get(context.Background(), pipeline.DocumentID("images", cat))
-	if err != nil || !ok || d.Key != cat || d.Labels[0].Name != "Cat" {
-		t.Errorf("get: %+v %v %v", d, ok, err)
-	}
-	if _, ok, err := docs.Get(context.Background(), "missing"); ok || err != nil {
-		t.Errorf("missing: %v %v", ok, err)
-	}
-	if _, ok, err := tw.domain.Documents("nothing-here").Get(context.Background(), "x"); ok || err != nil {
-		t.Errorf("missing index: %v %v", ok, err)
 	}
 }

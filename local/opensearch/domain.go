@@ -28,8 +28,6 @@
 package opensearch
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,8 +35,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-
-	"github.com/imagepipe/imagepipe/functions/pipeline"
 )
 
 // nodeID names the twin's single node in answers that name one.
@@ -159,31 +155,4 @@ func validIndexName(name string) error {
 		return invalidIndexName(name, "index name is too long, ("+fmt.Sprint(len(name))+" > 255)")
 	}
 	return nil
-}
-
-// Documents reads the search documents of one index in-process, for the twin's own
-// web routes (local/webapi's DocumentGetter).
-type Documents struct {
-	domain *Domain
-	index  string
-}
-
-// Documents is the reader of the named index (which need not exist yet).
-func (d *Domain) Documents(index string) Documents { return Documents{domain: d, index: index} }
-
-// Get returns the stored document id; a missing index or document is (zero, false, nil).
-func (s Documents) Get(_ context.Context, id string) (pipeline.Document, bool, error) {
-	ix, err := s.domain.index(s.index)
-	if err != nil {
-		return pipeline.Document{}, false, nil
-	}
-	rec, ok, err := ix.get(id)
-	if err != nil || !ok {
-		return pipeline.Document{}, false, err
-	}
-	var doc pipeline.Document
-	if err := json.Unmarshal(rec.Source, &doc); err != nil {
-		return pipeline.Document{}, false, fmt.Errorf("document %s: %w", id, err)
-	}
-	return doc, true, nil
 }

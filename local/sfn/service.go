@@ -625,7 +625,7 @@ func (s *Service) execute(r *run) {
 		return
 	}
 	spec.Invoker, spec.Queue, spec.Clock, spec.Tokens = s.opts.Invoker, s.opts.Queue, s.opts.Clock, s.tokens
-	out, cp, err := s.eng.run(ctx, spec, func(ev asl.HistoryEvent) { s.emit(ctx, r, ev) })
+	out, cp, err := s.eng.run(withRole(ctx, spec.RoleARN), spec, func(ev asl.HistoryEvent) { s.emit(ctx, r, ev) })
 	s.finish(ctx, r, out, cp, err)
 	if cp != nil && errors.Is(context.Cause(ctx), errStopped) {
 		// Stopped: Stop wrote ABORTED already; keep where the run was for a redrive.

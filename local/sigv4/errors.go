@@ -114,3 +114,9 @@ func (e *Error) with(details ...Detail) *Error {
 	e.Details = append(e.Details, details...)
 	return e
 }
+
+// WrongService refuses a credential scope naming another service than the endpoint's
+// (an execute-api request signed for "s3", say).
+func WrongService(want string) *Error {
+	return refuse(Malformed, "Credential should be scoped to correct service: '%s'. ", want)
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/imagepipe/imagepipe/local/apigw"
 	"github.com/imagepipe/imagepipe/local/cfn"
 	"github.com/imagepipe/imagepipe/local/cognito"
 	"github.com/imagepipe/imagepipe/local/iam"
@@ -188,4 +189,61 @@ func (t *Twin) ruleTarget(rule string, target ruleTargetSpec) func(ctx context.C
 // sessionOf is the ARN of a session of role named name.
 func sessionOf(roleARN, name string) string {
 	return "arn:aws:sts::" + Account + ":assumed-role/" + roleARN[strings.LastIndex(roleARN, "/")+1:] + "/" + name
+}
+
+// apiAuthorizer is the API stage's AWS_IAM check, as API Gateway makes it: the
+// request's SigV4 signature (service execute-api), then execute-api:Invoke on the
+// method ARN for the signer under the template's policies. The caller it returns
+// fills the proxy event's requestContext.identity.
+func (a *auth) apiAuthorizer(r *http.Request, methodARN string) (apigw.Caller, error) {
+	id, err := sigv4.VerifyWith(r, a, time.Now(), sigv4.Options{Region: Region})
+	if err != nil {
+		return apigw.Caller{}, err
+	}
+	if id.Service != "execute-api" {
+		return apigw.Caller{}, sigv4.WrongService("execute-api")
+	}
+	ctx := iam.Merge(iam.RequestContext(r, id.Region), id.Principal.Context)
+	if d := a.policies.Authorize(id.Principal.ARN, "execute-api:Invoke", methodARN, ctx); !d.Allowed {
+		a.log.Info("access denied", "decision", d.String())
+		return apigw.Caller{}, sigv4.Denied(d.Message())
+	}
+	return callerOf(id), nil
+}
+
+// callerOf describes a verified signer as API Gateway's requestContext.identity does.
+func callerOf(id sigv4.Identity) apigw.Caller {
+	p := id.Principal
+	name := p.ARN[strings.LastIndex(p.ARN, ":")+1:] // user/developer, assumed-role/Role/Session
+	if parts := strings.Split(name, "/"); len(parts) == 3 {
+		name = parts[1] + ":" + parts[2]
+	} else if len(parts) == 2 {
+		name = parts[1]
+	}
+	c := apigw.Caller{AccessKey: id.AccessKeyID, AccountID: p.Account, UserARN: p.ARN, Caller: name, User: name}
+	if sub := p.Context["cognito-identity.amazonaws.com:sub"]; len(sub) == 1 {
+		c.CognitoIdentityID = sub[0]
+		c.CognitoIdentityPoolID = strings.Join(p.Context["cognito-identity.amazonaws.com:aud"], "")
+		if amr := p.Context["cognito-identity.amazonaws.com:amr"]; len(amr) > 0 {
+			c.CognitoAuthenticationType = amr[0]
+			c.CognitoAuthenticationProvider = strings.Join(amr[1:], ",")
+		}
+	}
+	return c
+}
+
+// developerOnly guards the twin's own controls (fault switches): a request signed by
+// the developer identity, for any service name, or a refusal in Lambda's REST shape.
+func (a *auth) developerOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := sigv4.VerifyWith(r, a, time.Now(), sigv4.Options{Region: Region})
+		if err == nil && id.Principal.ARN != developerARN {
+			err = sigv4.Denied("User: " + id.Principal.ARN + " is not the developer identity; only it may use the twin's controls")
+		}
+		if err != nil {
+			sigv4.RestJSON.WriteError(w, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

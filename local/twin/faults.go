@@ -12,6 +12,10 @@ import (
 	"github.com/imagepipe/imagepipe/local/asl"
 )
 
+// FaultsPath is where the web listener serves the fault switches, outside the API
+// stage's /api/: a twin control with no AWS counterpart, for the developer identity.
+const FaultsPath = "/twin/faults"
+
 // FaultTable holds each function's fault mode; `imagepipe fault` changes it at runtime.
 type FaultTable struct {
 	mu    sync.RWMutex
@@ -46,10 +50,10 @@ func (f *FaultTable) snapshot(names []string) map[string]string {
 	return out
 }
 
-// Handler serves GET /api/faults (all modes) and PUT /api/faults/{function} {"mode"}.
+// Handler serves GET /twin/faults (all modes) and PUT /twin/faults/{function} {"mode"}.
 func (f *FaultTable) Handler(names []string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, "/api/faults"), "/")
+		name := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, FaultsPath), "/")
 		switch {
 		case r.Method == http.MethodGet && name == "":
 			writeJSON(w, http.StatusOK, f.snapshot(names))
@@ -73,7 +77,7 @@ func (f *FaultTable) Handler(names []string) http.Handler {
 			f.Set(name, m)
 			writeJSON(w, http.StatusOK, map[string]string{name: m.String()})
 		default:
-			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "GET /api/faults or PUT /api/faults/{function}"})
+			writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "GET " + FaultsPath + " or PUT " + FaultsPath + "/{function}"})
 		}
 	})
 }

@@ -3,6 +3,7 @@ package twin
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,3 +183,73 @@ func (c *corsWriter) Flush() {
 // Unwrap lets http.ResponseController reach the connection (the S3 edge's read
 // deadlines on slow bodies).
 func (c *corsWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// serviceCORS answers browsers for the edge's non-S3 services as AWS's endpoints do.
+// Cognito, Lambda, SQS and Rekognition allow CORS (aws-sdk-js SERVICES.md, "Allows
+// CORS"), here for the twin's own web origin only; Step Functions and OpenSearch
+// allow none (aws/aws-sdk-js#1334, aws/aws-sdk-js-v3#1588), so a browser's call to
+// them is refused before it runs, as the failed preflight stops it in AWS. S3 paths
+// pass to the buckets' own CORS rules (bucketCORS).
+//
+// It stands in front of the edge's SigV4 and IAM checks, as CORS does in AWS: a
+// refusal (AccessDenied, SignatureDoesNotMatch) carries the CORS headers, so the
+// page can read why.
+func (t *Twin) serviceCORS(buckets map[string][]corsRule, next http.Handler) http.Handler {
+	s3 := t.bucketCORS(buckets, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		origin := r.Header.Get("Origin")
+		if origin == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if isBucketPath(r.URL.Path) {
+			s3.ServeHTTP(w, r)
+			return
+		}
+		ours := t.isTwinWebOrigin(origin)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			if !ours || strings.HasPrefix(r.URL.Path, "/opensearch/") {
+				w.WriteHeader(http.StatusForbidden)
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE")
+			if rh := r.Header.Get("Access-Control-Request-Headers"); rh != "" {
+				h.Set("Access-Control-Allow-Headers", rh)
+			}
+			h.Set("Access-Control-Max-Age", "600")
+			h.Add("Vary", "Origin, Access-Control-Request-Headers, Access-Control-Request-Method")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		if svc := signingService(r); svc == "states" || svc == "es" || strings.HasPrefix(r.Header.Get("X-Amz-Target"), "AWSStepFunctions.") ||
+			strings.HasPrefix(r.URL.Path, "/opensearch/") {
+			writeJSON(w, http.StatusForbidden, map[string]string{"__type": "CORSNotAllowed",
+				"message": "this service allows no CORS in AWS: a browser cannot call it (call it through an API or a function)"})
+			return
+		}
+		if ours {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", "x-amzn-RequestId, x-amzn-ErrorType, x-amzn-ErrorMessage, x-amz-function-error, x-amz-log-result, x-amz-executed-version, Date")
+			w.Header().Add("Vary", "Origin")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isBucketPath: S3's path-style requests name a bucket; the JSON protocols post to
+// "/", Lambda's REST API lives under its version date, OpenSearch under its root.
+func isBucketPath(p string) bool {
+	return p != "/" && p != "" && !strings.HasPrefix(p, "/2015-03-31/") && !strings.HasPrefix(p, "/opensearch/")
+}
+
+// isTwinWebOrigin: the web listener's origin under any of the twin's host names.
+func (t *Twin) isTwinWebOrigin(origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Scheme != "http" || u.Path != "" {
+		return false
+	}
+	_, port, _ := net.SplitHostPort(t.httpLn.Addr().String())
+	return u.Port() == port && t.hostAllowed(u.Host)
+}

@@ -23,10 +23,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/local/apigw"
 	"github.com/imagepipe/imagepipe/local/asl"
@@ -107,6 +103,7 @@ type Twin struct {
 	faults           *FaultTable
 	auth             *auth
 	cognito          *cognito.Service
+	operator         *operatorAccount // the web app's sign-in on the twin (nil: none)
 	names            stackNames
 	serveErr         chan error
 	closeOnce        sync.Once
@@ -157,6 +154,9 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if err := t.startCognito(d); err != nil {
 		return nil, err
 	}
+	if err := t.ensureOperator(ctx, d); err != nil {
+		return nil, err
+	}
 	if err := t.startFunctions(d); err != nil {
 		return nil, err
 	}
@@ -178,14 +178,15 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	api, err := apigw.New(d.api, apigw.Options{Region: Region, Account: Account, Invoker: t.lambda, Logger: t.log, BasePath: "/api"})
+	api, err := apigw.New(d.api, apigw.Options{Region: Region, Account: Account, Invoker: t.lambda, Logger: t.log, BasePath: "/api",
+		Authorize: t.auth.apiAuthorizer})
 	if err != nil {
 		return nil, fmt.Errorf("API Gateway: %w", err)
 	}
 	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits,
 		TPS: quota.NewBucket(cfg.Quotas.RekognitionTPS, cfg.Quotas.RekognitionTPS)}))
-	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.auth.edgeAuth(edge)), ReadHeaderTimeout: 10 * time.Second}
-	t.httpSrv = &http.Server{Handler: t.hostGuard(t.guard(t.webGuard(t.web(api.Handler(), d)))), ReadHeaderTimeout: 10 * time.Second}
+	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.serviceCORS(d.cors, t.auth.edgeAuth(edge))), ReadHeaderTimeout: 10 * time.Second}
+	t.httpSrv = &http.Server{Handler: t.hostGuard(t.webGuard(t.web(api.Handler(), d))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
 	go func() { t.serveErr <- serve(t.httpSrv, t.httpLn) }()
 	t.executions.Resume(ctx) // executions a crash left running run again now that S3 answers
@@ -308,23 +309,6 @@ func (t *Twin) startCognito(d *deployment) (err error) {
 	return nil
 }
 
-// cognitoConfig is what a client needs to sign in on the twin: the pools' ids and the
-// endpoint that serves them (nil without pools).
-func (t *Twin) cognitoConfig() any {
-	if t.cognito == nil {
-		return nil
-	}
-	wc, err := t.cognito.WebConfig()
-	if err != nil {
-		t.log.Warn("Cognito: no web configuration", "err", err)
-		return nil
-	}
-	return struct {
-		cognito.WebConfig
-		Endpoint string `json:"endpoint"`
-	}{wc, t.EdgeURL()}
-}
-
 func (t *Twin) startQueues(ctx context.Context, d *deployment) (err error) {
 	if t.queue, err = sqs.Open(filepath.Join(t.cfg.DataDir, "queue.db"), sqs.Options{BaseURL: t.EdgeURL(), Logger: t.log}); err != nil {
 		return err
@@ -356,9 +340,9 @@ func (t *Twin) startFunctions(d *deployment) error {
 }
 
 func (t *Twin) startStateMachines(d *deployment) (err error) {
-	invoker := faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}
+	tasks := taskAuth{auth: t.auth, invoker: faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}, queue: t.queue}
 	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
-		Workers: t.cfg.Workers, Invoker: invoker, Queue: t.queue, Clock: asl.RealClock{}, Logger: t.log,
+		Workers: t.cfg.Workers, Invoker: tasks, Queue: tasks, Clock: asl.RealClock{}, Logger: t.log,
 		StartExecutions: quota.NewBucket(t.cfg.Quotas.StartBurst, t.cfg.Quotas.StartRate),
 		Transitions:     quota.NewBucket(t.cfg.Quotas.TransitionBurst, t.cfg.Quotas.TransitionRate),
 	}); err != nil {
@@ -383,35 +367,17 @@ func (t *Twin) rules(d *deployment) (*eventbus.Router, error) {
 	return eventbus.NewRouter(rules...)
 }
 
-// web is the browser-facing server: the web app, the API stage under /api/, and the
-// twin's own routes.
+// web is the browser-facing server: the web app with its config.json, the API stage
+// under /api/, and the fault switches for the developer identity.
 func (t *Twin) web(api http.Handler, d *deployment) http.Handler {
 	faultNames := slices.Sorted(maps.Values(d.commands))
-	awsCfg := aws.Config{Region: Region, Credentials: credentials.NewStaticCredentialsProvider(t.accessKey(), t.secretKey(), "")}
-	s3Client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		o.BaseEndpoint = aws.String(t.EdgeURL())
-		o.UsePathStyle = true
-	})
-	// The load tester outlives the request that starts it, not the twin.
-	load := &loadRunner{s3: s3Client, apiURL: t.HTTPURL(), baseCtx: t.runCtx, bucket: t.names.bucket}
+	faults := t.auth.developerOnly(t.faults.Handler(faultNames))
 	return webapi.New(webapi.Config{
-		API:           api,
-		Documents:     t.documents(d),
-		Failures:      failures{queue: t.queue, queueURL: t.names.queueURL, lambda: t.lambda, redriveFunction: t.names.redriveFunction},
-		S3:            s3Client,
-		EdgeURL:       t.EdgeURL(),
-		Credentials:   aws.Credentials{AccessKeyID: t.accessKey(), SecretAccessKey: t.secretKey()},
-		Cognito:       t.cognitoConfig(),
-		Bucket:        t.names.bucket,
-		StateMachines: []string{t.names.pipelineARN, t.names.removeARN},
-		WebDir:        t.cfg.WebDir,
-		Extra: map[string]http.Handler{
-			"GET /api/faults":            t.faults.Handler(faultNames),
-			"PUT /api/faults/{function}": t.faults.Handler(faultNames),
-			"POST /api/load":             http.HandlerFunc(load.start),
-			"GET /api/load":              http.HandlerFunc(load.status),
-		},
-		Logger: t.log,
+		API:       api,
+		AppConfig: t.appConfig,
+		WebDir:    t.cfg.WebDir,
+		Controls:  map[string]http.Handler{"GET " + FaultsPath: faults, "PUT " + FaultsPath + "/{function}": faults},
+		Logger:    t.log,
 	})
 }
 

@@ -1,27 +1,21 @@
 package twin
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"strings"
 
-	"github.com/imagepipe/imagepipe/functions/pipeline"
-	"github.com/imagepipe/imagepipe/local/lambdart"
 	"github.com/imagepipe/imagepipe/local/opensearch"
 	"github.com/imagepipe/imagepipe/local/rekognition"
-	"github.com/imagepipe/imagepipe/local/sqs"
-	"github.com/imagepipe/imagepipe/local/webapi"
 )
 
-// stackNames are the names the twin's own routes need (the web app's executions and
-// failures pages, the load tester). They are read from the template, where the
+// stackNames are the names the web app's config.json and the twin's checks need
+// (the bucket, the state machines, the failure queue, the load tester). They are read from the template, where the
 // redrive and load-tester functions receive them, so they cannot drift from it.
 type stackNames struct {
 	bucket, queueURL, pipelineARN, removeARN string
-	redriveFunction                          string
+	redriveFunction, loadTesterFunction      string
 }
 
 // namesFrom reads the stack's names from its functions' environment.
@@ -36,6 +30,7 @@ func namesFrom(d *deployment) (stackNames, error) {
 			n.removeARN = fn.Env["REMOVE_STATE_MACHINE_ARN"]
 		case "load-tester":
 			n.bucket = fn.Env["IMAGES_BUCKET"]
+			n.loadTesterFunction = fn.Name
 		}
 	}
 	for what, v := range map[string]string{
@@ -55,7 +50,7 @@ func namesFrom(d *deployment) (stackNames, error) {
 // unsigned ones are told apart by X-Amz-Target and path, and the rest is S3.
 func (t *Twin) edge(d *deployment, labels *rekognition.Service) http.Handler {
 	byService := map[string]http.Handler{
-		"s3":          t.bucketCORS(d.cors, t.objects.Handler()),
+		"s3":          t.objects.Handler(), // CORS: serviceCORS, in front of auth
 		"states":      t.executions.Handler(),
 		"sqs":         t.queue.Handler(),
 		"lambda":      t.lambda.Handler(),
@@ -113,72 +108,6 @@ func signingService(r *http.Request) string {
 		return ""
 	}
 	return parts[3]
-}
-
-// documents reads the search documents for the web app's detail route, from the
-// domain and index the search function reads (its OPENSEARCH_ENDPOINT and
-// OPENSEARCH_INDEX).
-func (t *Twin) documents(d *deployment) webapi.DocumentGetter {
-	for _, fn := range d.functions {
-		if d.commands[fn.ARN] != "search" {
-			continue
-		}
-		index := fn.Env["OPENSEARCH_INDEX"]
-		if index == "" {
-			index = "images"
-		}
-		for prefix, dom := range t.search {
-			if strings.HasSuffix(fn.Env["OPENSEARCH_ENDPOINT"], prefix) {
-				return dom.Documents(index)
-			}
-		}
-	}
-	return noDocuments{}
-}
-
-// noDocuments answers a template without a search domain.
-type noDocuments struct{}
-
-func (noDocuments) Get(context.Context, string) (pipeline.Document, bool, error) {
-	return pipeline.Document{}, false, nil
-}
-
-// failures lists the failure queue for the web app, and redrives it by invoking the
-// stack's redrive function, as `aws lambda invoke` would in AWS.
-type failures struct {
-	queue           *sqs.Service
-	queueURL        string
-	lambda          *lambdart.Service
-	redriveFunction string
-}
-
-func (f failures) List(ctx context.Context) ([]webapi.FailureMessage, error) {
-	name, err := sqs.QueueName(f.queueURL)
-	if err != nil {
-		return nil, err
-	}
-	msgs, err := f.queue.List(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]webapi.FailureMessage, 0, len(msgs))
-	for _, m := range msgs {
-		out = append(out, webapi.FailureMessage{
-			MessageID: m.MessageID, SentTimestamp: m.SentAt.UnixMilli(), ReceiveCount: m.ReceiveCount, Body: rawBody(m.Body),
-		})
-	}
-	return out, nil
-}
-
-func (f failures) Redrive(ctx context.Context, input []byte) (json.RawMessage, error) {
-	out, err := f.lambda.Invoke(ctx, f.redriveFunction, input)
-	if err != nil {
-		return nil, fmt.Errorf("redrive function: %w", err)
-	}
-	if !json.Valid(out) {
-		return nil, fmt.Errorf("redrive function answered %q", out)
-	}
-	return out, nil
 }
 
 // rand01 is the fault switch's random source.

@@ -53,7 +53,7 @@ export function App({ api }: { api: Api }) {
             </a>
           ))}
         </nav>
-        <span class="mode" title="Where this page talks to">{api.mode === "local" ? "local twin" : "AWS"}</span>
+        <span class="mode" title="Where this page talks to">{api.where ?? "AWS"}</span>
         {"auth" in api && api.auth ? <AuthBar auth={api.auth as never} /> : null}
       </header>
       <main id="main" tabIndex={-1}>{body}</main>

@@ -1,10 +1,6 @@
-// Runtime configuration: one build serves both the local twin and AWS; /config.json
-// (served by the twin, written by CDK) says which.
-
-export interface LocalConfig {
-  mode: "local";
-  apiBase: string;
-}
+// Runtime configuration: one build, one code path. /config.json — written beside the
+// app by the CDK app in AWS, served by the twin locally — names the stack's pools,
+// API and bucket; on the twin it also names the edge as every service's endpoint.
 
 export interface AwsConfig {
   mode: "aws";
@@ -17,9 +13,13 @@ export interface AwsConfig {
   stateMachineArn?: string;
   /** the load-tester Lambda's name (the stack's LoadTesterFunctionName output). */
   loadTesterFunction?: string;
+  /** one endpoint for every AWS service (the twin's edge); absent in AWS. */
+  endpoint?: string;
+  /** the twin's operator account, signed in at start (never written by the CDK app). */
+  operator?: { username: string; password: string };
 }
 
-export type Config = LocalConfig | AwsConfig;
+export type Config = AwsConfig;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -46,12 +46,8 @@ export function parseConfig(raw: unknown): Config {
     throw new ConfigError("config.json must hold a JSON object");
   }
   const o = raw as Record<string, unknown>;
-  const mode = o.mode ?? "local";
-  if (mode === "local") {
-    const apiBase = (str(o, "apiBase", false) ?? "/api").replace(/\/+$/, "");
-    return { mode: "local", apiBase: apiBase || "/api" };
-  }
-  if (mode !== "aws") throw new ConfigError(`config.json: unknown mode ${JSON.stringify(mode)} (want "local" or "aws")`);
+  const mode = o.mode ?? "aws";
+  if (mode !== "aws") throw new ConfigError(`config.json: unknown mode ${JSON.stringify(mode)} (want "aws")`);
   const region = str(o, "region", true)!;
   if (!regionRe.test(region)) throw new ConfigError(`config.json: "${region}" is not an AWS region`);
   const identityPoolId = str(o, "identityPoolId", true)!;
@@ -75,7 +71,30 @@ export function parseConfig(raw: unknown): Config {
     bucket: str(o, "bucket", true)!,
     stateMachineArn: str(o, "stateMachineArn", false),
     loadTesterFunction: str(o, "loadTesterFunction", false),
+    endpoint: httpUrl(o, "endpoint"),
+    operator: operator(o.operator),
   };
+}
+
+function httpUrl(o: Record<string, unknown>, k: string): string | undefined {
+  const v = str(o, k, false)?.replace(/\/+$/, "");
+  if (v === undefined) return undefined;
+  try {
+    const u = new URL(v);
+    if (u.protocol !== "https:" && u.protocol !== "http:") throw new Error();
+  } catch {
+    throw new ConfigError(`config.json: ${k} "${v}" is not an http(s) URL`);
+  }
+  return v;
+}
+
+function operator(v: unknown): AwsConfig["operator"] {
+  if (v === undefined || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (typeof o !== "object" || typeof o.username !== "string" || typeof o.password !== "string") {
+    throw new ConfigError('config.json: "operator" must be {"username", "password"}');
+  }
+  return { username: o.username, password: o.password };
 }
 
 /** loadConfig fetches and parses /config.json relative to the page. */
@@ -86,7 +105,7 @@ export async function loadConfig(fetchFn: typeof fetch = fetch): Promise<Config>
   } catch (e) {
     throw new ConfigError(`could not fetch config.json: ${(e as Error).message}`);
   }
-  if (res.status === 404) return { mode: "local", apiBase: "/api" };
+  if (res.status === 404) throw new ConfigError("config.json is missing: serve the app from the twin (make run) or deploy it with the stack (cdk deploy)");
   if (!res.ok) throw new ConfigError(`config.json: HTTP ${res.status}`);
   let body: unknown;
   try {

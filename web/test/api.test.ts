@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { LocalApi } from "../src/api/local";
+import { AwsApi } from "../src/api/aws";
+import type { AwsConfig } from "../src/config";
 import { ApiError, NotAvailable } from "../src/api/types";
 
 type Call = { url: string; init?: RequestInit };
@@ -12,62 +13,83 @@ function stub(status: number, body: unknown, calls: Call[] = []) {
   return f as unknown as typeof fetch;
 }
 
-describe("LocalApi", () => {
-  it("builds the search and executions queries of the contract", async () => {
+const cfg: AwsConfig = {
+  mode: "aws",
+  region: "us-east-1",
+  identityPoolId: "us-east-1:00000000-0000-0000-0000-000000000000",
+  apiUrl: "http://127.0.0.1:8080/api",
+  bucket: "images",
+  endpoint: "http://127.0.0.1:4566",
+};
+const creds = async () => ({ accessKeyId: "ASIATEST", secretAccessKey: "secret", sessionToken: "token" });
+
+function api(f: typeof fetch) {
+  return new AwsApi(cfg, { fetch: f, credentials: creds });
+}
+
+function header(c: Call, name: string): string | null {
+  return new Headers(c.init?.headers).get(name);
+}
+
+describe("AwsApi", () => {
+  it("signs every API call for execute-api and builds the contract's paths", async () => {
     const calls: Call[] = [];
-    const api = new LocalApi("/api", stub(200, { total: 0, images: [], executions: [] }, calls));
-    await api.search("red car", 24, 24);
-    await api.listExecutions({ status: "FAILED", key: "upload/2024/01/01/x-a b.jpg", maxResults: 5 });
-    await api.describeExecution("arn:aws:states:us-east-1:0:execution:sm:n/1");
+    const a = api(stub(200, { total: 0, images: [], executions: [] }, calls));
+    await a.search("red car", 24, 24);
+    await a.listExecutions({ status: "FAILED", key: "upload/2024/01/01/x-a b.jpg", maxResults: 5 });
+    await a.describeExecution("arn:aws:states:us-east-1:0:execution:sm:n/1");
     expect(calls.map((c) => c.url)).toEqual([
-      "/api/images?search=red+car&from=24&size=24",
-      "/api/executions?status=FAILED&key=upload%2F2024%2F01%2F01%2Fx-a+b.jpg&maxResults=5",
-      "/api/executions/arn%3Aaws%3Astates%3Aus-east-1%3A0%3Aexecution%3Asm%3An%2F1",
+      "http://127.0.0.1:8080/api/images?search=red+car&from=24&size=24",
+      "http://127.0.0.1:8080/api/executions?status=FAILED&key=upload%2F2024%2F01%2F01%2Fx-a+b.jpg&maxResults=5",
+      "http://127.0.0.1:8080/api/executions/arn%3Aaws%3Astates%3Aus-east-1%3A0%3Aexecution%3Asm%3An%2F1",
     ]);
+    for (const c of calls) {
+      expect(header(c, "authorization")).toMatch(/^AWS4-HMAC-SHA256 Credential=ASIATEST\/\d{8}\/us-east-1\/execute-api\/aws4_request/);
+      expect(header(c, "x-amz-security-token")).toBe("token");
+    }
   });
 
-  it("turns {error} answers into words with the status", async () => {
-    const api = new LocalApi("/api", stub(400, { error: "search: query too long" }));
-    await expect(api.search("x", 0, 1)).rejects.toThrow("Search failed: search: query too long (HTTP 400)");
-    const plain = new LocalApi("/api", stub(502, "bad gateway"));
-    await expect(plain.ping()).rejects.toThrow("Ping failed: bad gateway (HTTP 502)");
+  it("turns error answers into words with the status", async () => {
+    await expect(api(stub(400, { message: "search: query too long" })).search("x", 0, 1)).rejects.toThrow("Search failed: search: query too long (HTTP 400)");
+    await expect(api(stub(502, "bad gateway")).ping()).rejects.toThrow("Ping failed: bad gateway (HTTP 502)");
   });
 
-  it("says when the server does not answer", async () => {
+  it("says when the API does not answer", async () => {
     const down = (async () => {
       throw new TypeError("Failed to fetch");
     }) as unknown as typeof fetch;
-    const err = await new LocalApi("/api", down).listFailures().catch((e) => e);
+    const err = (await api(down)
+      .ping()
+      .catch((e: Error) => e)) as Error;
     expect(err).toBeInstanceOf(ApiError);
-    expect(err.message).toBe("Reading the failure queue failed: the server did not answer (Failed to fetch)");
+    expect(err.message).toBe("Ping failed: the API did not answer (Failed to fetch)");
   });
 
-  it("reports a missing load tester as not available, not as a failure", async () => {
-    const api = new LocalApi("/api", stub(404, { error: "no route" }));
-    await expect(api.loadStatus()).rejects.toBeInstanceOf(NotAvailable);
-    await expect(api.startLoad(5, "30s")).rejects.toThrow(/no load tester/);
+  it("tells a guest that operator pages are for operators", async () => {
+    const denied = stub(403, { Message: "User: arn:aws:sts::0:assumed-role/Guest/CognitoIdentityCredentials is not authorized" });
+    await expect(api(denied).listFailures()).rejects.toBeInstanceOf(NotAvailable);
+    await expect(api(denied).listExecutions({})).rejects.toThrow(/for operators/);
   });
 
-  it("posts redrive and load requests as JSON", async () => {
-    const calls: Call[] = [];
-    const api = new LocalApi("/api", stub(200, { started: 2, failed: 0, id: "l1" }, calls));
-    expect(await api.redrive()).toMatchObject({ started: 2 });
-    await api.startLoad(10, "1m");
-    expect(calls[1]).toMatchObject({ url: "/api/load", init: { method: "POST", body: '{"rate":10,"duration":"1m"}' } });
-  });
-});
-
-describe("LocalApi failures", () => {
   it("redrives and discards named messages as JSON", async () => {
     const calls: Call[] = [];
-    const api = new LocalApi("/api", stub(200, { started: 1, failed: 0, messages: [] }, calls));
-    await api.redrive({ messageIds: ["m1"], includePermanent: true });
-    await api.discard(["m2"]);
-    await api.redrive();
-    expect(calls.map((c) => [c.url, c.init?.method, (c.init?.headers as Record<string, string>)["Content-Type"], c.init?.body])).toEqual([
-      ["/api/failures/redrive", "POST", "application/json", '{"messageIds":["m1"],"includePermanent":true}'],
-      ["/api/failures/discard", "POST", "application/json", '{"messageIds":["m2"]}'],
-      ["/api/failures/redrive", "POST", "application/json", "{}"],
+    const a = api(stub(200, { started: 1, failed: 0, messages: [] }, calls));
+    await a.redrive({ messageIds: ["m1"], includePermanent: true });
+    await a.discard(["m2"]);
+    await a.redrive();
+    expect(calls.map((c) => [c.url, c.init?.method, header(c, "content-type"), c.init?.body])).toEqual([
+      ["http://127.0.0.1:8080/api/failures/redrive", "POST", "application/json", '{"messageIds":["m1"],"includePermanent":true}'],
+      ["http://127.0.0.1:8080/api/failures/discard", "POST", "application/json", '{"messageIds":["m2"]}'],
+      ["http://127.0.0.1:8080/api/failures/redrive", "POST", "application/json", "{}"],
     ]);
+  });
+
+  it("presigns thumbnails path-style on the twin's endpoint", async () => {
+    const a = api(stub(200, { total: 1, images: [{ id: "x", bucket: "images", key: "upload/a b.jpg", thumbnail: "thumbnail/a b.jpg" }] }));
+    const r = await a.search("", 0, 1);
+    const u = new URL(r.images[0].thumbnailUrl!);
+    expect(u.origin + u.pathname).toBe("http://127.0.0.1:4566/images/thumbnail/a%20b.jpg");
+    expect(u.searchParams.get("X-Amz-Credential")).toMatch(/\/us-east-1\/s3\/aws4_request$/);
+    expect(a.consoleUrl("arn:x")).toBeUndefined();
   });
 });

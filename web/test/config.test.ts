@@ -13,9 +13,9 @@ const aws = {
 };
 
 describe("parseConfig", () => {
-  it("reads local mode and trims the API base", () => {
-    expect(parseConfig({ mode: "local", apiBase: "/api/" })).toEqual({ mode: "local", apiBase: "/api" });
-    expect(parseConfig({})).toEqual({ mode: "local", apiBase: "/api" });
+  it("reads the twin's endpoint and operator", () => {
+    const c = parseConfig({ ...aws, mode: undefined, endpoint: "http://127.0.0.1:4566/", operator: { username: "op@x.invalid", password: "pw" } });
+    expect(c).toMatchObject({ mode: "aws", endpoint: "http://127.0.0.1:4566", operator: { username: "op@x.invalid", password: "pw" } });
   });
 
   it("reads AWS mode", () => {
@@ -26,7 +26,7 @@ describe("parseConfig", () => {
   it("keeps the user pool optional", () => {
     const { userPoolId, userPoolClientId, ...rest } = aws;
     const c = parseConfig(rest);
-    expect(c.mode === "aws" && c.userPoolId).toBeFalsy();
+    expect(c.userPoolId).toBeFalsy();
   });
 
   it.each([
@@ -39,6 +39,9 @@ describe("parseConfig", () => {
     [{ ...aws, apiUrl: "ftp://x" }, /not an http/],
     [{ ...aws, bucket: 7 }, /must be a string/],
     [{ ...aws, bucket: "" }, /"bucket" is required/],
+    [{ mode: "local", apiBase: "/api" }, /unknown mode/],
+    [{ ...aws, endpoint: "file:///x" }, /not an http/],
+    [{ ...aws, operator: "admin" }, /"operator" must be/],
   ])("rejects %j", (raw, msg) => {
     expect(() => parseConfig(raw)).toThrow(ConfigError);
     expect(() => parseConfig(raw)).toThrow(msg);
@@ -47,8 +50,8 @@ describe("parseConfig", () => {
 
 describe("loadConfig", () => {
   const respond = (status: number, body: string) => (async () => new Response(body, { status })) as unknown as typeof fetch;
-  it("defaults to local when config.json is missing", async () => {
-    expect(await loadConfig(respond(404, ""))).toEqual({ mode: "local", apiBase: "/api" });
+  it("says where to get config.json when it is missing", async () => {
+    await expect(loadConfig(respond(404, ""))).rejects.toThrow(/config.json is missing/);
   });
   it("says so in words when config.json is broken", async () => {
     await expect(loadConfig(respond(200, "{nope"))).rejects.toThrow("config.json is not valid JSON");

@@ -45,14 +45,14 @@ describe("signRequest", () => {
 
 describe("presign", () => {
   it("puts the S3 scope, expiry and token in the query", async () => {
-    const u = new URL(await presign("PUT", "my-images", "upload/2024/01/02/ab-c d.jpg", { ...creds, sessionToken: "tok" }, "us-west-2", 900, clock));
+    const u = new URL(await presign("PUT", "my-images", "upload/2024/01/02/ab-c d.jpg", { ...creds, sessionToken: "tok" }, "us-west-2", undefined, 900, clock));
     expect(u.host).toBe("my-images.s3.us-west-2.amazonaws.com");
     expect(u.pathname).toBe("/upload/2024/01/02/ab-c%20d.jpg");
     expect(u.searchParams.get("X-Amz-Credential")).toBe("AKIDEXAMPLE/20150830/us-west-2/s3/aws4_request");
     expect(u.searchParams.get("X-Amz-Expires")).toBe("900");
     expect(u.searchParams.get("X-Amz-Security-Token")).toBe("tok");
     expect(u.searchParams.get("X-Amz-Signature")).toMatch(/^[0-9a-f]{64}$/);
-    const get = new URL(await presign("GET", "my-images", "upload/2024/01/02/ab-c d.jpg", creds, "us-west-2", 900, clock));
+    const get = new URL(await presign("GET", "my-images", "upload/2024/01/02/ab-c d.jpg", creds, "us-west-2", undefined, 900, clock));
     expect(get.searchParams.get("X-Amz-Signature")).not.toBe(u.searchParams.get("X-Amz-Signature"));
   });
 });

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/imagepipe/imagepipe/functions/apiclient"
 	"github.com/imagepipe/imagepipe/local/twin"
 
 	"context"
@@ -39,7 +40,7 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	bucket := fs.String("bucket", "images", "bucket to upload to")
 	prefix := fs.String("prefix", "", "key prefix under upload/ (default upload/load/<start time>/)")
 	size := fs.String("size", "12mp", "generated image size: 12mp, 24mp or small")
-	api := fs.String("api", "", "web API to poll for documents (default http://127.0.0.1:8080 with --endpoint; none for AWS)")
+	api := fs.String("api", "", "the API stage to poll for documents, signed (default http://127.0.0.1:8080/api with --endpoint; none for AWS)")
 	stateMachine := fs.String("state-machine", "", "pipeline state machine ARN (default with --endpoint: the twin's); without a web API, its executions tell when an image is done (the AWS way)")
 	history := fs.Int("history", 200, "execution histories to read for the per-state breakdown (0: none)")
 	wait := fs.Duration("wait", 2*time.Minute, "after the last upload, how long to wait for stragglers")
@@ -79,9 +80,9 @@ func load(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	case *api != "" || *endpoint != "":
 		if *api == "" {
-			*api = "http://127.0.0.1:8080"
+			*api = "http://127.0.0.1:8080/api"
 		}
-		checker = loadgen.APIChecker{BaseURL: *api}
+		checker = loadgen.APIChecker{BaseURL: *api, Client: apiclient.New(cfg.Credentials, cfg.Region)}
 	default:
 		return fmt.Errorf("against AWS, name the pipeline with --state-machine ARN (or a web API with --api)")
 	}

@@ -59,7 +59,7 @@ func TestLoadCommandAgainstFakeTwin(t *testing.T) {
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	var out, errOut bytes.Buffer
-	args := []string{"--endpoint", srv.URL, "--api", srv.URL, "--size", "small", "--count", "3", "--rate", "1000", "--poll", "1ms", "--json"}
+	args := []string{"--endpoint", srv.URL, "--api", srv.URL + "/api", "--size", "small", "--count", "3", "--rate", "1000", "--poll", "1ms", "--json"}
 	if err := load(context.Background(), args, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}

@@ -51,15 +51,16 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	fmt.Printf(`imagepipe twin is running %s (data in %s)
   AWS edge (S3, Step Functions, SQS, Lambda, Rekognition, OpenSearch): %s
-  web app and API:                                                    %s
+  web app and API (AWS_IAM):                                          %s
+  the web app signs in as %s (operators group)
 
 Try it:
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
   aws --endpoint-url %s s3 cp photo.jpg s3://%s/upload/
-  curl '%s/api/images?search=photo'
+  curl --aws-sigv4 'aws:amz:us-east-1:execute-api' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" '%s/api/images?search=photo'
   aws --endpoint-url %s stepfunctions list-executions --state-machine-arn %s
   aws --endpoint-url %s lambda list-functions
-`, cfg.Template, cfg.DataDir, tw.EdgeURL(), tw.HTTPURL(), tw.EdgeURL(), tw.Bucket(), tw.HTTPURL(), tw.EdgeURL(), tw.PipelineARN(), tw.EdgeURL())
+`, cfg.Template, cfg.DataDir, tw.EdgeURL(), tw.HTTPURL(), twin.OperatorUsername, tw.EdgeURL(), tw.Bucket(), tw.HTTPURL(), tw.EdgeURL(), tw.PipelineARN(), tw.EdgeURL())
 	<-ctx.Done()
 	slog.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -11,6 +11,9 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/imagepipe/imagepipe/functions/apiclient"
 	"github.com/imagepipe/imagepipe/functions/faults"
 )
 
@@ -20,13 +23,13 @@ func init() {
 
 func runFault(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("fault", flag.ContinueOnError)
-	api := fs.String("api", "http://127.0.0.1:8080", "the twin's web and API address")
+	api := fs.String("api", "http://127.0.0.1:8080", "the twin's web address")
 	pos, err := cli.ParseInterspersed(fs, args)
 	if err != nil {
 		return cli.ErrUsage
 	}
 	if len(pos) == 0 { // list the current modes
-		return faultCall(ctx, http.MethodGet, *api+"/api/faults", nil)
+		return faultCall(ctx, http.MethodGet, *api+"/twin/faults", nil)
 	}
 	if len(pos) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: imagepipe fault [--api URL] FUNCTION MODE   (MODE: off, always, throttle, rate=0.3, latency=2s)")
@@ -37,7 +40,7 @@ func runFault(ctx context.Context, args []string) error {
 		return err
 	}
 	body, _ := json.Marshal(map[string]string{"mode": mode.String()})
-	return faultCall(ctx, http.MethodPut, *api+"/api/faults/"+pos[0], body)
+	return faultCall(ctx, http.MethodPut, *api+"/twin/faults/"+pos[0], body)
 }
 
 func faultCall(ctx context.Context, method, url string, body []byte) error {
@@ -46,7 +49,13 @@ func faultCall(ctx context.Context, method, url string, body []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	// The fault switches answer only the developer identity (AWS_ACCESS_KEY_ID and
+	// AWS_SECRET_ACCESS_KEY, LocalStack's test/test when unset).
+	id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if id == "" {
+		id, secret = "test", "test"
+	}
+	resp, err := apiclient.New(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), "us-east-1").Do(req)
 	if err != nil {
 		return fmt.Errorf("is the twin running? %w", err)
 	}

@@ -1,31 +1,22 @@
-// AWS mode: Cognito identity-pool credentials, SigV4-signed API Gateway calls,
-// presigned S3 uploads, Step Functions reads, the load-tester Lambda. Imported lazily (main.tsx) so the
-// local bundle never carries the SDK.
+// The web app's one code path, the same in AWS and on the local twin: Cognito
+// identity-pool credentials, SigV4-signed calls to the stack's API Gateway stage
+// (search, executions and the failure queue — Step Functions allows no CORS, so the
+// browser never calls it directly), presigned S3 URLs, and the load-tester Lambda.
+// On the twin, config.json names the twin's edge as every service's endpoint.
 
 import { fromCognitoIdentityPool } from "@aws-sdk/credential-provider-cognito-identity";
-import {
-  SFNClient,
-  ListExecutionsCommand,
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  DescribeStateMachineForExecutionCommand,
-  RedriveExecutionCommand,
-  StopExecutionCommand,
-  type ExecutionStatus,
-  type HistoryEvent as SfnEvent,
-} from "@aws-sdk/client-sfn";
 import type { AwsConfig } from "../config";
-import type { HistoryEvent } from "../history";
 import { presign, signRequest, type Credentials } from "./signing";
 import {
   ApiError,
   errorFromResponse,
-  eventKey,
   NotAvailable,
   xhrPut,
   type Api,
   type ExecutionDetail,
   type ExecutionItem,
+  type FailureMessage,
+  type ImageDoc,
   type ListExecutionsParams,
   type LoadStatus,
   type RedriveReport,
@@ -34,6 +25,8 @@ import {
 } from "./types";
 
 const TOKEN_KEY = "imagepipe.idToken";
+/** Set when the person signed out on the twin: the operator sign-in is not repeated. */
+const SIGNED_OUT_KEY = "imagepipe.signedOut";
 
 export interface Auth {
   user(): string | undefined;
@@ -52,12 +45,33 @@ function isDenied(e: unknown): boolean {
 export class AwsApi implements Api {
   readonly mode = "aws" as const;
   private creds?: Promise<Credentials>;
-  private sfn?: SFNClient;
   private load?: LoadRun;
   readonly auth?: Auth;
+  /** On the twin: the operator sign-in, done once before the first call. */
+  private ready: Promise<void> = Promise.resolve();
 
-  constructor(private readonly cfg: AwsConfig) {
+  private readonly fetchFn: typeof fetch;
+  private readonly credentialsFn?: () => Promise<Credentials>;
+
+  /** deps replace the network and the identity pool in tests. */
+  constructor(
+    private readonly cfg: AwsConfig,
+    deps: { fetch?: typeof fetch; credentials?: () => Promise<Credentials> } = {},
+  ) {
+    this.fetchFn = deps.fetch ?? ((...a) => fetch(...a));
+    this.credentialsFn = deps.credentials;
     if (cfg.userPoolId && cfg.userPoolClientId) this.auth = new UserPoolAuth(cfg, () => this.resetCredentials());
+    const op = cfg.operator;
+    if (op && this.auth && !this.auth.user() && !sessionStorage.getItem(SIGNED_OUT_KEY)) {
+      this.ready = this.auth.signIn(op.username, op.password).catch((e: Error) => {
+        console.warn(`operator sign-in failed: ${e.message}`);
+      });
+    }
+  }
+
+  /** where tells where this page talks to: the twin (its edge endpoint) or AWS. */
+  get where(): string {
+    return this.cfg.endpoint ? "local twin" : "AWS";
   }
 
   private logins(): Record<string, string> | undefined {
@@ -68,24 +82,24 @@ export class AwsApi implements Api {
 
   private resetCredentials() {
     this.creds = undefined;
-    this.sfn = undefined;
   }
 
   private provider() {
     return fromCognitoIdentityPool({
       identityPoolId: this.cfg.identityPoolId,
       logins: this.logins(),
-      clientConfig: { region: this.cfg.region },
+      clientConfig: { region: this.cfg.region, endpoint: this.cfg.endpoint },
     });
   }
 
   /** credentials are cached until five minutes before they expire. */
   private async credentials(): Promise<Credentials> {
+    await this.ready;
     if (this.creds) {
       const c = await this.creds.catch(() => undefined);
       if (c && (!c.expiration || c.expiration.getTime() - Date.now() > 300_000)) return c;
     }
-    this.creds = this.provider()().catch((e: Error) => {
+    this.creds = (this.credentialsFn ?? this.provider())().catch((e: Error) => {
       this.creds = undefined;
       throw new ApiError(`Could not get AWS credentials from the identity pool: ${e.message}`, 0);
     });
@@ -100,7 +114,7 @@ export class AwsApi implements Api {
     const s = await signRequest({ url: this.cfg.apiUrl + path, method, headers, body: payload }, creds, this.cfg.region);
     let res: Response;
     try {
-      res = await fetch(s.url, { method: s.method, headers: s.headers, body: payload });
+      res = await this.fetchFn(s.url, { method: s.method, headers: s.headers, body: payload });
     } catch (e) {
       throw new ApiError(`${what} failed: the API did not answer (${(e as Error).message})`, 0);
     }
@@ -116,11 +130,22 @@ export class AwsApi implements Api {
     await Promise.all(
       r.images.map(async (d) => {
         const bucket = d.bucket || this.cfg.bucket;
-        if (d.thumbnail && !d.thumbnailUrl) d.thumbnailUrl = await presign("GET", bucket, d.thumbnail, creds, this.cfg.region);
-        if (d.preview && !d.previewUrl) d.previewUrl = await presign("GET", bucket, d.preview, creds, this.cfg.region);
+        await this.presignDoc(d, bucket, creds);
       }),
     );
     return r;
+  }
+
+  /** Thumbnails and previews are private objects: a short-lived presigned GET each. */
+  private async presignDoc(d: ImageDoc, bucket: string, creds: Credentials) {
+    if (d.thumbnail && !d.thumbnailUrl) d.thumbnailUrl = await presign("GET", bucket, d.thumbnail, creds, this.cfg.region, this.cfg.endpoint);
+    if (d.preview && !d.previewUrl) d.previewUrl = await presign("GET", bucket, d.preview, creds, this.cfg.region, this.cfg.endpoint);
+  }
+
+  async getImage(id: string): Promise<ImageDoc> {
+    const d = await this.call<ImageDoc>("GET", `/images/${encodeURIComponent(id)}`, "Loading the image");
+    await this.presignDoc(d, d.bucket || this.cfg.bucket, await this.credentials());
+    return d;
   }
 
   ping(): Promise<{ count: number }> {
@@ -129,7 +154,7 @@ export class AwsApi implements Api {
 
   async upload(file: File, key: string, onProgress: (f: number) => void, signal?: AbortSignal) {
     const creds = await this.credentials();
-    const url = await presign("PUT", this.cfg.bucket, key, creds, this.cfg.region);
+    const url = await presign("PUT", this.cfg.bucket, key, creds, this.cfg.region, this.cfg.endpoint);
     const r = await xhrPut(url, file, { "Content-Type": file.type || "application/octet-stream" }, onProgress, signal);
     if (r.status < 200 || r.status >= 300) {
       const m = /<Message>([^<]*)<\/Message>/.exec(r.text);
@@ -139,146 +164,54 @@ export class AwsApi implements Api {
     return { key, etag: r.etag ?? undefined };
   }
 
-  private client(): SFNClient {
-    this.sfn ??= new SFNClient({ region: this.cfg.region, credentials: () => this.credentials() });
-    return this.sfn;
-  }
-
-  consoleUrl(arn: string): string {
+  consoleUrl(arn: string): string | undefined {
+    if (this.cfg.endpoint) return undefined; // the twin has no console
     return `https://${this.cfg.region}.console.aws.amazon.com/states/home?region=${this.cfg.region}#/v2/executions/details/${encodeURIComponent(arn)}`;
   }
 
-  private denied(what: string): NotAvailable {
-    return new NotAvailable(`${what}: this identity may not read Step Functions. Open the Step Functions console instead.`);
-  }
-
-  async listExecutions(p: ListExecutionsParams): Promise<{ executions: ExecutionItem[]; nextToken?: string }> {
-    if (!this.cfg.stateMachineArn) throw new NotAvailable("config.json names no stateMachineArn.");
+  /** operatorsOnly turns the API's 403 for a route only operators may call into words. */
+  private async operatorsOnly<T>(what: string, f: () => Promise<T>): Promise<T> {
     try {
-      const r = await this.client().send(
-        new ListExecutionsCommand({
-          stateMachineArn: this.cfg.stateMachineArn,
-          statusFilter: p.status ? (p.status as ExecutionStatus) : undefined,
-          maxResults: p.key ? 25 : (p.maxResults ?? 50),
-          nextToken: p.nextToken,
-        }),
-      );
-      let items: ExecutionItem[] = (r.executions ?? []).map((e) => ({
-        executionArn: e.executionArn!,
-        name: e.name ?? "",
-        status: e.status ?? "",
-        startDate: e.startDate,
-        stopDate: e.stopDate,
-        stateMachineArn: e.stateMachineArn,
-      }));
-      if (p.key) {
-        // Step Functions cannot filter by input: look at the newest few.
-        const withKeys = await Promise.all(
-          items.map(async (it) => {
-            const d = await this.client().send(new DescribeExecutionCommand({ executionArn: it.executionArn }));
-            try {
-              it.key = eventKey(JSON.parse(d.input ?? "{}")?.detail?.object?.key);
-            } catch {
-              /* not an S3 event */
-            }
-            return it;
-          }),
-        );
-        items = withKeys.filter((it) => it.key === p.key);
-      }
-      return { executions: items, nextToken: p.key ? undefined : r.nextToken };
+      return await f();
     } catch (e) {
-      if (isDenied(e)) throw this.denied("Listing executions");
-      throw e;
-    }
-  }
-
-  async describeExecution(arn: string): Promise<ExecutionDetail> {
-    try {
-      const c = this.client();
-      const [d, sm] = await Promise.all([
-        c.send(new DescribeExecutionCommand({ executionArn: arn })),
-        c.send(new DescribeStateMachineForExecutionCommand({ executionArn: arn })),
-      ]);
-      const history: HistoryEvent[] = [];
-      let nextToken: string | undefined;
-      do {
-        const h = await c.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1000, nextToken }));
-        history.push(...(h.events ?? []).map((e: SfnEvent) => ({ ...e, timestamp: e.timestamp, type: e.type ?? "", id: e.id ?? 0 }) as HistoryEvent));
-        nextToken = h.nextToken;
-      } while (nextToken && history.length < 10_000);
-      return {
-        execution: {
-          executionArn: arn,
-          name: d.name,
-          status: d.status ?? "",
-          startDate: d.startDate,
-          stopDate: d.stopDate,
-          input: d.input,
-          output: d.output,
-          error: d.error,
-          cause: d.cause,
-          redriveCount: d.redriveCount,
-          stateMachineArn: d.stateMachineArn,
-        },
-        definition: sm.definition ?? "{}",
-        history,
-      };
-    } catch (e) {
-      if (isDenied(e)) throw this.denied("Loading the execution");
-      throw e;
-    }
-  }
-
-  async listFailures() {
-    try {
-      return await this.call<{ messages: [] }>("GET", "/failures", "Reading the failure queue");
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
-        throw new NotAvailable("The failure queue is not exposed to this identity: use `imagepipe redrive` or the SQS console.");
+      if (e instanceof ApiError && e.status === 403) {
+        throw new NotAvailable(`${what} is for operators: ${this.auth?.user() ? "your account is not in the operators group" : "sign in as an operator"}.`);
       }
       throw e;
     }
   }
 
-  async discard(messageIds: string[]): Promise<RedriveReport> {
-    try {
-      return await this.call<RedriveReport>("POST", "/failures/discard", "Discard", { messageIds });
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
-        throw new NotAvailable("Discard is not exposed to this identity: use the SQS console.");
-      }
-      throw e;
-    }
+  listExecutions(p: ListExecutionsParams): Promise<{ executions: ExecutionItem[]; nextToken?: string }> {
+    const q = new URLSearchParams();
+    if (p.status) q.set("status", p.status);
+    if (p.key) q.set("key", p.key);
+    if (p.maxResults) q.set("maxResults", String(p.maxResults));
+    if (p.nextToken) q.set("nextToken", p.nextToken);
+    return this.operatorsOnly("Listing executions", () => this.call("GET", `/executions?${q}`, "Listing executions"));
+  }
+
+  describeExecution(arn: string): Promise<ExecutionDetail> {
+    return this.operatorsOnly("Loading the execution", () => this.call("GET", `/executions/${encodeURIComponent(arn)}`, "Loading the execution"));
   }
 
   async redriveExecution(arn: string): Promise<void> {
-    try {
-      await this.client().send(new RedriveExecutionCommand({ executionArn: arn }));
-    } catch (e) {
-      if (isDenied(e)) throw this.denied("Redriving the execution");
-      throw e;
-    }
+    await this.operatorsOnly("Redriving the execution", () => this.call("POST", `/executions/${encodeURIComponent(arn)}/redrive`, "Redriving the execution", {}));
   }
 
   async stopExecution(arn: string): Promise<void> {
-    try {
-      await this.client().send(new StopExecutionCommand({ executionArn: arn, error: "StoppedFromWebApp" }));
-    } catch (e) {
-      if (isDenied(e)) throw this.denied("Stopping the execution");
-      throw e;
-    }
+    await this.operatorsOnly("Stopping the execution", () => this.call("POST", `/executions/${encodeURIComponent(arn)}/stop`, "Stopping the execution", {}));
   }
 
-  async redrive(req: RedriveRequest = {}): Promise<RedriveReport> {
-    try {
-      return await this.call<RedriveReport>("POST", "/failures/redrive", "Redrive", req);
-    } catch (e) {
-      if (e instanceof ApiError && (e.status === 403 || e.status === 404)) {
-        throw new NotAvailable("Redrive is not exposed to this identity: run `imagepipe redrive`.");
-      }
-      throw e;
-    }
+  listFailures(): Promise<{ messages: FailureMessage[] }> {
+    return this.operatorsOnly("Reading the failure queue", () => this.call("GET", "/failures", "Reading the failure queue"));
+  }
+
+  discard(messageIds: string[]): Promise<RedriveReport> {
+    return this.operatorsOnly("Discarding", () => this.call("POST", "/failures/discard", "Discard", { messageIds }));
+  }
+
+  redrive(req: RedriveRequest = {}): Promise<RedriveReport> {
+    return this.operatorsOnly("Redrive", () => this.call("POST", "/failures/redrive", "Redrive", req));
   }
 
   /**
@@ -288,7 +221,7 @@ export class AwsApi implements Api {
    */
   async startLoad(rate: number, duration: string): Promise<{ id: string }> {
     const fn = this.loadTester();
-    if (!this.auth?.user()) throw new ApiError("Sign in to run the load test: only signed-in users may invoke the load tester.", 403);
+    if (!this.auth?.user()) throw new ApiError("Sign in as an operator to run the load test: only operators may invoke the load tester.", 403);
     if (this.load && loadRunning(this.load, Date.now())) throw new ApiError("A load test is already running.", 409);
     const baseline = await this.ping().then(
       (p) => p.count,
@@ -296,7 +229,7 @@ export class AwsApi implements Api {
     );
     const m = await import("@aws-sdk/client-lambda");
     // One attempt: a retried invocation would start a second run.
-    const client = new m.LambdaClient({ region: this.cfg.region, credentials: () => this.credentials(), maxAttempts: 1 });
+    const client = new m.LambdaClient({ region: this.cfg.region, endpoint: this.cfg.endpoint, credentials: () => this.credentials(), maxAttempts: 1 });
     const run: LoadRun = { id: `load-${Date.now()}`, started: Date.now(), baseline };
     run.done = client
       .send(
@@ -312,7 +245,7 @@ export class AwsApi implements Api {
         },
         (e: Error) => {
           run.error = isDenied(e)
-            ? new ApiError("This identity may not invoke the load tester: sign in again.", 403)
+            ? new ApiError("This identity may not invoke the load tester: it is for operators.", 403)
             : new ApiError(`Load test failed: ${e.message}`, 0);
         },
       )
@@ -424,7 +357,7 @@ class UserPoolAuth implements Auth {
 
   private async idp() {
     const m = await import("@aws-sdk/client-cognito-identity-provider");
-    return { m, c: new m.CognitoIdentityProviderClient({ region: this.cfg.region }) };
+    return { m, c: new m.CognitoIdentityProviderClient({ region: this.cfg.region, endpoint: this.cfg.endpoint }) };
   }
 
   user(): string | undefined {
@@ -444,6 +377,7 @@ class UserPoolAuth implements Auth {
     if (!token) throw new Error(r.ChallengeName ? `Sign-in needs a further step (${r.ChallengeName}) this page does not support.` : "Sign-in returned no token.");
     sessionStorage.setItem(TOKEN_KEY, token);
     sessionStorage.setItem(TOKEN_KEY + ".user", username);
+    sessionStorage.removeItem(SIGNED_OUT_KEY);
     this.changed();
   }
 
@@ -467,6 +401,7 @@ class UserPoolAuth implements Auth {
   signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
     sessionStorage.removeItem(TOKEN_KEY + ".user");
+    sessionStorage.setItem(SIGNED_OUT_KEY, "1");
     this.changed();
   }
 }

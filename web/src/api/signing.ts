@@ -47,8 +47,12 @@ export async function signRequest(
   return { url: s.url.toString(), method: s.method, headers: s.headers };
 }
 
-/** s3Url is the virtual-hosted URL of an object. */
-export function s3Url(bucket: string, region: string, key: string): string {
+/**
+ * s3Url is the URL of an object: virtual-hosted in AWS, path-style under an endpoint
+ * (the twin's edge), as the SDKs address a custom endpoint.
+ */
+export function s3Url(bucket: string, region: string, key: string, endpoint?: string): string {
+  if (endpoint) return `${endpoint.replace(/\/+$/, "")}/${bucket}/${encodeKey(key)}`;
   return `https://${bucket}.s3.${region}.amazonaws.com/${encodeKey(key)}`;
 }
 
@@ -59,10 +63,11 @@ export async function presign(
   key: string,
   creds: Credentials,
   region: string,
+  endpoint?: string,
   expiresSeconds = 900,
   now: Date = new Date(),
 ): Promise<string> {
-  const u = new URL(s3Url(bucket, region, key));
+  const u = new URL(s3Url(bucket, region, key, endpoint));
   u.searchParams.set("X-Amz-Expires", String(expiresSeconds));
   const signer = new AwsV4Signer({
     url: u.toString(),

@@ -107,7 +107,9 @@ export interface ListExecutionsParams {
 }
 
 export interface Api {
-  readonly mode: "local" | "aws";
+  readonly mode: "aws";
+  /** where this page talks to, in words ("local twin" or "AWS"). */
+  readonly where?: string;
   search(q: string, from: number, size: number): Promise<SearchResult>;
   /** getImage reads one document by id, where the API offers it. */
   getImage?(id: string): Promise<ImageDoc>;
@@ -127,7 +129,7 @@ export interface Api {
   startLoad(rate: number, duration: string): Promise<{ id: string }>;
   loadStatus(): Promise<LoadStatus>;
   /** consoleUrl links to the AWS console for an execution, when there is one. */
-  consoleUrl?(arn: string): string;
+  consoleUrl?(arn: string): string | undefined;
 }
 
 /** ApiError carries the HTTP status and the server's words. */

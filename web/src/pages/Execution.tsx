@@ -31,7 +31,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
           <a href="#/executions">← Executions</a>
         </p>
         <ErrorBox error={error} />
-        {api.consoleUrl && (
+        {api.consoleUrl?.(arn) && (
           <p>
             <a href={api.consoleUrl(arn)} target="_blank" rel="noopener noreferrer">
               Open this execution in the Step Functions console
@@ -162,7 +162,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
       </details>
       <p>
         <a href={href(["executions"])}>All executions</a>
-        {api.consoleUrl && (
+        {api.consoleUrl?.(arn) && (
           <>
             {" · "}
             <a href={api.consoleUrl(arn)} target="_blank" rel="noopener noreferrer">
