@@ -53,7 +53,8 @@ type Listing struct {
 // running at that moment does not see them, and its report counts them as neither
 // done nor left. The list stops at max, at an empty receive (which waits a second:
 // ApproximateNumberOfMessages lags behind sends, so it cannot end the list), or after
-// listBudget.
+// listBudget. (SQS Developer Guide: sqs-short-and-long-polling.html,
+// sqs-visibility-timeout.html; API_GetQueueAttributes for the approximate counts.)
 func (r *Redriver) List(ctx context.Context, max int) (Listing, error) {
 	switch {
 	case max == 0:

@@ -161,7 +161,8 @@ type Report struct {
 
 // Truncate keeps the first n outcomes (n > 0) and counts the rest in
 // OutcomesOmitted: a report that travels through Step Functions must stay far below
-// its 256 KiB payload quota.
+// its 256 KiB payload quota (Step Functions Developer Guide, service-quotas.html:
+// "Maximum input or output size for a task, state, or execution").
 func (rep *Report) Truncate(n int) {
 	if n > 0 && len(rep.Messages) > n {
 		rep.OutcomesOmitted += len(rep.Messages) - n
