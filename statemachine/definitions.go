@@ -11,6 +11,9 @@ var pipelineDefinition []byte
 //go:embed remove.asl.json
 var removeDefinition []byte
 
+//go:embed redrive.asl.json
+var redriveDefinition []byte
+
 // Substitution variable names: the ${Name} placeholders of the definitions. The CDK
 // app passes them as DefinitionSubstitutions; the twin deploys them from the
 // template through Substitute.
@@ -21,6 +24,7 @@ const (
 	VarIndexDocumentFunctionArn   = "IndexDocumentFunctionArn"
 	VarRemoveDocumentFunctionArn  = "RemoveDocumentFunctionArn"
 	VarFailureQueueURL            = "FailureQueueUrl"
+	VarRedriveFunctionArn         = "RedriveFunctionArn"
 )
 
 // State names that other code refers to (the failure message's "state" field names
@@ -43,6 +47,10 @@ func Pipeline() []byte { return slices.Clone(pipelineDefinition) }
 // Remove returns the "Object Deleted" definition (remove.asl.json), unsubstituted.
 func Remove() []byte { return slices.Clone(removeDefinition) }
 
+// Redrive returns the redrive job's definition (redrive.asl.json), unsubstituted:
+// the redrive Lambda in rounds over one snapshot of the failure queue.
+func Redrive() []byte { return slices.Clone(redriveDefinition) }
+
 // PipelineVariables lists the variables Pipeline uses, sorted.
 func PipelineVariables() []string {
 	return []string{
@@ -58,6 +66,20 @@ func PipelineVariables() []string {
 func RemoveVariables() []string {
 	return []string{VarFailureQueueURL, VarRemoveDocumentFunctionArn}
 }
+
+// RedriveVariables lists the variables Redrive uses, sorted.
+func RedriveVariables() []string { return []string{VarRedriveFunctionArn} }
+
+// Redrive job facts that callers rely on: its error names, the rounds' bounds, and
+// the most message ids one job takes.
+const (
+	StateRedriveRound        = "Round"
+	ErrRedriveInvalidInput   = "InvalidRedriveInput"
+	ErrRedriveRoundsExceeded = "RedriveRoundsExceeded"
+	RedriveMaxRounds         = 60
+	RedriveRoundSeconds      = 30
+	RedriveMaxMessageIDs     = 100
+)
 
 // RetryableLambdaErrors are the Lambda service errors every Lambda Task retries.
 // Lambda.ClientExecutionTimeoutException is AWS's recommended addition for lambda:invoke.

@@ -458,3 +458,52 @@ func FuzzSubstitute(f *testing.F) {
 		}
 	})
 }
+
+// The redrive job: its one variable, transitions that resolve, a Round Task that
+// retries the Lambda service errors with jitter, and the bounds the Go side names
+// (statemachine.Redrive*) written in the definition.
+func TestRedriveDefinition(t *testing.T) {
+	def := statemachine.Redrive()
+	if got, want := statemachine.Variables(def), statemachine.RedriveVariables(); !reflect.DeepEqual(got, want) {
+		t.Errorf("redrive variables = %v, RedriveVariables() = %v", got, want)
+	}
+	sm := decode(t, def)
+	checkScope(t, "redrive", sm)
+	if sm["QueryLanguage"] != "JSONata" {
+		t.Errorf("QueryLanguage = %v", sm["QueryLanguage"])
+	}
+	round, _ := states(t, sm)[statemachine.StateRedriveRound].(obj)
+	var retried []string
+	retry, _ := round["Retry"].([]any)
+	for _, r := range retry {
+		rm, _ := r.(obj)
+		retried = append(retried, strs(rm["ErrorEquals"])...)
+		if rm["JitterStrategy"] != "FULL" || rm["MaxDelaySeconds"] == nil {
+			t.Errorf("Round retrier %v: want full jitter and a delay cap", rm)
+		}
+	}
+	slices.Sort(retried)
+	want := statemachine.RetryableLambdaErrors()
+	slices.Sort(want)
+	if !reflect.DeepEqual(retried, want) {
+		t.Errorf("Round retries %v, want %v", retried, want)
+	}
+	// A round lasts its budget plus the last receive's wait and the release: the
+	// execution's timeout must let every round run.
+	if to, _ := sm["TimeoutSeconds"].(float64); to < float64(statemachine.RedriveMaxRounds*(statemachine.RedriveRoundSeconds+15)) {
+		t.Errorf("TimeoutSeconds %v is shorter than %d rounds", to, statemachine.RedriveMaxRounds)
+	}
+	text := string(def)
+	for _, s := range []string{
+		fmt.Sprintf("'maxSeconds': %d", statemachine.RedriveRoundSeconds),
+		fmt.Sprintf("$round >= %d", statemachine.RedriveMaxRounds),
+		fmt.Sprintf("'%d rounds", statemachine.RedriveMaxRounds),
+		fmt.Sprintf("$count($states.input.messageIds) <= %d", statemachine.RedriveMaxMessageIDs),
+		`"Error": "` + statemachine.ErrRedriveInvalidInput + `"`,
+		`"Error": "` + statemachine.ErrRedriveRoundsExceeded + `"`,
+	} {
+		if !strings.Contains(text, s) {
+			t.Errorf("redrive.asl.json does not contain %q", s)
+		}
+	}
+}

@@ -4,6 +4,9 @@ package statemachine
 const (
 	MachinePipeline = "Pipeline"
 	MachineRemove   = "Remove"
+	// MachineRedrive is the redrive job (redrive.asl.json): it runs the redrive
+	// Lambda, which is no step of the pipeline, so it has no row in Steps.
+	MachineRedrive = "Redrive"
 )
 
 // Step is one Task of a state machine and the Lambda function that runs it.
@@ -40,8 +43,11 @@ func StepFunctions() []string {
 
 // Definition returns a machine's definition, unsubstituted.
 func Definition(machine string) []byte {
-	if machine == MachineRemove {
+	switch machine {
+	case MachineRemove:
 		return Remove()
+	case MachineRedrive:
+		return Redrive()
 	}
 	return Pipeline()
 }

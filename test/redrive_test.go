@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -215,5 +217,162 @@ func TestRedriveAndDiscardOneFailureByMessageID(t *testing.T) {
 	}
 	if n := len(tw.executions(t, "")); n != 4 {
 		t.Errorf("%d executions, want 3 uploads + 1 redrive", n)
+	}
+}
+
+// Bounds of the redrive job on the twin (issue 14: "a redrive request returns at once
+// with a job the caller can follow").
+const (
+	jobStartBound = time.Second      // StartExecution of the Redrive state machine
+	jobEndBound   = 10 * time.Second // the job's end, for a queue of a few messages
+)
+
+// jobOutput is the Redrive state machine's output.
+type jobOutput struct {
+	redrive.Report
+	Rounds int `json:"rounds"`
+}
+
+// startRedriveJob starts the Redrive state machine with input and fails the test when
+// StartExecution takes longer than jobStartBound.
+func (tw *Twin) startRedriveJob(t *testing.T, input string) string {
+	t.Helper()
+	arn := strings.Replace(pipelineArn(t, tw), "-Pipeline", "-Redrive", 1)
+	start := time.Now()
+	out, err := tw.SFN().StartExecution(ctxT(t), &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(input)})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("start the redrive job %s: %v", arn, err)
+	}
+	t.Logf("StartExecution %s %s: %v", arn, input, took.Round(time.Millisecond))
+	if took > jobStartBound {
+		t.Errorf("StartExecution of the redrive job took %v, bound %v", took, jobStartBound)
+	}
+	return aws.ToString(out.ExecutionArn)
+}
+
+// waitRedriveJob waits (at most jobEndBound) until the job has ended, expects
+// SUCCEEDED, and returns its output and each round's report from its history.
+func (tw *Twin) waitRedriveJob(t *testing.T, exec string) (jobOutput, []redrive.Report) {
+	t.Helper()
+	start := time.Now()
+	var d *sfn.DescribeExecutionOutput
+	waitFor(t, jobEndBound, "the redrive job to end", func() (bool, error) {
+		var err error
+		d, err = tw.SFN().DescribeExecution(ctxT(t), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(exec)})
+		return err == nil && d.Status != sfntypes.ExecutionStatusRunning, err
+	})
+	t.Logf("redrive job %s: %s after %v: %s", exec, d.Status, time.Since(start).Round(time.Millisecond), aws.ToString(d.Output))
+	if d.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("redrive job %s: %s: %s: %s", exec, d.Status, aws.ToString(d.Error), aws.ToString(d.Cause))
+	}
+	var out jobOutput
+	if err := json.Unmarshal([]byte(aws.ToString(d.Output)), &out); err != nil {
+		t.Fatalf("job output %s: %v", aws.ToString(d.Output), err)
+	}
+	h, err := tw.SFN().GetExecutionHistory(ctxT(t), &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(exec), MaxResults: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rounds []redrive.Report
+	for _, e := range h.Events {
+		if e.Type == sfntypes.HistoryEventTypeTaskSucceeded {
+			var res struct{ Payload redrive.Report }
+			if err := json.Unmarshal([]byte(aws.ToString(e.TaskSucceededEventDetails.Output)), &res); err != nil {
+				t.Fatalf("round output: %v", err)
+			}
+			rounds = append(rounds, res.Payload)
+		}
+	}
+	return out, rounds
+}
+
+// The runaway redrive as a job (issue 14): five files that can never succeed. The
+// Redrive state machine starts within 1 s, SUCCEEDS within 10 s having started none
+// of them (permanent, not forced), and the queue still holds the five, visible; its
+// history shows the round. Then a job naming one message redrives that one only.
+func TestRedriveJobOfFivePermanentFailuresStartsWithin1sEndsWithin10sStartsNone(t *testing.T) {
+	tw := startTwin(t)
+	tw.putTexts(t, "job", 5)
+	msgs := tw.waitFailures(t, 5)
+
+	out, rounds := tw.waitRedriveJob(t, tw.startRedriveJob(t, `{}`))
+	if out.Started != 0 || out.Permanent != 5 || !out.Complete || out.Rounds != 1 || len(rounds) != 1 || rounds[0].Permanent != 5 {
+		t.Errorf("job output %+v, rounds %+v: want 0 started, 5 permanent, one round", out, rounds)
+	}
+	if n := len(tw.executions(t, "")); n != 5 {
+		t.Fatalf("%d pipeline executions after the job, want the 5 there were", n)
+	}
+	if visible, inFlight := tw.queueDepth(t); visible != 5 || inFlight != 0 {
+		t.Errorf("queue: %d visible, %d in flight; want the five, visible", visible, inFlight)
+	}
+
+	one := msgs[2]
+	out, _ = tw.waitRedriveJob(t, tw.startRedriveJob(t, fmt.Sprintf(`{"messageIds":[%q]}`, one.MessageID)))
+	if out.Started != 1 || len(out.Messages) != 1 || out.Messages[0].MessageID != one.MessageID || redrive.RedriveCountOf(out.Messages[0].ExecutionArn) != 1 {
+		t.Fatalf("job by id: %+v", out)
+	}
+	if n := len(tw.executions(t, "")); n != 6 {
+		t.Errorf("%d pipeline executions, want 5 + the one redriven", n)
+	}
+	// The redriven run fails again (a text file) and writes its own message: the queue
+	// holds the four untouched ones and that one.
+	for _, m := range tw.waitFailures(t, 5) {
+		if m.MessageID == one.MessageID {
+			t.Errorf("the redriven message %s is still queued", one.MessageID)
+		}
+		if m.Body.RedriveCount() == 1 && m.Body.ExecutionArn != out.Messages[0].ExecutionArn {
+			t.Errorf("new failure %+v, want it from %s", m.Body, out.Messages[0].ExecutionArn)
+		}
+	}
+	// A job input the machine does not take fails at once, before any round.
+	exec := tw.startRedriveJob(t, `{"messageIds":[]}`)
+	waitFor(t, jobEndBound, "the bad job to fail", func() (bool, error) {
+		d, err := tw.SFN().DescribeExecution(ctxT(t), &sfn.DescribeExecutionInput{ExecutionArn: aws.String(exec)})
+		return err == nil && d.Status == sfntypes.ExecutionStatusFailed && aws.ToString(d.Error) == "InvalidRedriveInput", err
+	})
+}
+
+// The redrive Lambda's list action, as the web app will call it (aws lambda invoke):
+// every message, not consumed.
+func TestRedriveListActionShowsTheQueueWithoutConsumingIt(t *testing.T) {
+	tw := startTwin(t)
+	tw.putTexts(t, "list", 3)
+	tw.waitFailures(t, 3)
+	var fns struct {
+		Functions []struct{ FunctionName string }
+	}
+	mustJSON(t, tw.runAWS(t, "lambda", "list-functions"), &fns)
+	name := ""
+	for _, f := range fns.Functions {
+		if strings.Contains(f.FunctionName, "Redrive") {
+			name = f.FunctionName
+		}
+	}
+	if name == "" {
+		t.Fatalf("no redrive function in %+v", fns)
+	}
+	file := t.TempDir() + "/out.json"
+	tw.runAWS(t, "lambda", "invoke", "--function-name", name, "--cli-binary-format", "raw-in-base64-out",
+		"--payload", `{"action":"list","maxMessages":100}`, file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list redrive.Listing
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatalf("list answer %s: %v", raw, err)
+	}
+	if len(list.Messages) != 3 || list.ApproximateCount != 3 {
+		t.Fatalf("list answer %s: want 3 messages", raw)
+	}
+	for _, m := range list.Messages {
+		var f redrive.Failure
+		if err := json.Unmarshal(m.Body, &f); err != nil || f.Error != pipeline.ErrNameNotAnImage || m.SentTimestamp == 0 || m.ReceiveCount < 1 {
+			t.Errorf("listed %+v (%v)", m, err)
+		}
+	}
+	if visible, inFlight := tw.queueDepth(t); visible != 3 || inFlight != 0 {
+		t.Errorf("queue after list: %d visible, %d in flight; want all 3 visible", visible, inFlight)
 	}
 }

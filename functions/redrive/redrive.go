@@ -28,6 +28,7 @@ type SQSAPI interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 }
 
 // SFNAPI is the part of the Step Functions client redrive uses.
@@ -154,6 +155,19 @@ type Report struct {
 	ElapsedMS  int64 `json:"elapsedMs"`
 	// Messages lists the outcomes (not the messages left as newer or untouched).
 	Messages []Outcome `json:"messages,omitempty"`
+	// OutcomesOmitted counts outcomes left out of Messages by Truncate.
+	OutcomesOmitted int `json:"outcomesOmitted,omitempty"`
+}
+
+// Truncate keeps the first n outcomes (n > 0) and counts the rest in
+// OutcomesOmitted: a report that travels through Step Functions must stay far below
+// its 256 KiB payload quota (Step Functions Developer Guide, service-quotas.html:
+// "Maximum input or output size for a task, state, or execution").
+func (rep *Report) Truncate(n int) {
+	if n > 0 && len(rep.Messages) > n {
+		rep.OutcomesOmitted += len(rep.Messages) - n
+		rep.Messages = rep.Messages[:n]
+	}
 }
 
 func (rep *Report) add(o Outcome) {

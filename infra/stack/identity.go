@@ -129,9 +129,10 @@ func (s *ImagePipe) uploadStatement() awsiam.PolicyStatement {
 }
 
 // grantOperators: what only the operators group may do, each on this stack's own
-// resources: invoke the load tester and the redrive Lambda, read, return and delete
-// failure-queue messages, list both state machines' executions, read their history,
-// redrive and stop them.
+// resources: invoke the load tester and the redrive Lambda (its list and discard
+// actions), read, return and delete failure-queue messages, list both state machines'
+// executions, read their history, redrive and stop them; start the redrive job, list,
+// follow and stop its executions.
 func (s *ImagePipe) grantOperators(id identity) {
 	r := s.OperatorRole
 	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -145,12 +146,20 @@ func (s *ImagePipe) grantOperators(id identity) {
 	machines := []awsstepfunctions.StateMachine{s.Pipeline, s.Remove}
 	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("states:ListExecutions"),
-		Resources: jsii.Strings(*s.Pipeline.StateMachineArn(), *s.Remove.StateMachineArn()),
+		Resources: jsii.Strings(*s.Pipeline.StateMachineArn(), *s.Remove.StateMachineArn(), *s.RedriveJob.StateMachineArn()),
 	}))
 	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory", "states:DescribeStateMachineForExecution",
 			"states:RedriveExecution", "states:StopExecution"),
 		Resources: executionArns(machines...),
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:StartExecution"),
+		Resources: jsii.Strings(*s.RedriveJob.StateMachineArn()),
+	}))
+	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"),
+		Resources: executionArns(s.RedriveJob),
 	}))
 }
 

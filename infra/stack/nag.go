@@ -68,11 +68,12 @@ func (s *ImagePipe) objectsFinding(prefix string) string {
 
 // executionFindings are the findings for executionArns(Pipeline, Remove).
 func (s *ImagePipe) executionFindings() []string {
-	var out []string
-	for _, sm := range []constructs.IConstruct{s.Pipeline, s.Remove} {
-		out = append(out, "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<"+s.logicalID(sm)+".Name>:*")
-	}
-	return out
+	return []string{s.executionFinding(s.Pipeline), s.executionFinding(s.Remove)}
+}
+
+// executionFinding is the finding for executionArns(sm).
+func (s *ImagePipe) executionFinding(sm constructs.IConstruct) string {
+	return "Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<" + s.logicalID(sm) + ".Name>:*"
 }
 
 // functionFindings are, per function, the wildcard findings its grants cause and
@@ -149,8 +150,12 @@ func suppressFindings(s *ImagePipe) {
 		suppress(r.role, rule("AwsSolutions-IAM5", r.who+" may put new objects (If-None-Match) only under their own identity's prefix of upload/: the wildcard is the object key below it.", own))
 	}
 	suppress(s.OperatorRole, rule("AwsSolutions-IAM5",
-		"Operators read, redrive and stop executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines.",
-		s.executionFindings()...))
+		"Operators read, redrive and stop executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines and the redrive job.",
+		append(s.executionFindings(), s.executionFinding(s.RedriveJob))...))
+	suppress(s.RedriveJob,
+		rule("AwsSolutions-IAM5", "The redrive job may invoke only the redrive function; lambda:InvokeFunction on <arn>:* covers its versions and aliases, which CDK's grantInvoke adds.",
+			"Resource::<"+s.logicalID(s.Functions[FnRedrive])+".Arn>:*"),
+		rule("AwsSolutions-IAM5", "X-Ray and CloudWatch Logs delivery actions support no resource-level permissions: \"*\" is the only valid resource.", anyResource))
 
 	if s.SmokeTestRole != nil {
 		suppress(s.SmokeTestRole, rule("AwsSolutions-IAM5",

@@ -153,7 +153,8 @@ func (s *ImagePipe) newOutputs(api awsapigateway.RestApi, id identity, site webs
 	out("StateMachineArn", "Pipeline state machine", s.Pipeline.StateMachineArn())
 	out("RemoveStateMachineArn", "Removal state machine", s.Remove.StateMachineArn())
 	out("FailureQueueUrl", "Failure queue ({error, cause, state, input})", s.FailureQueue.QueueUrl())
-	out("RedriveFunctionName", "Redrive Lambda: invoke it to redrive the failure queue (see infra/README.md)", s.Functions[FnRedrive].FunctionName())
+	out("RedriveFunctionName", "Redrive Lambda: one bounded round, and the failure queue's list and discard actions (see infra/README.md)", s.Functions[FnRedrive].FunctionName())
+	out("RedriveStateMachineArn", "Redrive job: StartExecution with {messageIds?, includePermanent?}, follow with DescribeExecution and GetExecutionHistory", s.RedriveJob.StateMachineArn())
 	out("LoadTesterFunctionName", "Load-tester Lambda: the operators group invokes it from the Status page (see infra/README.md)", s.Functions[FnLoadTester].FunctionName())
 	out("DashboardUrl", "CloudWatch dashboard", awscdk.Fn_Join(jsii.String(""), &[]*string{
 		jsii.String("https://console.aws.amazon.com/cloudwatch/home?region="), awscdk.Aws_REGION(),

@@ -306,7 +306,7 @@ func checkOperators(t *testing.T, sy *synthesized) {
 	want := []string{"execute-api:Invoke", "lambda:InvokeFunction", "s3:PutObject",
 		"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
 		"states:DescribeExecution", "states:DescribeStateMachineForExecution", "states:GetExecutionHistory",
-		"states:ListExecutions", "states:RedriveExecution", "states:StopExecution"}
+		"states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "states:StopExecution"}
 	if a := sortedKeys(got); !reflect.DeepEqual(a, want) {
 		t.Errorf("operator actions %v, want %v", a, want)
 	}
@@ -327,12 +327,20 @@ func checkOperators(t *testing.T, sy *synthesized) {
 				t.Errorf("%s on %v, want the failure queue", a, res)
 			}
 		case a == "states:ListExecutions":
-			if j := strings.Join(res, " "); len(res) != 2 || !strings.Contains(j, `"Ref":"Pipeline`) || !strings.Contains(j, `"Ref":"Remove`) {
-				t.Errorf("%s on %v, want both state machines", a, res)
+			if j := strings.Join(res, " "); len(res) != 3 || !strings.Contains(j, `"Ref":"Pipeline`) || !strings.Contains(j, `"Ref":"Remove`) || !strings.Contains(j, `"Ref":"Redrive`) {
+				t.Errorf("%s on %v, want the three state machines", a, res)
+			}
+		case a == "states:StartExecution":
+			if j := strings.Join(res, " "); len(res) != 1 || !strings.Contains(j, `"Ref":"Redrive`) {
+				t.Errorf("%s on %v, want the redrive job only", a, res)
+			}
+		case a == "states:DescribeExecution", a == "states:GetExecutionHistory", a == "states:StopExecution":
+			if j := strings.Join(res, " "); len(res) != 3 || strings.Count(j, `:execution:",{"Fn::GetAtt":[`) != 3 || !strings.Contains(j, `["Redrive`) {
+				t.Errorf("%s on %v, want the three state machines' executions", a, res)
 			}
 		case strings.HasPrefix(a, "states:"):
-			if j := strings.Join(res, " "); len(res) != 2 || strings.Count(j, `:execution:",{"Fn::GetAtt":[`) != 2 {
-				t.Errorf("%s on %v, want both state machines' executions", a, res)
+			if j := strings.Join(res, " "); len(res) != 2 || strings.Count(j, `:execution:",{"Fn::GetAtt":[`) != 2 || strings.Contains(j, `["Redrive`) {
+				t.Errorf("%s on %v, want both pipeline state machines' executions", a, res)
 			}
 		}
 	}
@@ -438,7 +446,7 @@ func addPath(t *testing.T, into map[string]map[string][]string, fn string, actio
 func checkWildcards(t *testing.T, sy *synthesized) {
 	allowed := map[string]bool{"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true}
 	machine := func(id string) bool {
-		return strings.HasPrefix(id, "PipelineRole") || strings.HasPrefix(id, "RemoveRole")
+		return strings.HasPrefix(id, "PipelineRole") || strings.HasPrefix(id, "RemoveRole") || strings.HasPrefix(id, "RedriveRole")
 	}
 	for id := range sy.byType("AWS::IAM::Role") {
 		for _, st := range sy.statements(id) {

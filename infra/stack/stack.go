@@ -1,5 +1,5 @@
 // Package stack is the imagepipe CDK stack: the images bucket and its EventBridge
-// rules, the two state machines, the Lambdas, the failure queue, the OpenSearch
+// rules, the pipeline's two state machines and the redrive job, the Lambdas, the failure queue, the OpenSearch
 // domain, the IAM-authorized REST API, Cognito identity, the website and the alarms.
 package stack
 
@@ -44,8 +44,8 @@ type Props struct {
 	// Faults sets FAULT_MODE per pipeline function (ParseFaults); nil reads the
 	// "faults" context.
 	Faults map[string]string
-	// RedriveSchedule, an EventBridge rate(...) or cron(...) expression, runs the
-	// redrive Lambda on a schedule; "" reads the "redriveSchedule" context, and
+	// RedriveSchedule, an EventBridge rate(...) or cron(...) expression, starts the
+	// redrive job (the Redrive state machine) on a schedule; "" reads the "redriveSchedule" context, and
 	// without either the Lambda runs only on demand.
 	RedriveSchedule string
 	// ReservedConcurrency reserves the FunctionSpec's concurrency (detect-labels 20,
@@ -80,10 +80,12 @@ type SearchSize struct {
 // ImagePipe is the synthesized stack and the resources tests and extensions reach.
 type ImagePipe struct {
 	awscdk.Stack
-	Bucket           awss3.Bucket
-	Functions        map[string]awslambda.Function
-	Pipeline         awsstepfunctions.StateMachine
-	Remove           awsstepfunctions.StateMachine
+	Bucket    awss3.Bucket
+	Functions map[string]awslambda.Function
+	Pipeline  awsstepfunctions.StateMachine
+	Remove    awsstepfunctions.StateMachine
+	// RedriveJob runs the redrive Lambda in rounds (statemachine/redrive.asl.json).
+	RedriveJob       awsstepfunctions.StateMachine
 	FailureQueue     awssqs.Queue
 	EventDeadLetters awssqs.Queue
 	Search           awsopensearchservice.Domain
@@ -157,7 +159,7 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 	if err := s.newStateMachines(props.Express, props.LogExecutionData); err != nil {
 		return nil, err
 	}
-	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule)
+	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule, props.LogExecutionData)
 	s.newRules()
 	api := s.newAPI(site.origin, origins)
 	s.API = api
@@ -375,32 +377,35 @@ func (s *ImagePipe) newStateMachines(express, logData bool) error {
 	if express {
 		kind = awsstepfunctions.StateMachineType_EXPRESS
 	}
-	newMachine := func(id string, def []byte, vars map[string]*string) awsstepfunctions.StateMachine {
-		logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-			Retention:     awslogs.RetentionDays_ONE_MONTH,
-			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-		})
-		sm := awsstepfunctions.NewStateMachine(s.Stack, jsii.String(id), &awsstepfunctions.StateMachineProps{
-			DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(def))),
-			DefinitionSubstitutions: &vars,
-			StateMachineType:        kind,
-			TracingEnabled:          jsii.Bool(true),
-			Logs: &awsstepfunctions.LogOptions{
-				Destination:          logs,
-				Level:                awsstepfunctions.LogLevel_ALL,
-				IncludeExecutionData: jsii.Bool(logData),
-			},
-		})
-		s.FailureQueue.GrantSendMessages(sm)
-		return sm
-	}
-	s.Pipeline = newMachine(statemachine.MachinePipeline, statemachine.Pipeline(), s.pipelineVariables)
-	s.Remove = newMachine(statemachine.MachineRemove, statemachine.Remove(), s.removeVariables)
+	s.Pipeline = s.newMachine(statemachine.MachinePipeline, statemachine.Pipeline(), s.pipelineVariables, kind, logData)
+	s.Remove = s.newMachine(statemachine.MachineRemove, statemachine.Remove(), s.removeVariables, kind, logData)
+	s.FailureQueue.GrantSendMessages(s.Pipeline)
+	s.FailureQueue.GrantSendMessages(s.Remove)
 	machines := map[string]awsstepfunctions.StateMachine{statemachine.MachinePipeline: s.Pipeline, statemachine.MachineRemove: s.Remove}
 	for _, st := range statemachine.Steps() {
 		s.Functions[st.Function].GrantInvoke(machines[st.Machine])
 	}
 	return nil
+}
+
+// newMachine is one state machine from its definition, with its own log group:
+// events for a month, executions' input and output only with logData.
+func (s *ImagePipe) newMachine(id string, def []byte, vars map[string]*string, kind awsstepfunctions.StateMachineType, logData bool) awsstepfunctions.StateMachine {
+	logs := awslogs.NewLogGroup(s.Stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	return awsstepfunctions.NewStateMachine(s.Stack, jsii.String(id), &awsstepfunctions.StateMachineProps{
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(string(def))),
+		DefinitionSubstitutions: &vars,
+		StateMachineType:        kind,
+		TracingEnabled:          jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          logs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(logData),
+		},
+	})
 }
 
 // eventPattern turns a statemachine.Pattern (shared with the twin's router) into the

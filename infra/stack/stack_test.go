@@ -105,11 +105,15 @@ func TestStack(t *testing.T) {
 
 	t.Run("StateMachines", func(t *testing.T) {
 		machines := byType("AWS::StepFunctions::StateMachine")
-		if len(machines) != 2 {
-			t.Fatalf("%d state machines, want 2", len(machines))
+		if len(machines) != 3 {
+			t.Fatalf("%d state machines, want 3 (pipeline, removal, redrive job)", len(machines))
 		}
 		queue := logicalID("FailureQueue", "AWS::SQS::Queue")
+		job := logicalID(statemachine.MachineRedrive, "AWS::StepFunctions::StateMachine")
 		for id, m := range machines {
+			if id == job {
+				continue // TestStack/RedriveJob
+			}
 			p := props(m)
 			def, ok := p["DefinitionString"].(string)
 			if !ok {
@@ -154,6 +158,10 @@ func TestStack(t *testing.T) {
 			}
 			checkDefinition(t, id, out)
 		}
+	})
+
+	t.Run("RedriveJob", func(t *testing.T) {
+		checkRedriveJob(t, template, logicalID(statemachine.MachineRedrive, "AWS::StepFunctions::StateMachine"), logicalID("RedriveFunction", "AWS::Lambda::Function"))
 	})
 
 	t.Run("Rules", func(t *testing.T) {
@@ -372,11 +380,11 @@ func TestStack(t *testing.T) {
 			actions = append(actions, a)
 		}
 		slices.Sort(actions)
-		want := []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:ReceiveMessage", "states:DescribeExecution", "states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+		want := []string{"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage", "states:DescribeExecution", "states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 		if !reflect.DeepEqual(actions, want) {
 			t.Errorf("redrive actions = %v, want %v", actions, want)
 		}
-		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"} {
+		for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"} {
 			for _, r := range got[a] {
 				if r != `{"Fn::GetAtt":["`+queue+`","Arn"]}` {
 					t.Errorf("%s on %s, want the failure queue only", a, r)
@@ -495,7 +503,7 @@ func TestStack(t *testing.T) {
 
 	t.Run("Outputs", func(t *testing.T) {
 		outputs := template["Outputs"].(obj)
-		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl", "RedriveFunctionName", "LoadTesterFunctionName", "OperatorsGroup"} {
+		for _, name := range []string{"BucketName", "ApiUrl", "IdentityPoolId", "UserPoolId", "UserPoolClientId", "WebsiteUrl", "StateMachineArn", "FailureQueueUrl", "DashboardUrl", "RedriveFunctionName", "RedriveStateMachineArn", "LoadTesterFunctionName", "OperatorsGroup"} {
 			if outputs[name] == nil {
 				t.Errorf("no output %s", name)
 			}
@@ -576,4 +584,50 @@ func asStrings(v any) []string {
 		return out
 	}
 	return nil
+}
+
+// checkRedriveJob: the Redrive state machine is STANDARD, logged and traced, gets the
+// redrive function's ARN as its one substitution, and its role may invoke that
+// function and no other.
+func checkRedriveJob(t *testing.T, template obj, job, fn string) {
+	t.Helper()
+	resources := template["Resources"].(obj)
+	p := resources[job].(obj)["Properties"].(obj)
+	subs, _ := p["DefinitionSubstitutions"].(obj)
+	want := obj{statemachine.VarRedriveFunctionArn: obj{"Fn::GetAtt": []any{fn, "Arn"}}}
+	if !reflect.DeepEqual(subs, want) {
+		t.Errorf("substitutions %v, want %v", subs, want)
+	}
+	if p["DefinitionString"] != string(statemachine.Redrive()) {
+		t.Errorf("DefinitionString is not statemachine/redrive.asl.json")
+	}
+	if p["StateMachineType"] != "STANDARD" || p["TracingConfiguration"].(obj)["Enabled"] != true || p["LoggingConfiguration"].(obj)["Level"] != "ALL" {
+		t.Errorf("type, tracing, logging: %v %v %v", p["StateMachineType"], p["TracingConfiguration"], p["LoggingConfiguration"])
+	}
+	role, _ := p["RoleArn"].(obj)["Fn::GetAtt"].([]any)
+	var invoke []string
+	for id, r := range resources {
+		r := r.(obj)
+		if r["Type"] != "AWS::IAM::Policy" {
+			continue
+		}
+		pp := r["Properties"].(obj)
+		if b, _ := json.Marshal(pp["Roles"]); len(role) == 0 || !strings.Contains(string(b), `"`+role[0].(string)+`"`) {
+			continue
+		}
+		for _, st := range pp["PolicyDocument"].(obj)["Statement"].([]any) {
+			st := st.(obj)
+			a, _ := json.Marshal(st["Action"])
+			res, _ := json.Marshal(st["Resource"])
+			if strings.Contains(string(a), "lambda:") {
+				invoke = append(invoke, string(res))
+				if string(a) != `"lambda:InvokeFunction"` {
+					t.Errorf("%s: job role lambda actions %s", id, a)
+				}
+			}
+		}
+	}
+	if len(invoke) != 1 || strings.Count(invoke[0], `"Fn::GetAtt"`) != 2 || strings.Count(invoke[0], `"`+fn+`"`) != 2 {
+		t.Errorf("job role invokes %v, want the redrive function (and its versions) only", invoke)
+	}
 }

@@ -74,6 +74,9 @@ func readStack(t testing.TB, raw []byte) *stack {
 		case "AWS::StepFunctions::StateMachine":
 			role, _ := cfn.Str(r.Properties, "RoleArn")
 			key := strings.ToLower(strings.TrimPrefix(r.Name, "ImagePipe-"))
+			if key == "redrive" { // the redrive job, not the redrive function
+				key = "redrive-job"
+			}
 			s.who[key], s.sm[key] = session(role, "execution"), r.PhysicalID
 		case "AWS::Events::Rule":
 			role, _ := cfn.Str(r.Properties, "Targets", "0", "RoleArn")
@@ -157,6 +160,12 @@ func (s *stack) checks() []check {
 		{"redrive", "states:StartExecution", s.sm["pipeline"], nil, true},
 		{"redrive", "states:ListExecutions", s.sm["pipeline"], nil, true},
 		{"redrive", "states:RedriveExecution", execution, nil, true},
+		{"redrive", "sqs:GetQueueAttributes", s.queue, nil, true},
+		{"redrive", "states:StartExecution", s.sm["redrive-job"], nil, false},
+		{"redrive-job", "lambda:InvokeFunction", s.fn["redrive"], nil, true},
+		{"redrive-job", "lambda:InvokeFunction", s.fn["index-document"], nil, false},
+		{"redrive-job", "states:StartExecution", s.sm["pipeline"], nil, false},
+		{"redrive-job", "sqs:ReceiveMessage", s.queue, nil, false},
 		{"load-tester", "s3:PutObject", obj("upload/load/4f1c/0001.jpg"), nil, true},
 		{"load-tester", "s3:PutObject", obj("upload/2024/IMG_0200.jpg"), nil, false},
 		{"pipeline", "sqs:SendMessage", s.queue, nil, true},

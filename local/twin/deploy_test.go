@@ -68,8 +68,8 @@ func TestSnapshotDeploysTheNamedResources(t *testing.T) {
 			t.Errorf("%s: unsubstituted variable left in the definition", m.name)
 		}
 	}
-	if !slices.Contains(machines, PipelineName) || !slices.Contains(machines, RemoveName) {
-		t.Errorf("state machines %v, want %s and %s", machines, PipelineName, RemoveName)
+	if !slices.Contains(machines, PipelineName) || !slices.Contains(machines, RemoveName) || !slices.Contains(machines, RedriveJobName) {
+		t.Errorf("state machines %v, want %s, %s and %s", machines, PipelineName, RemoveName, RedriveJobName)
 	}
 	var queues []string
 	for _, q := range d.queues {

@@ -52,6 +52,7 @@ const (
 const (
 	PipelineName     = StackName + "-Pipeline"
 	RemoveName       = StackName + "-Remove"
+	RedriveJobName   = StackName + "-Redrive"
 	FailureQueueName = StackName + "-FailureQueue"
 )
 

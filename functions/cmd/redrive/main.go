@@ -1,26 +1,30 @@
-// Command redrive is the redrive Lambda: it starts failed work again, on demand
-// (`aws lambda invoke`, the twin's POST /api/failures/redrive) or on a schedule (CDK
-// context redriveSchedule). Package redrive holds the rules; this is the contract.
+// Command redrive is the redrive Lambda: it starts failed work again, one bounded
+// round per call. The Redrive state machine (statemachine/redrive.asl.json) calls it
+// in rounds as a job a caller can follow; `aws lambda invoke` runs one round, and the
+// list and discard actions serve the web app's Failures page. Package redrive holds
+// the rules; this is the contract.
 //
 // Environment: FAILURE_QUEUE_URL and PIPELINE_STATE_MACHINE_ARN (required),
 // REMOVE_STATE_MACHINE_ARN, REDRIVE_MODE (queue or executions, default queue).
 //
 // Input (every field optional; others, such as a scheduled event's, are ignored):
 //
-//	{"mode": "queue"|"executions",   // default REDRIVE_MODE
+//	{"action": "redrive"|"list",       // default redrive
+//	 "mode": "queue"|"executions",   // default REDRIVE_MODE
 //	 "messageIds": ["..."],           // queue: redrive only these, even permanent or parked ones
 //	 "discard": ["..."],              // queue: delete these, start nothing
 //	 "includePermanent": false,       // also redrive permanent failures (the ceiling holds)
 //	 "sentBefore": 1717243200000,     // continue a run: its output's sentBefore (ms since epoch)
 //	 "maxSeconds": 5,                 // time budget (default 5; never past the Lambda's deadline less 10 s)
-//	 "maxMessages": 1000}             // messages received (queue) or executions looked at
+//	 "maxMessages": 1000,             // messages received (queue) or executions looked at; list: how many (default 100, at most 1000)
+//	 "maxOutcomes": 100}              // keep at most this many outcomes in "messages" (default all)
 //
 // With messageIds or discard, no other message is touched. Output (redrive.Report and
 // the mode):
 //
 //	{"mode": "queue", "started": 0, "existing": 0, "failed": 0, "discarded": 0,
 //	 "permanent": 5, "parked": 0, "newer": 0, "hidden": 0, "notFound": ["..."], "complete": true,
-//	 "sentBefore": 1717243200000, "elapsedMs": 1012,
+//	 "sentBefore": 1717243200000, "elapsedMs": 1012, "outcomesOmitted": 0,
 //	 "messages": [{"messageId", "action", "error", "key", "redriveCount", "executionArn", "reason"}]}
 //
 // action is started, existing, discarded (the message is gone), or permanent, parked,
@@ -28,12 +32,21 @@
 // redrive.PermanentErrorNames (the message's "permanent" flag). Parked: its redrive
 // count, carried in the failed execution's name, reached redrive.DefaultCeiling (5).
 // newer counts messages sent after sentBefore or by the run's own executions (left
-// for later); hidden and notFound are omitted when zero or empty.
+// for later); hidden, notFound and outcomesOmitted are omitted when zero or empty.
 //
 // A call answers within its budget plus about a second (the last, empty receive
 // waits 1 s). "complete": false means a bound stopped it; calling again with the
-// same sentBefore continues. An unknown mode, or ids with mode executions, is an
-// *InputError; a queue that cannot be read is an error too (both function errors).
+// same sentBefore continues. An unknown action or mode, or ids with mode executions,
+// is an *InputError; a queue that cannot be read is an error too (both function
+// errors).
+//
+// {"action": "list", "maxMessages": 100} reads the queue without consuming it
+// (redrive.List says what SQS guarantees there) and answers
+//
+//	{"messages": [{"messageId", "sentTimestamp", "receiveCount", "body"}], "approximateCount": 7}
+//
+// body is the failure message's JSON ({error, cause, state, input, executionArn,
+// permanent}); approximateCount counts the whole queue, messages in flight included.
 package main
 
 import (
@@ -50,14 +63,18 @@ import (
 	"github.com/imagepipe/imagepipe/functions/redrive"
 )
 
-// Redrive modes.
+// Redrive modes and actions.
 const (
 	ModeQueue      = "queue"
 	ModeExecutions = "executions"
+
+	ActionRedrive = "redrive"
+	ActionList    = "list"
 )
 
 // Input is the invocation payload.
 type Input struct {
+	Action           string   `json:"action,omitempty"`
 	Mode             string   `json:"mode,omitempty"`
 	MessageIDs       []string `json:"messageIds,omitempty"`
 	Discard          []string `json:"discard,omitempty"`
@@ -65,6 +82,7 @@ type Input struct {
 	SentBefore       int64    `json:"sentBefore,omitempty"`
 	MaxSeconds       float64  `json:"maxSeconds,omitempty"`
 	MaxMessages      int      `json:"maxMessages,omitempty"`
+	MaxOutcomes      int      `json:"maxOutcomes,omitempty"`
 }
 
 // Output is the run's report with the mode that ran.
@@ -87,7 +105,24 @@ type handler struct {
 	defaultMode string
 }
 
-func (h handler) handle(ctx context.Context, in Input) (Output, error) {
+// handle answers an Output, or a redrive.Listing for the list action.
+func (h handler) handle(ctx context.Context, in Input) (any, error) {
+	switch in.Action {
+	case "", ActionRedrive:
+		return h.redrive(ctx, in)
+	case ActionList:
+		if in.Mode != "" || len(in.MessageIDs)+len(in.Discard) > 0 || in.IncludePermanent || in.SentBefore != 0 {
+			return nil, &InputError{"list takes only maxMessages"}
+		}
+		if in.MaxMessages < 0 || in.MaxMessages > redrive.MaxListMessages {
+			return nil, &InputError{fmt.Sprintf("list: maxMessages %d: must be 1 to %d", in.MaxMessages, redrive.MaxListMessages)}
+		}
+		return h.r.List(ctx, in.MaxMessages)
+	}
+	return nil, &InputError{fmt.Sprintf("action %q: must be %q or %q", in.Action, ActionRedrive, ActionList)}
+}
+
+func (h handler) redrive(ctx context.Context, in Input) (Output, error) {
 	opt, mode, err := h.options(ctx, in)
 	if err != nil {
 		return Output{}, err
@@ -101,6 +136,7 @@ func (h handler) handle(ctx context.Context, in Input) (Output, error) {
 	if err != nil {
 		return Output{}, err
 	}
+	rep.Truncate(in.MaxOutcomes)
 	return Output{Mode: mode, Report: rep}, nil
 }
 
@@ -116,8 +152,8 @@ func (h handler) options(ctx context.Context, in Input) (redrive.Options, string
 		return redrive.Options{}, "", &InputError{fmt.Sprintf("mode %q: must be %q or %q", mode, ModeQueue, ModeExecutions)}
 	case mode == ModeExecutions && len(in.MessageIDs)+len(in.Discard) > 0:
 		return redrive.Options{}, "", &InputError{"messageIds and discard name queue messages: use mode " + ModeQueue}
-	case in.MaxSeconds < 0 || in.MaxMessages < 0 || in.SentBefore < 0:
-		return redrive.Options{}, "", &InputError{"maxSeconds, maxMessages and sentBefore must not be negative"}
+	case in.MaxSeconds < 0 || in.MaxMessages < 0 || in.SentBefore < 0 || in.MaxOutcomes < 0:
+		return redrive.Options{}, "", &InputError{"maxSeconds, maxMessages, maxOutcomes and sentBefore must not be negative"}
 	}
 	opt := redrive.Options{
 		MessageIDs: in.MessageIDs, Discard: in.Discard, IncludePermanent: in.IncludePermanent,

@@ -152,7 +152,8 @@ func TestExecutionsMode(t *testing.T) {
 
 func TestInputErrors(t *testing.T) {
 	h := newFixture().handler(ModeQueue)
-	for _, in := range []string{`{"mode":"everything"}`, `{"mode":"executions","messageIds":["m"]}`, `{"maxSeconds":-1}`} {
+	for _, in := range []string{`{"mode":"everything"}`, `{"mode":"executions","messageIds":["m"]}`, `{"maxSeconds":-1}`, `{"maxOutcomes":-1}`,
+		`{"action":"purge"}`, `{"action":"list","maxMessages":1001}`, `{"action":"list","maxMessages":-1}`, `{"action":"list","messageIds":["m"]}`} {
 		_, err := h.Invoke(context.Background(), []byte(in))
 		var ie *InputError
 		if !errors.As(err, &ie) {
@@ -194,5 +195,73 @@ func TestBudgetAndContinue(t *testing.T) {
 	m = invoke(t, h, fmt.Sprintf(`{"maxSeconds":2,"sentBefore":%.0f}`, m["sentBefore"]))
 	if m["started"] != 0.0 || m["complete"] != true || m["newer"] != 4.0 || len(f.sfn.Started()) != 4 {
 		t.Fatalf("third call: %v, %d executions", m, len(f.sfn.Started()))
+	}
+}
+
+// The list action reads the queue without consuming it: every message, its body as
+// JSON (a body that is not JSON as a string), its sent time and receive count, then
+// all of them visible again, and the whole queue's count.
+func TestListContract(t *testing.T) {
+	f := newFixture()
+	a := f.fail("upload/a.txt", pipeline.ErrNameNotAnImage)
+	f.fail("upload/b.jpg", pipeline.ErrNameTransient)
+	junk := f.q.Send("not json")
+	h := f.handler(ModeQueue)
+	out, err := h.Invoke(context.Background(), []byte(`{"action":"list","maxMessages":100}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got redrive.Listing
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ApproximateCount != 3 || len(got.Messages) != 3 {
+		t.Fatalf("list: %s", out)
+	}
+	byID := map[string]redrive.ListedMessage{}
+	for _, m := range got.Messages {
+		byID[m.MessageID] = m
+	}
+	var body redrive.Failure
+	if err := json.Unmarshal(byID[a].Body, &body); err != nil || body.Error != pipeline.ErrNameNotAnImage || byID[a].ReceiveCount != 1 || byID[a].SentTimestamp == 0 {
+		t.Errorf("message %s: %+v (%v)", a, byID[a], err)
+	}
+	if string(byID[junk].Body) != `"not json"` {
+		t.Errorf("a body that is not JSON: %s", byID[junk].Body)
+	}
+	if f.q.Visible() != 3 || len(f.sfn.Started()) != 0 {
+		t.Errorf("after list: %d visible, %d executions; want 3 and none", f.q.Visible(), len(f.sfn.Started()))
+	}
+	// The contract's field names; a second list counts a second receive.
+	m := invoke(t, h, `{"action":"list","maxMessages":2}`)
+	msgs, _ := m["messages"].([]any)
+	if m["approximateCount"] != 3.0 || len(msgs) != 2 {
+		t.Fatalf("list of 2: %v", m)
+	}
+	first, _ := msgs[0].(map[string]any)
+	for _, k := range []string{"messageId", "sentTimestamp", "receiveCount", "body"} {
+		if _, ok := first[k]; !ok {
+			t.Errorf("listed message lacks %q: %v", k, first)
+		}
+	}
+	if first["receiveCount"] != 2.0 || f.q.Visible() != 3 {
+		t.Errorf("second list: %v, %d visible", first, f.q.Visible())
+	}
+	// An empty queue is an empty list, not null.
+	if m := invoke(t, newFixture().handler(ModeQueue), `{"action":"list"}`); fmt.Sprint(m["messages"]) != "[]" || m["approximateCount"] != 0.0 {
+		t.Errorf("empty queue: %v", m)
+	}
+}
+
+// maxOutcomes keeps a round's report small enough for Step Functions and says how many
+// outcomes it left out.
+func TestMaxOutcomes(t *testing.T) {
+	f := newFixture()
+	for i := 0; i < 5; i++ {
+		f.fail(fmt.Sprintf("upload/%d.txt", i), pipeline.ErrNameNotAnImage)
+	}
+	m := invoke(t, f.handler(ModeQueue), `{"maxOutcomes":2}`)
+	if msgs, _ := m["messages"].([]any); len(msgs) != 2 || m["outcomesOmitted"] != 3.0 || m["permanent"] != 5.0 {
+		t.Errorf("maxOutcomes 2: %v", m)
 	}
 }

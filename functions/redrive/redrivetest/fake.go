@@ -132,8 +132,9 @@ func (q *Queue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput,
 	if in.VisibilityTimeout == 0 {
 		vt = 30 * time.Second // the queue's default
 	}
-	wantSent := slices.Contains(in.MessageSystemAttributeNames, sqstypes.MessageSystemAttributeNameSentTimestamp) ||
-		slices.Contains(in.MessageSystemAttributeNames, sqstypes.MessageSystemAttributeNameAll)
+	wants := func(name sqstypes.MessageSystemAttributeName) bool {
+		return slices.Contains(in.MessageSystemAttributeNames, name) || slices.Contains(in.MessageSystemAttributeNames, sqstypes.MessageSystemAttributeNameAll)
+	}
 	out := &sqs.ReceiveMessageOutput{}
 	for _, m := range q.msgs {
 		if len(out.Messages) == int(in.MaxNumberOfMessages) {
@@ -146,8 +147,12 @@ func (q *Queue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput,
 		m.visibleAt = now.Add(vt)
 		m.receipt = fmt.Sprintf("%s#%d", m.id, m.receives)
 		msg := sqstypes.Message{MessageId: aws.String(m.id), Body: aws.String(m.body), ReceiptHandle: aws.String(m.receipt)}
-		if wantSent {
-			msg.Attributes = map[string]string{"SentTimestamp": strconv.FormatInt(m.sent.UnixMilli(), 10)}
+		msg.Attributes = map[string]string{}
+		if wants(sqstypes.MessageSystemAttributeNameSentTimestamp) {
+			msg.Attributes["SentTimestamp"] = strconv.FormatInt(m.sent.UnixMilli(), 10)
+		}
+		if wants(sqstypes.MessageSystemAttributeNameApproximateReceiveCount) {
+			msg.Attributes["ApproximateReceiveCount"] = strconv.Itoa(m.receives)
 		}
 		out.Messages = append(out.Messages, msg)
 	}
@@ -173,6 +178,33 @@ func (q *Queue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ .
 	}
 	q.msgs = slices.Delete(q.msgs, i, i+1)
 	return &sqs.DeleteMessageOutput{}, nil
+}
+
+// GetQueueAttributes answers the message counts: visible now and in flight.
+func (q *Queue) GetQueueAttributes(_ context.Context, in *sqs.GetQueueAttributesInput, _ ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	visible, hidden := 0, 0
+	for _, m := range q.msgs {
+		if m.visibleAt.After(q.clock.Now()) {
+			hidden++
+		} else {
+			visible++
+		}
+	}
+	all := map[sqstypes.QueueAttributeName]string{
+		sqstypes.QueueAttributeNameApproximateNumberOfMessages:           strconv.Itoa(visible),
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible: strconv.Itoa(hidden),
+	}
+	out := &sqs.GetQueueAttributesOutput{Attributes: map[string]string{}}
+	for _, name := range in.AttributeNames {
+		v, ok := all[name]
+		if !ok {
+			return nil, fmt.Errorf("InvalidAttributeName: the fake answers only the message counts, not %s", name)
+		}
+		out.Attributes[string(name)] = v
+	}
+	return out, nil
 }
 
 // ChangeMessageVisibility hides or shows a received message.

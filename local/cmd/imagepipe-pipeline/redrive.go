@@ -18,13 +18,14 @@ import (
 	"github.com/imagepipe/imagepipe/functions/redrive"
 	"github.com/imagepipe/imagepipe/local/cli"
 	"github.com/imagepipe/imagepipe/local/twin"
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 func init() {
 	commands["redrive"] = cli.Command{
-		Summary: "start failed work again: failure queue → new executions, bounded (--message ID, --discard ID; --executions: RedriveExecution)",
+		Summary: "start failed work again: the redrive job (failure queue → new executions), followed round by round (--message ID, --no-wait; --discard ID; --executions: RedriveExecution)",
 		Run: func(ctx context.Context, args []string) error {
-			return redriveCmd(ctx, args, os.Stdout, os.Stderr, awsClients)
+			return redriveCmd(ctx, args, os.Stdout, os.Stderr, redriveClients{wire: awsClients, jobs: sfnJobs})
 		},
 	}
 }
@@ -33,13 +34,24 @@ func init() {
 const (
 	pipelineStateMachine = twin.PipelineName
 	removeStateMachine   = twin.RemoveName
+	redriveStateMachine  = twin.RedriveJobName
 	failureQueue         = twin.FailureQueueName
 )
 
-// awsClients gives the Redriver SDK clients on cfg; tests give it fakes.
+// redriveClients makes the clients: the Redriver's for the runs this process does
+// itself (--discard, --executions), Step Functions' for the redrive job. Tests give
+// fakes.
+type redriveClients struct {
+	wire func(aws.Config, *redrive.Redriver)
+	jobs func(aws.Config) jobAPI
+}
+
+// awsClients gives the Redriver SDK clients on cfg.
 func awsClients(cfg aws.Config, r *redrive.Redriver) {
 	r.SQS, r.SFN = sqs.NewFromConfig(cfg), sfn.NewFromConfig(cfg)
 }
+
+func sfnJobs(cfg aws.Config) jobAPI { return sfn.NewFromConfig(cfg) }
 
 // idList is a repeatable flag; commas separate ids too.
 type idList []string
@@ -57,7 +69,9 @@ func (l *idList) Set(v string) error {
 
 type redriveFlags struct {
 	endpoint, queueURL, pipelineArn, removeArn string
+	redriveArn                                 string
 	executions, includePermanent, quiet        bool
+	noWait                                     bool
 	messages, discard                          idList
 	ceiling, max                               int
 	maxTime                                    time.Duration
@@ -72,14 +86,16 @@ func parseRedriveFlags(args []string, stderr io.Writer) (redriveFlags, error) {
 	fs.StringVar(&f.queueURL, "queue-url", "", "failure queue URL (default: the twin's "+failureQueue+")")
 	fs.StringVar(&f.pipelineArn, "pipeline-arn", "", "pipeline state machine ARN (default: the twin's)")
 	fs.StringVar(&f.removeArn, "remove-arn", "", "remove state machine ARN (default: the twin's)")
+	fs.StringVar(&f.redriveArn, "redrive-arn", "", "redrive job state machine ARN (default: the twin's "+redriveStateMachine+"; in AWS the stack output RedriveStateMachineArn)")
+	fs.BoolVar(&f.noWait, "no-wait", false, "start the redrive job, print its execution ARN and return")
 	fs.BoolVar(&f.executions, "executions", false, "resume TIMED_OUT and ABORTED executions with RedriveExecution instead of reading the queue (FAILED ones are in the queue)")
 	fs.Var(&f.messages, "message", "redrive only this message `ID` (repeatable), even a permanent or parked one")
 	fs.Var(&f.discard, "discard", "delete this message `ID` from the queue (repeatable); starts nothing")
 	fs.BoolVar(&f.includePermanent, "include-permanent", false, "redrive permanent failures too (not an image, unsupported, corrupt, too large)")
-	fs.IntVar(&f.ceiling, "ceiling", redrive.DefaultCeiling, "park a failure redriven this many times")
-	fs.DurationVar(&f.maxTime, "max-time", 10*time.Minute, "stop after this long")
-	fs.IntVar(&f.max, "max", 10000, "stop after receiving this many messages (or looking at this many executions)")
-	fs.Int64Var(&f.sentBefore, "sent-before", 0, "continue a run: only messages sent before this time (ms since the epoch, from its report)")
+	fs.IntVar(&f.ceiling, "ceiling", redrive.DefaultCeiling, "--discard, --executions: park a failure redriven this many times")
+	fs.DurationVar(&f.maxTime, "max-time", 10*time.Minute, "--discard, --executions: stop after this long")
+	fs.IntVar(&f.max, "max", 10000, "--discard, --executions: stop after receiving this many messages (or looking at this many executions)")
+	fs.Int64Var(&f.sentBefore, "sent-before", 0, "--discard: only messages sent before this time (ms since the epoch, from a report)")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		if err == nil {
@@ -95,12 +111,39 @@ func parseRedriveFlags(args []string, stderr io.Writer) (redriveFlags, error) {
 		fmt.Fprintln(stderr, "redrive: --max-time, --max and --ceiling must be positive")
 		return f, cli.ErrUsage
 	}
+	if msg := jobFlagConflict(fs, f); msg != "" {
+		fmt.Fprintln(stderr, "redrive: "+msg)
+		return f, cli.ErrUsage
+	}
 	return f, nil
 }
 
-// redriveCmd runs one bounded redrive: a progress line per message on stderr, the
-// report as JSON on stdout.
-func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, wire func(aws.Config, *redrive.Redriver)) error {
+// jobFlagConflict says what is wrong with flags that do not go together: the redrive
+// job has its own bounds, and a discard or an executions run is no job.
+func jobFlagConflict(fs *flag.FlagSet, f redriveFlags) string {
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	inProcess := f.executions || len(f.discard) > 0
+	switch {
+	case len(f.discard) > 0 && len(f.messages) > 0:
+		return "--discard and --message: one at a time (a discard deletes, the redrive job starts)"
+	case len(f.discard) > 0 && f.includePermanent:
+		return "--include-permanent goes with a redrive, not with --discard"
+	case inProcess && (set["no-wait"] || set["redrive-arn"]):
+		return "--no-wait and --redrive-arn are for the redrive job, not --discard or --executions"
+	case !inProcess && (set["max-time"] || set["max"] || set["ceiling"] || set["sent-before"]):
+		return fmt.Sprintf("--max-time, --max, --ceiling and --sent-before go with --discard or --executions: the redrive job sets its own bounds (rounds of %d s, at most %d rounds, ceiling %d)",
+			statemachine.RedriveRoundSeconds, statemachine.RedriveMaxRounds, redrive.DefaultCeiling)
+	case len(f.messages) > statemachine.RedriveMaxMessageIDs:
+		return fmt.Sprintf("--message: at most %d ids per job", statemachine.RedriveMaxMessageIDs)
+	}
+	return ""
+}
+
+// redriveCmd starts the redrive job and follows it (or, with --discard and
+// --executions, runs one bounded redrive itself): a progress line per message on
+// stderr, the report as JSON on stdout.
+func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, clients redriveClients) error {
 	f, err := parseRedriveFlags(args, stderr)
 	if err != nil {
 		return err
@@ -109,6 +152,15 @@ func redriveCmd(ctx context.Context, args []string, stdout, stderr io.Writer, wi
 	if err != nil {
 		return err
 	}
+	if !f.executions && len(f.discard) == 0 {
+		return redriveJob(ctx, f, cfg, clients.jobs(cfg), stdout, stderr)
+	}
+	return redriveInProcess(ctx, f, cfg, clients.wire, stdout, stderr)
+}
+
+// redriveInProcess runs one bounded redrive in this process (--discard, --executions).
+func redriveInProcess(ctx context.Context, f redriveFlags, cfg aws.Config, wire func(aws.Config, *redrive.Redriver), stdout, stderr io.Writer) error {
+	var err error
 	if f.endpoint != "" { // the twin's names, unless given
 		if f.queueURL == "" {
 			f.queueURL = strings.TrimSuffix(f.endpoint, "/") + "/" + twin.Account + "/" + failureQueue

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -53,58 +54,180 @@ func (w *redriveWorld) fail(key, errName string) string {
 // (stdout) and the progress (stderr).
 func (w *redriveWorld) run(t *testing.T, args ...string) (redrive.Report, string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	wire := func(_ aws.Config, r *redrive.Redriver) {
-		if r.QueueURL != "http://127.0.0.1:4566/000000000000/"+failureQueue || r.PipelineArn != twinPipelineArn {
-			t.Errorf("twin defaults: queue %s, pipeline %s", r.QueueURL, r.PipelineArn)
+	rep, stdout, stderr, err := w.runJob(t, nil, args...)
+	if stdout != "" {
+		if jerr := json.Unmarshal([]byte(stdout), &rep); jerr != nil {
+			t.Fatalf("stdout %q: %v (err %v)", stdout, jerr, err)
 		}
-		r.SQS, r.SFN, r.Now = w.q, w.sfn, w.clock.Now
 	}
-	err := redriveCmd(context.Background(), append([]string{"--endpoint", "http://127.0.0.1:4566"}, args...), &stdout, &stderr, wire)
-	var rep redrive.Report
-	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil && !errors.Is(err, cli.ErrUsage) {
-		t.Fatalf("stdout %q: %v (err %v)", stdout.String(), jerr, err)
-	}
-	return rep, stderr.String(), err
+	return rep, stderr, err
 }
 
-// Five files that can never succeed: the command returns at once having started
-// nothing, and tells how to run them anyway; --include-permanent starts each once.
-func TestRedriveCommandLeavesPermanentFailures(t *testing.T) {
+func (w *redriveWorld) runJob(t *testing.T, jobs *fakeJobs, args ...string) (redrive.Report, string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	clients := redriveClients{
+		wire: func(_ aws.Config, r *redrive.Redriver) {
+			if r.QueueURL != "http://127.0.0.1:4566/000000000000/"+failureQueue || r.PipelineArn != twinPipelineArn {
+				t.Errorf("twin defaults: queue %s, pipeline %s", r.QueueURL, r.PipelineArn)
+			}
+			r.SQS, r.SFN, r.Now = w.q, w.sfn, w.clock.Now
+		},
+		jobs: func(aws.Config) jobAPI {
+			if jobs == nil {
+				t.Fatal("the command started a redrive job")
+			}
+			return jobs
+		},
+	}
+	err := redriveCmd(context.Background(), append([]string{"--endpoint", "http://127.0.0.1:4566"}, args...), &stdout, &stderr, clients)
+	return redrive.Report{}, stdout.String(), stderr.String(), err
+}
+
+// fakeJobs is Step Functions running the redrive job: StartExecution records the
+// input, and each GetExecutionHistory reveals one more event of a scripted history,
+// as a running job's history grows.
+type fakeJobs struct {
+	mu       sync.Mutex
+	events   []sfntypes.HistoryEvent
+	shown    int
+	started  []string // inputs
+	machines []string
+	reads    int
+}
+
+func (f *fakeJobs) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.started = append(f.started, aws.ToString(in.Input))
+	f.machines = append(f.machines, aws.ToString(in.StateMachineArn))
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(jobExecution)}, nil
+}
+
+func (f *fakeJobs) GetExecutionHistory(_ context.Context, in *sfn.GetExecutionHistoryInput, _ ...func(*sfn.Options)) (*sfn.GetExecutionHistoryOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if aws.ToString(in.ExecutionArn) != jobExecution {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: in.ExecutionArn}
+	}
+	f.reads++
+	if f.shown < len(f.events) {
+		f.shown++
+	}
+	return &sfn.GetExecutionHistoryOutput{Events: append([]sfntypes.HistoryEvent(nil), f.events[:f.shown]...)}, nil
+}
+
+const jobExecution = "arn:aws:states:us-east-1:000000000000:execution:" + redriveStateMachine + ":job-1"
+
+// script builds the history of a job whose rounds answered reports and whose
+// output is final (nil: the job failed with RedriveRoundsExceeded).
+func script(t *testing.T, rounds []redrive.Report, final any) *fakeJobs {
+	t.Helper()
+	js := func(v any) *string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.String(string(b))
+	}
+	f := &fakeJobs{}
+	add := func(e sfntypes.HistoryEvent) {
+		e.Id = int64(len(f.events) + 1)
+		f.events = append(f.events, e)
+	}
+	add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionStarted})
+	for _, r := range rounds {
+		add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskScheduled})
+		add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeTaskSucceeded, TaskSucceededEventDetails: &sfntypes.TaskSucceededEventDetails{
+			Output: js(map[string]any{"ExecutedVersion": "$LATEST", "Payload": r, "StatusCode": 200})}})
+	}
+	if final == nil {
+		add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionFailed, ExecutionFailedEventDetails: &sfntypes.ExecutionFailedEventDetails{
+			Error: aws.String("RedriveRoundsExceeded"), Cause: aws.String("60 rounds did not get through")}})
+	} else {
+		add(sfntypes.HistoryEvent{Type: sfntypes.HistoryEventTypeExecutionSucceeded, ExecutionSucceededEventDetails: &sfntypes.ExecutionSucceededEventDetails{Output: js(final)}})
+	}
+	return f
+}
+
+// The command starts the twin's redrive job with the input asked for, follows it
+// round by round as its history grows, and prints the job's output.
+func TestRedriveCommandFollowsTheJob(t *testing.T) {
 	w := newRedriveWorld(t)
-	for i := 0; i < 5; i++ {
-		w.fail(fmt.Sprintf("upload/%d.txt", i), pipeline.ErrNameNotAnImage)
+	perm := redrive.Outcome{MessageID: "m-1", Action: redrive.ActionPermanent, Key: "upload/0.txt", Error: pipeline.ErrNameNotAnImage}
+	jobs := script(t, []redrive.Report{
+		{Permanent: 1, Started: 2, SentBefore: 1717243200000, ElapsedMS: 30000, Messages: []redrive.Outcome{perm}},
+		{Permanent: 1, Complete: true, SentBefore: 1717243200000, ElapsedMS: 1000, Messages: []redrive.Outcome{perm}},
+	}, map[string]any{"started": 2, "permanent": 1, "complete": true, "rounds": 2, "sentBefore": 1717243200000, "elapsedMs": 31000,
+		"messages": []redrive.Outcome{perm}})
+	_, stdout, progress, err := w.runJob(t, jobs)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress)
 	}
-	start := time.Now()
-	rep, progress, err := w.run(t)
-	if err != nil || rep.Started != 0 || rep.Permanent != 5 || !rep.Complete || len(w.sfn.Started()) != 0 {
-		t.Fatalf("%+v %v\n%s", rep, err, progress)
+	if jobs.started[0] != `{}` || jobs.machines[0] != "arn:aws:states:us-east-1:000000000000:stateMachine:"+redriveStateMachine {
+		t.Errorf("started %v on %v, want {} on the twin's %s", jobs.started, jobs.machines, redriveStateMachine)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
+	var out jobReport
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || out.Started != 2 || out.Permanent != 1 || out.Rounds != 2 || out.Messages != nil {
+		t.Errorf("stdout %q (%v)", stdout, err)
 	}
-	if strings.Count(progress, "--include-permanent") != 5 || !strings.Contains(progress, "5 permanent") {
-		t.Errorf("progress:\n%s", progress)
+	for _, want := range []string{"redrive job " + jobExecution, "round 1: 2 started", "continuing from the same snapshot", "round 2: 0 started",
+		"--message m-1 or --include-permanent", "in 2 rounds"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress lacks %q:\n%s", want, progress)
+		}
 	}
-	rep, progress, err = w.run(t, "--include-permanent")
-	if err != nil || rep.Started != 5 || rep.Newer != 5 || len(w.sfn.Started()) != 5 {
-		t.Fatalf("forced: %+v %v\n%s", rep, err, progress)
-	}
-	if !strings.Contains(progress, "redrive 1/5") {
-		t.Errorf("progress does not count redrives:\n%s", progress)
+	if jobs.reads < len(jobs.events) {
+		t.Errorf("%d history reads for %d events: the command did not follow the growing history", jobs.reads, len(jobs.events))
 	}
 }
 
-func TestRedriveCommandByMessage(t *testing.T) {
+// --message and --include-permanent become the job's input; --no-wait prints the
+// execution ARN and reads no history.
+func TestRedriveCommandJobInputAndNoWait(t *testing.T) {
 	w := newRedriveWorld(t)
-	a := w.fail("upload/a.txt", pipeline.ErrNameNotAnImage)
+	jobs := script(t, nil, map[string]any{"complete": true, "rounds": 1})
+	_, stdout, _, err := w.runJob(t, jobs, "--message", "a,b", "--message", "c", "--include-permanent", "--no-wait")
+	if err != nil || strings.TrimSpace(stdout) != jobExecution || jobs.reads != 0 {
+		t.Fatalf("--no-wait: stdout %q, %d reads, %v", stdout, jobs.reads, err)
+	}
+	if jobs.started[0] != `{"messageIds":["a","b","c"],"includePermanent":true}` {
+		t.Errorf("job input %s", jobs.started[0])
+	}
+	// Ids the queue did not hold make the command fail, after the report.
+	jobs = script(t, nil, map[string]any{"complete": true, "rounds": 1, "notFound": []string{"gone"}})
+	if _, stdout, _, err := w.runJob(t, jobs, "--message", "gone"); err == nil || !strings.Contains(err.Error(), "gone") || stdout == "" {
+		t.Errorf("not found: %q %v", stdout, err)
+	}
+}
+
+// A job that fails is the command's error, with the job's error name and cause.
+func TestRedriveCommandJobFails(t *testing.T) {
+	w := newRedriveWorld(t)
+	_, _, _, err := w.runJob(t, script(t, []redrive.Report{{Permanent: 3}}, nil))
+	if err == nil || !strings.Contains(err.Error(), "RedriveRoundsExceeded") || !strings.Contains(err.Error(), jobExecution) {
+		t.Errorf("error %v", err)
+	}
+}
+
+// Flags that do not go together are usage errors, before anything starts.
+func TestRedriveCommandFlagConflicts(t *testing.T) {
+	w := newRedriveWorld(t)
+	for _, args := range [][]string{{"--max", "4"}, {"--sent-before", "5"}, {"--max-time", "1m"}, {"--discard", "a", "--message", "b"},
+		{"--discard", "a", "--include-permanent"}, {"--executions", "--no-wait"}, {"--discard", "a", "--redrive-arn", "x"}, {"--executions", "--message", "a"}} {
+		if _, _, _, err := w.runJob(t, nil, args...); !errors.Is(err, cli.ErrUsage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+}
+
+// --discard deletes in this process, as before: the named message goes, an unknown
+// id is an error, nothing else is touched and no job starts.
+func TestRedriveCommandDiscard(t *testing.T) {
+	w := newRedriveWorld(t)
 	b := w.fail("upload/b.txt", pipeline.ErrNameNotAnImage)
 	c := w.fail("upload/c.txt", pipeline.ErrNameNotAnImage)
-	rep, progress, err := w.run(t, "--message", a)
-	if err != nil || rep.Started != 1 || len(w.sfn.Started()) != 1 || w.sfn.Started()[0].Name != redrive.ExecutionName(a, 1) {
-		t.Fatalf("--message: %+v %v\n%s", rep, err, progress)
-	}
-	rep, progress, err = w.run(t, "--discard", b+",nope")
+	rep, progress, err := w.run(t, "--discard", b+",nope")
 	if rep.Discarded != 1 || err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("--discard: %+v %v\n%s", rep, err, progress)
 	}
@@ -112,26 +235,19 @@ func TestRedriveCommandByMessage(t *testing.T) {
 	if _, ok := bodies[b]; ok {
 		t.Error("discarded message still queued")
 	}
-	if _, ok := bodies[c]; !ok || len(bodies) != 2 {
-		t.Errorf("queue %v: want c and a's new failure", bodies)
-	}
-	if _, _, err := w.run(t, "--executions", "--message", a); !errors.Is(err, cli.ErrUsage) {
-		t.Errorf("--executions with --message: %v", err)
+	if _, ok := bodies[c]; !ok || len(bodies) != 1 || len(w.sfn.Started()) != 0 {
+		t.Errorf("queue %v, %d executions: want c alone and none", bodies, len(w.sfn.Started()))
 	}
 }
 
-// Bounded: --max stops the run and says how to continue; --sent-before continues.
-func TestRedriveCommandBounded(t *testing.T) {
+// --executions runs RedriveExecution in this process, bounded by --max.
+func TestRedriveCommandExecutions(t *testing.T) {
 	w := newRedriveWorld(t)
-	for i := 0; i < 6; i++ {
-		w.fail(fmt.Sprintf("upload/%d.jpg", i), pipeline.ErrNameTransient)
+	for _, n := range []string{"t1", "t2"} {
+		w.sfn.Add(redrivetest.Execution{StateMachineArn: twinPipelineArn, Name: n, Status: sfntypes.ExecutionStatusTimedOut})
 	}
-	rep, progress, err := w.run(t, "--max", "4")
-	if err != nil || rep.Started != 4 || rep.Complete || !strings.Contains(progress, fmt.Sprintf("--sent-before %d", rep.SentBefore)) {
+	rep, progress, err := w.run(t, "--executions", "--max", "1")
+	if err != nil || rep.Started != 1 || rep.Complete || len(w.sfn.Redriven) != 1 {
 		t.Fatalf("%+v %v\n%s", rep, err, progress)
-	}
-	rep, progress, err = w.run(t, "--sent-before", fmt.Sprint(rep.SentBefore))
-	if err != nil || rep.Started != 2 || rep.Newer != 4+2 || !rep.Complete || len(w.sfn.Started()) != 6 {
-		t.Fatalf("continued: %+v %v\n%s", rep, err, progress)
 	}
 }
