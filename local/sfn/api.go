@@ -566,7 +566,7 @@ func (s *Service) apiStartSyncExecution(r *http.Request, body []byte) (any, erro
 	if in.Input != nil {
 		input = *in.Input
 	}
-	ex, err := s.start(r.Context(), in.StateMachineArn, name, input)
+	ex, err := s.start(r.Context(), in.StateMachineArn, name, input, true)
 	if err != nil {
 		return nil, err
 	}

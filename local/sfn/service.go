@@ -288,12 +288,12 @@ func (s *Service) Start(ctx context.Context, smARN, name, input string) (Executi
 // startAsync is StartExecution: start, and for an EXPRESS machine the extra
 // deliveries (StartSyncExecution, at most once, calls start alone).
 func (s *Service) startAsync(ctx context.Context, smARN, name, input string) (Execution, error) {
-	ex, err := s.start(ctx, smARN, name, input)
+	ex, err := s.start(ctx, smARN, name, input, true)
 	if err != nil || !ex.Express {
 		return ex, err
 	}
 	for i := 1; i < s.opts.ExpressDeliveries; i++ {
-		again, err := s.start(ctx, smARN, name, input)
+		again, err := s.start(ctx, smARN, name, input, false) // Step Functions' own repeat: no caller's quota
 		if err != nil {
 			// The caller's start succeeded; the extra delivery is the twin's own.
 			s.log.Error("step functions: express duplicate delivery", "execution", ex.ARN, "err", err)
@@ -304,7 +304,9 @@ func (s *Service) startAsync(ctx context.Context, smARN, name, input string) (Ex
 	return ex, nil
 }
 
-func (s *Service) start(ctx context.Context, smARN, name, input string) (Execution, error) {
+// start records one execution; metered says the call counts against the
+// StartExecution quota (a caller's start, not the service's own repeat).
+func (s *Service) start(ctx context.Context, smARN, name, input string, metered bool) (Execution, error) {
 	smName, found, err := parseStateMachineARN(smARN)
 	if err != nil {
 		return Execution{}, err
@@ -327,7 +329,7 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 	if s.isClosed() {
 		return Execution{}, ErrClosed
 	}
-	if !s.opts.StartExecutions.Allow() {
+	if metered && !s.opts.StartExecutions.Allow() {
 		s.log.Info("step functions: StartExecution throttled", "stateMachine", smARN, "name", name)
 		return Execution{}, ErrThrottled
 	}
@@ -770,9 +772,14 @@ var terminalEvents = map[string]string{
 // the service stored already (ExecutionStarted at Start, ExecutionRedriven at
 // Redrive), so the ids are the stored ones.
 func (s *Service) emit(ctx context.Context, r *run, ev asl.HistoryEvent) {
-	if ev.StateEnteredEventDetails != nil {
+	r.mu.Lock()
+	express := r.express
+	r.mu.Unlock()
+	if ev.StateEnteredEventDetails != nil && !express {
 		// A transition past the quota waits for its token; the engine's emit is
 		// synchronous, so the execution waits with it. Stop and Close end the wait.
+		// The quota is Standard workflows' ("StateTransition" throttling; Express
+		// workflows have none).
 		if waited, _ := s.opts.Transitions.Wait(ctx); waited {
 			s.log.Debug("step functions: state transition throttled", "execution", r.arn)
 		}
