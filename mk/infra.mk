@@ -58,21 +58,34 @@ test-synth: deps-infra build
 	AWS_REGION=$${AWS_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) >/dev/null
 	@echo "cdk synth: templates in cdk.out/, cdk-nag AwsSolutions clean"
 
-# The committed template snapshot (infra/snapshot/ImagePipe.template.json): what the
-# twin deploys by default and the reviewable record of every infra change. Asset
-# hashes are normalized (infra/cmd/snapshot). `make snapshot` refreshes it from a real
-# synth; `make test` fails with the diff when it is stale.
-SNAPSHOT := infra/snapshot/ImagePipe.template.json
+# The committed template snapshots: infra/snapshot/ImagePipe.template.json, what the
+# twin deploys by default and the reviewable record of every infra change, and
+# ImagePipe-express.template.json, the same app with -c express=true (Express state
+# machines), which the end-to-end tests deploy to prove the pipeline under Express's
+# at-least-once starts. Asset hashes are normalized (infra/cmd/snapshot). `make
+# snapshot` refreshes both from real synths; `make test` fails with the diff when
+# either is stale.
+SNAPSHOT         := infra/snapshot/ImagePipe.template.json
+SNAPSHOT_EXPRESS := infra/snapshot/ImagePipe-express.template.json
 TEST_TARGETS += test-snapshot
-.PHONY: snapshot test-snapshot
-snapshot: test-synth
-	$(GO) run ./infra/cmd/snapshot < cdk.out/ImagePipe.template.json > $(SNAPSHOT)
-	@echo "wrote $(SNAPSHOT)"
+.PHONY: snapshot test-snapshot test-synth-express
+test-synth-express: deps-infra build
+	AWS_REGION=$${AWS_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true $(CDK) synth --quiet $(CDK_ARGS) -c express=true -o build/cdk.out.express >/dev/null
+	@echo "cdk synth -c express=true: build/cdk.out.express, cdk-nag AwsSolutions clean"
 
-test-snapshot: test-synth
+snapshot: test-synth test-synth-express
+	$(GO) run ./infra/cmd/snapshot < cdk.out/ImagePipe.template.json > $(SNAPSHOT)
+	$(GO) run ./infra/cmd/snapshot < build/cdk.out.express/ImagePipe.template.json > $(SNAPSHOT_EXPRESS)
+	@echo "wrote $(SNAPSHOT) and $(SNAPSHOT_EXPRESS)"
+
+test-snapshot: test-synth test-synth-express
 	@$(GO) run ./infra/cmd/snapshot < cdk.out/ImagePipe.template.json > build/snapshot.template.json
-	@if ! diff -u $(SNAPSHOT) build/snapshot.template.json > build/snapshot.diff; then \
-	  head -c 20000 build/snapshot.diff; \
-	  echo; echo "$(SNAPSHOT) is stale: the diff above is what the CDK app now synthesizes. Run 'make snapshot' and commit it."; exit 1; \
-	fi
-	@echo "template snapshot: up to date"
+	@$(GO) run ./infra/cmd/snapshot < build/cdk.out.express/ImagePipe.template.json > build/snapshot-express.template.json
+	@for pair in "$(SNAPSHOT) build/snapshot.template.json" "$(SNAPSHOT_EXPRESS) build/snapshot-express.template.json"; do \
+	  set -- $$pair; \
+	  if ! diff -u $$1 $$2 > build/snapshot.diff; then \
+	    head -c 20000 build/snapshot.diff; \
+	    echo; echo "$$1 is stale: the diff above is what the CDK app now synthesizes. Run 'make snapshot' and commit it."; exit 1; \
+	  fi; \
+	done
+	@echo "template snapshots: up to date"

@@ -6,6 +6,8 @@ package objects
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -79,6 +81,28 @@ func (s Store) ReadAll(ctx context.Context, bucket, key string, max int64) ([]by
 		return nil, &pipeline.ImageTooLargeError{What: "bytes", Value: int64(len(data)), Limit: max}
 	}
 	return data, nil
+}
+
+// SHA256 streams the whole object through SHA-256 (hex), refusing one larger than
+// max bytes, without holding it in memory.
+func (s Store) SHA256(ctx context.Context, bucket, key string, max int64) (string, error) {
+	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return "", classify("get "+key, bucket, key, err)
+	}
+	defer out.Body.Close()
+	if out.ContentLength != nil && *out.ContentLength > max {
+		return "", &pipeline.ImageTooLargeError{What: "bytes", Value: *out.ContentLength, Limit: max}
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(out.Body, max+1))
+	if err != nil {
+		return "", &pipeline.TransientError{Op: "read " + key, Err: err}
+	}
+	if n > max {
+		return "", &pipeline.ImageTooLargeError{What: "bytes", Value: n, Limit: max}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Put writes body under key with the given headers.

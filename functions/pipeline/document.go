@@ -42,11 +42,18 @@ type Labels struct {
 	Labels     []Label  `json:"labels"`
 	Moderation []Label  `json:"moderation,omitempty"`
 	Text       []string `json:"text,omitempty"`
-	Source     string   `json:"source,omitempty"` // "rekognition" or "local"
+	Source     string   `json:"source,omitempty"` // "rekognition", "local" or SourceCopy
 	// LabelledFrom is the image Rekognition labelled: LabelledOriginal, or
 	// LabelledRendering when it cannot read the original (format, size, dimensions).
 	LabelledFrom string `json:"labelledFrom,omitempty"`
+	// LabelsFrom is the id of the document whose DetectLabels call produced these
+	// labels, when they were copied from it (the same bytes were labelled before)
+	// instead of paying Rekognition again.
+	LabelsFrom string `json:"labelsFrom,omitempty"`
 }
+
+// SourceCopy is Labels.Source for labels copied from an indexed document.
+const SourceCopy = "copy"
 
 // Labels.LabelledFrom values.
 const (
@@ -109,6 +116,9 @@ type Document struct {
 	DuplicateOf string            `json:"duplicateOf,omitempty"`
 	// LabelledFrom says whether the labels describe the original or a rendering.
 	LabelledFrom string `json:"labelledFrom,omitempty"`
+	// LabelsFrom is the document whose DetectLabels call the labels were copied
+	// from (Labels.LabelsFrom); absent when this document's own call made them.
+	LabelsFrom string `json:"labelsFrom,omitempty"`
 	// AlsoKeys is filled by search on an original: the keys of its duplicates
 	// (same bytes), earliest first; never stored.
 	AlsoKeys    []string  `json:"alsoKeys,omitempty"`
@@ -152,7 +162,7 @@ func NewDocument(in IndexInput, now time.Time) Document {
 		UploadedAt:  ev.Time.UTC(),
 		ProcessedAt: now.UTC(),
 	}
-	d.LabelledFrom = in.Labels.LabelledFrom
+	d.LabelledFrom, d.LabelsFrom = in.Labels.LabelledFrom, in.Labels.LabelsFrom
 	if d.Size == 0 {
 		d.Size = md.Size
 	}

@@ -39,7 +39,16 @@ type Index interface {
 	// FindByContentHash returns the documents whose contentSha256 is hash, at most
 	// MaxGroup of them, earliest first (see Before). "" finds nothing.
 	FindByContentHash(ctx context.Context, hash string) ([]pipeline.Document, error)
+	// FindByObject returns the documents whose etag and size are these (the
+	// event's detail.object), at most MaxObjectMatches of them, earliest first: the
+	// cheap first key for "the same bytes were seen before". An equal ETag is not
+	// proof of equal bytes (callers compare contentSha256); an ETag "" finds nothing.
+	FindByObject(ctx context.Context, etag string, size int64) ([]pipeline.Document, error)
 }
+
+// MaxObjectMatches bounds one FindByObject answer: a caller needs one document
+// with labels, and copies of one upload rarely number more.
+const MaxObjectMatches = 20
 
 // MaxGroup bounds the documents one content-hash lookup (or one page's duplicates
 // lookup) returns: a bound on work, far above any real number of copies.

@@ -442,6 +442,19 @@ func ContentHashBody(hash string) map[string]any {
 	}
 }
 
+// ObjectBody is the request for the documents of one ETag and size: exact terms in
+// filter context (no scoring), on the keyword etag and the long size.
+func ObjectBody(etag string, size int64) map[string]any {
+	return map[string]any{
+		"size": MaxObjectMatches,
+		"query": map[string]any{"bool": map[string]any{"filter": []any{
+			map[string]any{"term": map[string]any{"etag": etag}},
+			map[string]any{"term": map[string]any{"size": size}},
+		}}},
+		"sort": groupSort,
+	}
+}
+
 func (o *OpenSearch) search(ctx context.Context, body map[string]any) (hitsAnswer, bool, error) {
 	var out hitsAnswer
 	ok, err := o.do(ctx, http.MethodPost, "/"+url.PathEscape(o.Name)+"/_search", nil, body, &out, true)
@@ -482,6 +495,20 @@ func (o *OpenSearch) FindByContentHash(ctx context.Context, hash string) ([]pipe
 	}
 	// Errors stay unwrapped: their type is the state machine's error name.
 	out, _, err := o.search(ctx, ContentHashBody(hash))
+	if err != nil {
+		return nil, err
+	}
+	docs := out.docs()
+	SortGroup(docs)
+	return docs, nil
+}
+
+// FindByObject implements Index. No index yet (404) finds nothing.
+func (o *OpenSearch) FindByObject(ctx context.Context, etag string, size int64) ([]pipeline.Document, error) {
+	if etag == "" {
+		return nil, nil
+	}
+	out, _, err := o.search(ctx, ObjectBody(etag, size))
 	if err != nil {
 		return nil, err
 	}

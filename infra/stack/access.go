@@ -19,7 +19,7 @@ type functionSettings struct {
 }
 
 // indexUsers are the functions that call the OpenSearch domain; no other role may.
-var indexUsers = []string{FnIndexDocument, FnRemoveDocument, FnSearch, FnPing}
+var indexUsers = []string{FnDetectLabels, FnIndexDocument, FnRemoveDocument, FnSearch, FnPing}
 
 // searchGrant is one kind of request a function sends to the index: the es:ESHttp*
 // actions on paths below /<index>/ ("" is the index itself).
@@ -35,13 +35,15 @@ type searchGrant struct {
 //     an index created before it)
 //   - Get and upsertOnce: GET /images/_doc/{id}; PUT /images/_doc/{id}
 //   - Delete: DELETE /images/_doc/{id}
-//   - Search, FindByContentHash: POST /images/_search
+//   - Search, FindByContentHash, FindByObject: POST /images/_search
 //   - Count: GET /images/_count
 //
-// index-document runs Get, FindByContentHash and Upsert; remove-document runs Get,
+// detect-labels runs FindByObject only (labels already paid for the same bytes;
+// POST is the only verb the client sends there); index-document runs Get, FindByContentHash and Upsert; remove-document runs Get,
 // Reconcile (FindByContentHash, Upsert) and Delete; search runs Search; ping Count.
 // The API functions may also use the other read verb on their one path.
 var searchAccess = map[string][]searchGrant{
+	FnDetectLabels: {{[]string{"es:ESHttpPost"}, []string{"_search"}}},
 	FnIndexDocument: {
 		{[]string{"es:ESHttpPut"}, []string{"", "_mapping", "_settings", "_doc/*"}},
 		{[]string{"es:ESHttpGet"}, []string{"_doc/*"}},

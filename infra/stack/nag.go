@@ -135,7 +135,7 @@ func suppressFindings(s *ImagePipe) {
 		suppress(q, rule("AwsSolutions-SQS3", "This queue is itself the dead-letter destination (failed executions, undeliverable events); a queue behind it would only move the problem. Its depth is alarmed."))
 	}
 	suppress(s.Search,
-		rule("AwsSolutions-OS1", "The domain is reached only by Lambdas outside any VPC with SigV4-signed requests; its resource policy admits only the four functions' roles, each on its own paths, so a VPC adds NAT cost without narrowing access."),
+		rule("AwsSolutions-OS1", "The domain is reached only by Lambdas outside any VPC with SigV4-signed requests; its resource policy admits only the five functions' roles, each on its own paths, so a VPC adds NAT cost without narrowing access."),
 		rule("AwsSolutions-OS3", "Access is restricted by IAM principal (the functions' roles) in the domain's resource policy rather than by source IP, which Lambda does not have a fixed one of."),
 		rule("AwsSolutions-OS4", "The default domain is one small data node for an idle-cheap demo; dedicated masters are a sizing choice (searchInstanceCount context) for production."),
 		rule("AwsSolutions-OS7", "Zone awareness is enabled when searchInstanceCount > 1 (an even count, two zones); the default single node cannot span zones. The index is derived data, rebuilt by redriving the bucket."),

@@ -204,7 +204,7 @@ func checkSearchDomain(t *testing.T, sy *synthesized, name string, nodes float64
 		t.Errorf("zone awareness %v, want 2 zones", cc["ZoneAwarenessConfig"])
 	}
 	endpoint := obj{"Fn::GetAtt": []any{id, "DomainEndpoint"}}
-	for _, fn := range []string{"IndexDocument", "RemoveDocument", "Search", "Ping"} {
+	for _, fn := range []string{"DetectLabels", "IndexDocument", "RemoveDocument", "Search", "Ping"} {
 		env := sy.env(fn + "Function")
 		if !reflect.DeepEqual(env["OPENSEARCH_ENDPOINT"], endpoint) || env["OPENSEARCH_INDEX"] != stack.SearchIndex {
 			t.Errorf("%s: OPENSEARCH_ENDPOINT %v, OPENSEARCH_INDEX %v", fn, env["OPENSEARCH_ENDPOINT"], env["OPENSEARCH_INDEX"])
@@ -214,7 +214,7 @@ func checkSearchDomain(t *testing.T, sy *synthesized, name string, nodes float64
 			t.Errorf("%s: OPENSEARCH_REPLICAS %v, want %s on the index's writers only", fn, env["OPENSEARCH_REPLICAS"], replicas)
 		}
 	}
-	for _, fn := range []string{"ExtractMetadata", "DetectLabels", "MakeThumbnail", "Redrive", "LoadTester"} {
+	for _, fn := range []string{"ExtractMetadata", "MakeThumbnail", "Redrive", "LoadTester"} {
 		if v := sy.env(fn + "Function")["OPENSEARCH_ENDPOINT"]; v != nil {
 			t.Errorf("%s does not use the index but gets OPENSEARCH_ENDPOINT %v", fn, v)
 		}
@@ -357,6 +357,7 @@ func checkOperators(t *testing.T, sy *synthesized) {
 // searchPaths is, per index user, action → the paths below /images it may call:
 // what functions/searchindex/opensearch.go sends.
 var searchPaths = map[string]map[string][]string{
+	"DetectLabels":   {"es:ESHttpPost": {"images/_search"}},
 	"IndexDocument":  {"es:ESHttpPut": {"images", "images/_mapping", "images/_settings", "images/_doc/*"}, "es:ESHttpGet": {"images/_doc/*"}, "es:ESHttpPost": {"images/_search"}},
 	"RemoveDocument": {"es:ESHttpPut": {"images", "images/_mapping", "images/_settings", "images/_doc/*"}, "es:ESHttpGet": {"images/_doc/*"}, "es:ESHttpDelete": {"images/_doc/*"}, "es:ESHttpPost": {"images/_search"}},
 	"Search":         {"es:ESHttpGet": {"images/_search"}, "es:ESHttpPost": {"images/_search"}},
@@ -364,7 +365,7 @@ var searchPaths = map[string]map[string][]string{
 }
 
 // checkDomainPolicy: the domain's resource policy and the roles' own policies name
-// the same four roles, each with searchPaths, and nobody else.
+// the same five roles, each with searchPaths, and nobody else.
 func checkDomainPolicy(t *testing.T, sy *synthesized, domainName string) {
 	t.Helper()
 	domain := sy.logicalID("Search", "AWS::OpenSearchService::Domain")

@@ -167,6 +167,10 @@ type Options struct {
 	// begins with an ExecutionRedriven event instead of ExecutionStarted, and
 	// Context.Execution should carry the new RedriveCount and RedriveTime.
 	Redrive *Checkpoint
+	// MaxDuration bounds the execution as TimeoutSeconds does, when it is shorter
+	// or there is none (0: no bound): the service's own limit, such as Express
+	// workflows' five minutes.
+	MaxDuration time.Duration
 }
 
 // DefaultMaxTransitions is the transition cap when Options.MaxTransitions is 0.

@@ -77,8 +77,12 @@ func (sm *StateMachine) Run(ctx context.Context, input []byte, opts Options) ([]
 		return nil, fmt.Errorf("execution input is not JSON: %w", err)
 	}
 	start := e.contextObject(in)
-	if sm.timeoutSeconds > 0 {
-		e.deadline = start.Add(time.Duration(sm.timeoutSeconds) * time.Second)
+	limit := time.Duration(sm.timeoutSeconds) * time.Second
+	if opts.MaxDuration > 0 && (limit == 0 || opts.MaxDuration < limit) {
+		limit = opts.MaxDuration
+	}
+	if limit > 0 {
+		e.deadline = start.Add(limit)
 		var cancel context.CancelFunc
 		// The clock decides for Waits and retry intervals; this bounds blocking calls.
 		ctx, cancel = context.WithDeadlineCause(ctx, time.Now().Add(e.deadline.Sub(e.clock.Now())), errExecutionTimedOut)

@@ -143,3 +143,39 @@ func TestComputeRejects(t *testing.T) {
 		t.Error("unknown instance accepted")
 	}
 }
+
+// Copied labels are not Rekognition calls: the tiers apply to the calls made, and
+// the saving is what the marginal (cheapest) images would have cost.
+func TestDuplicateRateSavesRekognition(t *testing.T) {
+	for _, tc := range []struct {
+		images, rate, rekognition, saved float64
+	}{
+		// 200M x 0.9 = 180M calls: 1000 + 3200 + 18000 + 145M x 0.00025 = 58,450;
+		// the 20M copies would have cost 0.00025 each: 5,000.
+		{200e6, 0.1, 58450, 5000},
+		// 1M x 0.8 = 0.8M calls at 0.001: 800; 0.2M saved at 0.001: 200.
+		{1e6, 0.2, 800, 200},
+		{1e6, 0, 1000, 0},
+	} {
+		e, err := Compute(Inputs{Images: tc.images, Rekognition: true, DuplicateRate: tc.rate}, ListPrices())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rek float64
+		for _, l := range e.Lines {
+			if l.Item == "Rekognition DetectLabels" {
+				rek = l.Total
+			}
+		}
+		near(t, "Rekognition", rek, tc.rekognition)
+		near(t, "saved", e.Copied.Total, tc.saved)
+		if (tc.rate == 0) != (e.Copied.Item == "") {
+			t.Errorf("rate %v: saved line %+v", tc.rate, e.Copied)
+		}
+	}
+	for _, bad := range []float64{-0.1, 1, 1.5} {
+		if _, err := Compute(Inputs{Images: 1e6, Rekognition: true, DuplicateRate: bad}, ListPrices()); err == nil {
+			t.Errorf("rate %v accepted", bad)
+		}
+	}
+}

@@ -54,9 +54,12 @@ type Inputs struct {
 	// small, so the 64 MB minimum).
 	ExpressMemoryMB int
 
-	Rekognition bool    // labels from Rekognition DetectLabels (one call per image)
-	S3Puts      float64 // per image: the upload, the thumbnail, the preview
-	S3Gets      float64 // per image: each step's read of the object, Rekognition's
+	Rekognition bool // labels from Rekognition DetectLabels (one call per image)
+	// DuplicateRate is the fraction of images (0 to < 1) whose bytes were labelled
+	// before: detect-labels copies those labels instead of calling Rekognition.
+	DuplicateRate float64
+	S3Puts        float64 // per image: the upload, the thumbnail, the preview
+	S3Gets        float64 // per image: each step's read of the object, Rekognition's
 
 	OpenSearchInstance  string // an instance type in Prices.OpenSearchPerHour
 	OpenSearchNodes     int
@@ -82,6 +85,9 @@ type Estimate struct {
 	LambdaPerM float64 `json:"lambdaPerMillion"`
 	// Express is what the workflow line would cost as an Express workflow.
 	Express Line `json:"expressAlternative"`
+	// Copied is what copying labels of duplicates saved on Rekognition (not in
+	// Lines: the Rekognition line is already net of it); empty at no duplicates.
+	Copied Line `json:"rekognitionSaved,omitzero"`
 	// Workshop is the workshop's own Lambda figure, scaled to Images.
 	Workshop Line `json:"workshop"`
 }
@@ -138,9 +144,20 @@ func Compute(in Inputs, p Prices) (Estimate, error) {
 		Formula: fmt.Sprintf("$%.2f/M requests + %.1f s x %d MB = %.5f GB-s x $%.8f", p.SFNExpressPerRequest*1e6, billed, mem, expressGBs, p.SFNExpressPerGBSecond),
 		PerM:    ex * 1e6, Total: ex * in.Images}
 
+	if in.DuplicateRate < 0 || in.DuplicateRate >= 1 {
+		return Estimate{}, fmt.Errorf("duplicate rate must be at least 0 and below 1, got %v", in.DuplicateRate)
+	}
 	if in.Rekognition {
-		total := tiered(in.Images, p.RekognitionDetectLabels)
-		add("Rekognition DetectLabels", fmt.Sprintf("tiered $%.5f..$%.5f per image at %s images/month", p.RekognitionDetectLabels[0].Price, p.RekognitionDetectLabels[len(p.RekognitionDetectLabels)-1].Price, human(in.Images)), total/in.Images)
+		// Tiers apply to the calls made: a copy is not a call.
+		calls := in.Images * (1 - in.DuplicateRate)
+		total := tiered(calls, p.RekognitionDetectLabels)
+		add("Rekognition DetectLabels", fmt.Sprintf("tiered $%.5f..$%.5f per image at %s calls/month", p.RekognitionDetectLabels[0].Price, p.RekognitionDetectLabels[len(p.RekognitionDetectLabels)-1].Price, human(math.Round(calls))), total/in.Images)
+		if in.DuplicateRate > 0 {
+			saved := tiered(in.Images, p.RekognitionDetectLabels) - total
+			e.Copied = Line{Item: "Rekognition saved by copying labels (not in the total)",
+				Formula: fmt.Sprintf("%.0f%% of %s images are bytes labelled before: labels copied from their document", in.DuplicateRate*100, human(in.Images)),
+				PerM:    saved / in.Images * 1e6, Total: saved}
+		}
 	}
 	add("S3 PUT requests", fmt.Sprintf("%g x $%.3f/1000", in.S3Puts, p.S3PerPut*1000), in.S3Puts*p.S3PerPut)
 	add("S3 GET requests", fmt.Sprintf("%g x $%.4f/1000", in.S3Gets, p.S3PerGet*1000), in.S3Gets*p.S3PerGet)

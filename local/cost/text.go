@@ -19,6 +19,9 @@ func WriteText(w io.Writer, e Estimate) error {
 	fmt.Fprintf(tw, "of which Lambda\t%.2f\t%.2f\t \tcompare with the workshop's Lambda below\n", e.LambdaPerM, e.LambdaPerM*e.Images/1e6)
 	row(e.Workshop)
 	row(e.Express)
+	if e.Copied.Item != "" {
+		row(e.Copied)
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}

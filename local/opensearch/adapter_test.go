@@ -116,6 +116,26 @@ func sameSet(a, b []string) bool {
 	return slices.Equal(a, b)
 }
 
+// FindByObject: the documents of one ETag and size, earliest first; neither alone.
+func TestFindByObject(t *testing.T) {
+	tw := newTwin(t)
+	ctx := context.Background()
+	if docs, err := tw.ix.FindByObject(ctx, "e1", 1234); err != nil || len(docs) != 0 {
+		t.Fatalf("no index yet: %v %v", docs, err)
+	}
+	a, b, c, d := doc("upload/a.jpg", "01", t0.Add(time.Hour)), doc("upload/b.jpg", "02", t0), doc("upload/c.jpg", "03", t0), doc("upload/d.jpg", "04", t0)
+	a.ETag, b.ETag, c.ETag, d.ETag = "e1", "e1", "e1", "e2"
+	c.Size = 4321 // same ETag, other size: not the same object
+	upsert(t, tw.ix, searchindex.OutcomeCreated, a, b, c, d)
+	docs, err := tw.ix.FindByObject(ctx, "e1", 1234)
+	if err != nil || fmt.Sprint(keysOf(docs)) != "[upload/b.jpg upload/a.jpg]" {
+		t.Errorf("e1, 1234: %v %v, want b then a", keysOf(docs), err)
+	}
+	if docs, err := tw.ix.FindByObject(ctx, "", 1234); err != nil || len(docs) != 0 {
+		t.Errorf("no ETag: %v %v", keysOf(docs), err)
+	}
+}
+
 func TestNoIndexYet(t *testing.T) {
 	tw := newTwin(t)
 	ctx := context.Background()

@@ -422,6 +422,9 @@ func scalarText(raw json.RawMessage) (string, bool) {
 	return "", false
 }
 
+// wholeLimits are the whole-number types' largest values.
+var wholeLimits = map[string]float64{"long": math.MaxInt64, "integer": math.MaxInt32, "short": math.MaxInt16, "byte": math.MaxInt8}
+
 // number parses a numeric field's value: a JSON number or a numeric string, with
 // decimals truncated for whole-number types (OpenSearch's coerce default).
 func number(typ string, raw json.RawMessage) (float64, bool) {
@@ -433,8 +436,7 @@ func number(typ string, raw json.RawMessage) (float64, bool) {
 	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
 		return 0, false
 	}
-	limits := map[string]float64{"long": math.MaxInt64, "integer": math.MaxInt32, "short": math.MaxInt16, "byte": math.MaxInt8}
-	if lim, whole := limits[typ]; whole {
+	if lim, whole := wholeLimits[typ]; whole {
 		n = math.Trunc(n)
 		if n > lim || n < -lim-1 {
 			return 0, false

@@ -2,6 +2,7 @@ package opensearch
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -207,6 +208,9 @@ func (c *compiler) term(body json.RawMessage) (query.Query, error) {
 		_ = json.Unmarshal(v, &inner)
 		v = inner.Value
 	}
+	if f := c.m.lookup(path); f != nil && numericTypes[f.Type] {
+		return numericTerm(path, f.Type, v)
+	}
 	f, err := c.exactField(path, "term")
 	if err != nil || f == nil { // an unmapped field matches nothing
 		return nil, err
@@ -216,6 +220,34 @@ func (c *compiler) term(body json.RawMessage) (query.Query, error) {
 		return nil, parsing("[term] query does not support array of values")
 	}
 	return termOn(path, s), nil
+}
+
+// numericTypes are the mapped number types a term query reads.
+var numericTypes = map[string]bool{"long": true, "integer": true, "short": true, "byte": true, "double": true, "float": true}
+
+// numericTerm is a term query on a number field: the value (a number or a numeric
+// string, as OpenSearch coerces it) matched exactly. On a whole-number type a value
+// with a fraction matches nothing, as OpenSearch answers it; one outside the type's
+// range is OpenSearch's parse error. (Numbers are kept as float64: exact to 2^53.)
+func numericTerm(path, typ string, v json.RawMessage) (query.Query, error) {
+	s, ok := scalarText(v)
+	if !ok {
+		return nil, parsing("[term] query does not support array of values")
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(n, 0) || math.IsNaN(n) {
+		return nil, illegalArgument("For input string: \"%s\"", s)
+	}
+	if _, whole := wholeLimits[typ]; whole && n != math.Trunc(n) {
+		return nil, nil
+	}
+	if _, ok := number(typ, v); !ok {
+		return nil, illegalArgument("Value [%s] is out of range for %s", s, typ)
+	}
+	yes := true
+	q := bleve.NewNumericRangeInclusiveQuery(&n, &n, &yes, &yes)
+	q.SetField(path)
+	return q, nil
 }
 
 // terms: {"<field>": [values]}, any of them.

@@ -39,6 +39,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/local/quota"
@@ -97,7 +98,12 @@ type Service struct {
 	log     *slog.Logger
 	limits  imaging.Limits
 	tps     *quota.Bucket
+	billed  atomic.Int64 // DetectLabels calls answered with labels: what Rekognition charges for
 }
+
+// Calls is how many DetectLabels calls the service has answered with labels (the
+// images Rekognition would bill), for tests and the cost figures.
+func (s *Service) Calls() int64 { return s.billed.Load() }
 
 // New returns the service.
 func New(o Options) *Service {
@@ -141,7 +147,9 @@ func (s *Service) serve(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, op, aerr)
 		return
 	}
-	s.log.Debug("rekognition", "op", op, "labels", len(out.Labels), "requestId", reqID)
+	// One line per billed image, as CloudTrail would record the call: the end-to-end
+	// tests count them to prove that a duplicate upload is not labelled twice.
+	s.log.Info("rekognition DetectLabels", "labels", len(out.Labels), "requestId", reqID, "billedCalls", s.billed.Add(1))
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -472,3 +472,27 @@ func TestWebPSolidDecodes(t *testing.T) {
 		t.Errorf("decoded %v, %v", m.Bounds(), m.At(4, 2))
 	}
 }
+
+// Calls counts the images Rekognition would bill: answered calls, not refused ones.
+func TestCallsCountsBilledImages(t *testing.T) {
+	svc := twin.New(twin.Options{Objects: objectStore{s3: imagingtest.NewFakeS3()}, Limits: imaging.DefaultLimits})
+	srv := httptest.NewServer(svc.Handler())
+	t.Cleanup(srv.Close)
+	client := rekognition.NewFromConfig(aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+	}, func(o *rekognition.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	ctx := context.Background()
+	for range 2 {
+		if _, err := client.DetectLabels(ctx, &rekognition.DetectLabelsInput{Image: bytesImage(imagingtest.JPEG(imagingtest.Photo(300, 200), 90))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.DetectLabels(ctx, &rekognition.DetectLabelsInput{Image: bytesImage([]byte("not an image at all"))}); err == nil {
+		t.Fatal("text labelled")
+	}
+	if n := svc.Calls(); n != 2 {
+		t.Errorf("Calls() = %d, want 2 (the refused call is not billed)", n)
+	}
+}

@@ -50,8 +50,11 @@ func (s *Service) apiCreateStateMachine(_ *http.Request, body []byte) (any, erro
 	if err := decode(body, &in); err != nil {
 		return nil, err
 	}
-	if in.Type != "" && in.Type != "STANDARD" {
-		return nil, apiErr("ValidationException", "The twin runs STANDARD state machines only, not %s", in.Type)
+	if in.Type == "" {
+		in.Type = TypeStandard
+	}
+	if in.Type != TypeStandard && in.Type != TypeExpress {
+		return nil, apiErr("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]", in.Type)
 	}
 	if err := validName(in.Name); err != nil {
 		return nil, apiErr("InvalidName", "Invalid Name: '%s': %v", in.Name, err)
@@ -62,11 +65,11 @@ func (s *Service) apiCreateStateMachine(_ *http.Request, body []byte) (any, erro
 	if err := s.validateDefinition(in.Definition); err != nil {
 		return nil, err
 	}
-	sm := &StateMachine{ARN: StateMachineARN(in.Name), Name: in.Name, Definition: in.Definition, RoleARN: in.RoleArn, Type: "STANDARD", CreationDate: s.clock.Now().UTC()}
+	sm := &StateMachine{ARN: StateMachineARN(in.Name), Name: in.Name, Definition: in.Definition, RoleARN: in.RoleArn, Type: in.Type, CreationDate: s.clock.Now().UTC()}
 	err := s.st.update(func(t *txn) error {
 		old, err := t.stateMachine(in.Name)
 		switch {
-		case err == nil && old.Definition == sm.Definition && old.RoleARN == sm.RoleARN:
+		case err == nil && old.Definition == sm.Definition && old.RoleARN == sm.RoleARN && old.Type == sm.Type:
 			sm = old // CreateStateMachine is idempotent for the same parameters
 			return nil
 		case err == nil:

@@ -57,6 +57,9 @@ func (a *aslEngine) run(ctx context.Context, spec runSpec, emit func(asl.History
 		FirstEventID: spec.Execution.RunStart,
 		OnEvent:      emit,
 	}
+	if spec.Execution.Express {
+		opts.MaxDuration = ExpressMaxDuration
+	}
 	if spec.Redrive != nil {
 		var cp asl.Checkpoint
 		if err := json.Unmarshal(spec.Redrive, &cp); err != nil {

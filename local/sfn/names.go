@@ -33,8 +33,26 @@ func parseStateMachineARN(arn string) (name string, found bool, err error) {
 	return parts[6], parts[1] == "aws" && parts[3] == Region && parts[4] == AccountID && validName(parts[6]) == nil, nil
 }
 
+// ExpressExecutionARN is the ARN of one run of an Express state machine: Express
+// names need not be unique, so AWS adds a run id (arn:...:express:<sm>:<name>:<id>).
+func ExpressExecutionARN(sm, name, id string) string {
+	return arnPrefix + "express:" + sm + ":" + name + ":" + id
+}
+
+// isExpressARN reports an Express execution's ARN.
+func isExpressARN(arn string) bool {
+	parts := strings.Split(arn, ":")
+	return len(parts) == 9 && parts[0] == "arn" && parts[2] == "states" && parts[5] == "express"
+}
+
 // parseExecutionARN returns the state machine and execution names in an execution ARN.
+// An Express execution's ARN is refused as AWS refuses it in the execution APIs
+// (DescribeExecution, GetExecutionHistory, StopExecution, RedriveExecution), which
+// Express workflows do not support.
 func parseExecutionARN(arn string) (sm, name string, found bool, err error) {
+	if isExpressARN(arn) {
+		return "", "", false, apiErr("InvalidArn", "Invalid Arn: 'Resource type not valid in this context: express'")
+	}
 	parts := strings.Split(arn, ":")
 	if len(parts) != 8 || parts[0] != "arn" || parts[1] == "" || parts[2] != "states" || parts[5] != "execution" || parts[6] == "" || parts[7] == "" {
 		return "", "", false, invalidArn(arn)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,6 +38,14 @@ type Options struct {
 	// https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html,
 	// read 2026-11-29); see local/quota.
 	StartExecutions, Transitions *quota.Bucket
+	// ExpressDeliveries is how many times one asynchronous start of an EXPRESS state
+	// machine runs (0 or 1: once). Express workflows run at least once ("Execution
+	// guarantees": "Starting multiple workflows with the same name results in
+	// concurrent executions"; state "doesn't persist between state transitions"),
+	// https://docs.aws.amazon.com/step-functions/latest/dg/express-at-least-once-execution.html;
+	// 2 makes the twin deliver every start twice, so that tests prove the pipeline
+	// idempotent under it.
+	ExpressDeliveries int
 
 	engine engine // tests substitute a fake; nil: the asl engine
 }
@@ -99,14 +108,15 @@ type Service struct {
 
 // run is one execution held by a worker.
 type run struct {
-	mu     sync.Mutex
-	arn    string
-	cancel context.CancelCauseFunc
-	ready  bool              // prepared: next is valid
-	done   bool              // a terminal status is written; drop further events
-	next   int64             // id of the next stored event
-	final  *asl.HistoryEvent // the engine's terminal event, written with the status
-	again  bool              // guarded by Service.mu: queued again while held
+	mu      sync.Mutex
+	arn     string
+	cancel  context.CancelCauseFunc
+	ready   bool              // prepared: next is valid
+	done    bool              // a terminal status is written; drop further events
+	next    int64             // id of the next stored event
+	final   *asl.HistoryEvent // the engine's terminal event, written with the status
+	again   bool              // guarded by Service.mu: queued again while held
+	express bool              // an EXPRESS run: its events are logged (prepare sets it)
 	// pending holds the run's history events not yet in the store. They are written
 	// with the outcome (finish, abort), or in bulk once there are flushEvents of them,
 	// never one commit per event: a run that a crash interrupts re-runs from RunStart
@@ -217,13 +227,33 @@ func (s *Service) Resume(ctx context.Context) {
 // definition and role when it exists (the twin re-applies its definitions at every
 // start). It returns the state machine's ARN.
 func (s *Service) CreateStateMachine(name, definition, roleARN string) (string, error) {
+	return s.CreateStateMachineOfType(name, TypeStandard, definition, roleARN)
+}
+
+// State machine types.
+const (
+	TypeStandard = "STANDARD"
+	TypeExpress  = "EXPRESS"
+)
+
+// ExpressMaxDuration is the longest an Express execution runs ("Standard vs. Express
+// Workflows": maximum duration 5 minutes); past it the execution times out, whatever
+// the definition's TimeoutSeconds says.
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-standard-vs-express.html
+const ExpressMaxDuration = 5 * time.Minute
+
+// CreateStateMachineOfType is CreateStateMachine for a STANDARD or EXPRESS machine.
+func (s *Service) CreateStateMachineOfType(name, typ, definition, roleARN string) (string, error) {
+	if typ != TypeStandard && typ != TypeExpress {
+		return "", apiErr("ValidationException", "1 validation error detected: Value '%s' at 'type' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, EXPRESS]", typ)
+	}
 	if err := validName(name); err != nil {
 		return "", apiErr("InvalidName", "Invalid Name: '%s': %v", name, err)
 	}
 	if err := s.eng.validate(definition); err != nil {
 		return "", apiErr("InvalidDefinition", "Invalid State Machine Definition: '%v'", err)
 	}
-	sm := &StateMachine{ARN: StateMachineARN(name), Name: name, Definition: definition, RoleARN: roleARN, Type: "STANDARD", CreationDate: s.clock.Now().UTC()}
+	sm := &StateMachine{ARN: StateMachineARN(name), Name: name, Definition: definition, RoleARN: roleARN, Type: typ, CreationDate: s.clock.Now().UTC()}
 	err := s.st.update(func(t *txn) error {
 		if old, err := t.stateMachine(name); err == nil {
 			sm.CreationDate = old.CreationDate
@@ -244,14 +274,39 @@ const maxInput = 256 * 1024
 // As AWS does, a second Start with the same name and input while the first is still
 // running returns the first execution; otherwise a reused name is
 // ExecutionAlreadyExists.
+//
+// An EXPRESS state machine's start is a new run every time (no name is reserved;
+// the ARN gets a run id), runs Options.ExpressDeliveries times, and keeps no
+// history an API can read: its events go to the log, as to CloudWatch Logs.
 func (s *Service) Start(ctx context.Context, smARN, name, input string) (Execution, error) {
 	if name == "" {
 		name = newUUID()
 	}
-	return s.start(ctx, smARN, name, input)
+	return s.startAsync(ctx, smARN, name, input)
 }
 
-func (s *Service) start(ctx context.Context, smARN, name, input string) (Execution, error) {
+// startAsync is StartExecution: start, and for an EXPRESS machine the extra
+// deliveries (StartSyncExecution, at most once, calls start alone).
+func (s *Service) startAsync(ctx context.Context, smARN, name, input string) (Execution, error) {
+	ex, err := s.start(ctx, smARN, name, input, true)
+	if err != nil || !ex.Express {
+		return ex, err
+	}
+	for i := 1; i < s.opts.ExpressDeliveries; i++ {
+		again, err := s.start(ctx, smARN, name, input, false) // Step Functions' own repeat: no caller's quota
+		if err != nil {
+			// The caller's start succeeded; the extra delivery is the twin's own.
+			s.log.Error("step functions: express duplicate delivery", "execution", ex.ARN, "err", err)
+			break
+		}
+		s.log.Info("step functions: express start delivered again (at-least-once)", "execution", ex.ARN, "duplicate", again.ARN)
+	}
+	return ex, nil
+}
+
+// start records one execution; metered says the call counts against the
+// StartExecution quota (a caller's start, not the service's own repeat).
+func (s *Service) start(ctx context.Context, smARN, name, input string, metered bool) (Execution, error) {
 	smName, found, err := parseStateMachineARN(smARN)
 	if err != nil {
 		return Execution{}, err
@@ -274,15 +329,16 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 	if s.isClosed() {
 		return Execution{}, ErrClosed
 	}
-	if !s.opts.StartExecutions.Allow() {
+	if metered && !s.opts.StartExecutions.Allow() {
 		s.log.Info("step functions: StartExecution throttled", "stateMachine", smARN, "name", name)
 		return Execution{}, ErrThrottled
 	}
 	now := s.clock.Now().UTC()
 	ex := Execution{
-		ARN: ExecutionARN(smName, name), StateMachineARN: smARN, StateMachine: smName,
+		StateMachineARN: smARN, StateMachine: smName,
 		Name: name, Status: StatusRunning, StartDate: now, RunStart: 1,
 	}
+	runID := newUUID()
 	var existing *Execution
 	// A batch: concurrent starts (a burst of uploads) share one commit. The function
 	// may run twice, so it resets what it sets.
@@ -293,6 +349,10 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 			return apiErr("StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", smARN)
 		} else if err != nil {
 			return err
+		}
+		ex.ARN, ex.Express = ExecutionARN(smName, name), sm.Type == TypeExpress
+		if ex.Express {
+			ex.ARN = ExpressExecutionARN(smName, name, runID)
 		}
 		old, err := t.execution(ex.ARN)
 		switch {
@@ -324,6 +384,10 @@ func (s *Service) start(ctx context.Context, smARN, name, input string) (Executi
 	}
 	if existing != nil {
 		return *existing, nil
+	}
+	if ex.Express {
+		s.logExpressEvent(ex.ARN, asl.HistoryEvent{Timestamp: now, Type: asl.EventExecutionStarted, ID: 1,
+			ExecutionStartedEventDetails: &asl.ExecutionStartedEventDetails{Input: input}})
 	}
 	s.enqueue(ex.ARN)
 	s.notify()
@@ -451,11 +515,15 @@ func (s *Service) Redrive(ctx context.Context, arn string) (time.Time, error) {
 }
 
 // Describe returns an execution with its input and output.
+// An Express execution is described here (the twin's own waits and
+// StartSyncExecution need it) though the DescribeExecution API refuses it.
 func (s *Service) Describe(ctx context.Context, arn string) (ex Execution, input, output string, err error) {
-	if _, _, found, err := parseExecutionARN(arn); err != nil {
-		return Execution{}, "", "", err
-	} else if !found {
-		return Execution{}, "", "", execNotFound(arn)
+	if !isExpressARN(arn) { // an Express run is stored under the ARN Start returned
+		if _, _, found, err := parseExecutionARN(arn); err != nil {
+			return Execution{}, "", "", err
+		} else if !found {
+			return Execution{}, "", "", execNotFound(arn)
+		}
 	}
 	err = s.st.view(func(t *txn) error {
 		e, err := t.execution(arn)
@@ -689,7 +757,7 @@ func (s *Service) prepare(r *run) (runSpec, bool, error) {
 		}
 		s.notify()
 	}
-	r.ready, r.next = true, ex.RunStart+1
+	r.ready, r.next, r.express = true, ex.RunStart+1, ex.Express
 	return spec, true, nil
 }
 
@@ -704,9 +772,14 @@ var terminalEvents = map[string]string{
 // the service stored already (ExecutionStarted at Start, ExecutionRedriven at
 // Redrive), so the ids are the stored ones.
 func (s *Service) emit(ctx context.Context, r *run, ev asl.HistoryEvent) {
-	if ev.StateEnteredEventDetails != nil {
+	r.mu.Lock()
+	express := r.express
+	r.mu.Unlock()
+	if ev.StateEnteredEventDetails != nil && !express {
 		// A transition past the quota waits for its token; the engine's emit is
 		// synchronous, so the execution waits with it. Stop and Close end the wait.
+		// The quota is Standard workflows' ("StateTransition" throttling; Express
+		// workflows have none).
 		if waited, _ := s.opts.Transitions.Wait(ctx); waited {
 			s.log.Debug("step functions: state transition throttled", "execution", r.arn)
 		}
@@ -721,6 +794,9 @@ func (s *Service) emit(ctx context.Context, r *run, ev asl.HistoryEvent) {
 		return
 	}
 	r.next = max(r.next, ev.ID+1)
+	if r.express {
+		s.logExpressEvent(r.arn, ev)
+	}
 	if _, ok := terminalEvents[ev.Type]; ok {
 		r.final = &ev
 		return
@@ -861,4 +937,33 @@ func redrivable(ex Execution, events int64, now time.Time) (status, reason strin
 		return redriveStatusNotRedrivable, "Execution history event limit exceeded"
 	}
 	return redriveStatusRedrivable, ""
+}
+
+// executionData are the event details' members that carry execution data (input,
+// output, task parameters), left out of the logged events.
+var executionData = []string{"input", "output", "parameters", "inputDetails", "outputDetails"}
+
+// logExpressEvent writes one event of an Express run to the log, where AWS writes
+// Express history (CloudWatch Logs; GetExecutionHistory does not serve it), in its
+// log fields (type, id, previous_event_id, execution_arn, details), without execution
+// data, as the template's log configuration keeps it (IncludeExecutionData false).
+func (s *Service) logExpressEvent(arn string, ev asl.HistoryEvent) {
+	var fields map[string]any
+	if err := json.Unmarshal(eventBytes(ev), &fields); err != nil {
+		s.log.Error("step functions: express event", "execution_arn", arn, "err", err)
+		return
+	}
+	details := map[string]any{}
+	for k, v := range fields {
+		d, ok := v.(map[string]any)
+		if !ok || !strings.HasSuffix(k, "EventDetails") {
+			continue
+		}
+		for _, x := range executionData {
+			delete(d, x)
+		}
+		details = d
+	}
+	s.log.Info("step functions express event", "type", ev.Type, "id", ev.ID, "previous_event_id", ev.PreviousEventID,
+		"event_timestamp", ev.Timestamp.UnixMilli(), "execution_arn", arn, "details", details)
 }

@@ -25,7 +25,7 @@ const (
 	StatusPendingRedrive = "PENDING_REDRIVE"
 )
 
-// StateMachine is a stored state machine (Standard type only).
+// StateMachine is a stored state machine, STANDARD or EXPRESS.
 type StateMachine struct {
 	ARN          string    `json:"arn"`
 	Name         string    `json:"name"`
@@ -57,6 +57,8 @@ type Execution struct {
 	RunStart int64 `json:"runStart"`
 	// Definition is the key (SHA-256) of the definition the execution runs.
 	Definition string `json:"definition,omitempty"`
+	// Express marks a run of an EXPRESS state machine (see Service.Start).
+	Express bool `json:"express,omitempty"`
 }
 
 // Terminal reports whether the execution has stopped.

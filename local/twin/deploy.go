@@ -15,6 +15,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/cfn"
 	"github.com/imagepipe/imagepipe/local/lambdart"
 	"github.com/imagepipe/imagepipe/local/s3edge"
+	"github.com/imagepipe/imagepipe/local/sfn"
 	"github.com/imagepipe/imagepipe/statemachine"
 )
 
@@ -266,8 +267,8 @@ func readStateMachine(d *deployment, r *cfn.Resource, _ string) error {
 	if kind == "" {
 		kind = "STANDARD"
 	}
-	if kind != "STANDARD" {
-		return fmt.Errorf("StateMachineType %s: the twin runs STANDARD state machines only", kind)
+	if kind != sfn.TypeStandard && kind != sfn.TypeExpress {
+		return fmt.Errorf("StateMachineType %s: not a state machine type (STANDARD or EXPRESS)", kind)
 	}
 	role, _ := r.Properties["RoleArn"].(string)
 	name := r.Name

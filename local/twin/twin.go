@@ -80,6 +80,10 @@ type Config struct {
 	// Quotas are the AWS service quotas the twin enforces (quota.Scaled(1): AWS's
 	// defaults; the zero value: none). `imagepipe serve --quota-scale F` sets them.
 	Quotas quota.Limits
+	// ExpressDeliveries is how many times each asynchronous start of an EXPRESS
+	// state machine runs (0: once): AWS runs Express workflows at least once, and
+	// 2 makes the duplicate happen every time (`imagepipe serve --express-deliveries 2`).
+	ExpressDeliveries int
 	// AllowRemote permits non-loopback addresses; then AccessKeyID and SecretAccessKey
 	// are required and checked on both listeners.
 	AllowRemote                  bool
@@ -344,13 +348,14 @@ func (t *Twin) startStateMachines(d *deployment) (err error) {
 	tasks := taskAuth{auth: t.auth, invoker: faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}, queue: t.queue}
 	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
 		Workers: t.cfg.Workers, Invoker: tasks, Queue: tasks, Clock: asl.RealClock{}, Logger: t.log,
-		StartExecutions: quota.NewBucket(t.cfg.Quotas.StartBurst, t.cfg.Quotas.StartRate),
-		Transitions:     quota.NewBucket(t.cfg.Quotas.TransitionBurst, t.cfg.Quotas.TransitionRate),
+		StartExecutions:   quota.NewBucket(t.cfg.Quotas.StartBurst, t.cfg.Quotas.StartRate),
+		Transitions:       quota.NewBucket(t.cfg.Quotas.TransitionBurst, t.cfg.Quotas.TransitionRate),
+		ExpressDeliveries: t.cfg.ExpressDeliveries,
 	}); err != nil {
 		return err
 	}
 	for _, m := range d.machines {
-		if _, err := t.executions.CreateStateMachine(m.name, m.definition, m.role); err != nil {
+		if _, err := t.executions.CreateStateMachineOfType(m.name, m.kind, m.definition, m.role); err != nil {
 			return fmt.Errorf("state machine %s (%s): %w", m.logicalID, m.name, err)
 		}
 	}

@@ -8,7 +8,10 @@
 // DETECT_MODERATION and DETECT_TEXT (true/false, default false), MAX_OBJECT_BYTES,
 // MAX_PIXELS, MAX_SIDE, MAX_DECODED_BYTES, DECODE_BUDGET_BYTES (optional; the
 // decoding budget follows AWS_LAMBDA_FUNCTION_MEMORY_SIZE), S3_USE_PATH_STYLE (true for S3-compatible
-// endpoints), FAULT_MODE (see package faults).
+// endpoints), FAULT_MODE (see package faults), OPENSEARCH_ENDPOINT and
+// OPENSEARCH_INDEX (optional: where to find labels already computed for the same
+// bytes, copied instead of calling Rekognition; unused when DETECT_MODERATION or
+// DETECT_TEXT is on, since the document keeps neither).
 package main
 
 import (
@@ -42,6 +45,9 @@ func main() {
 	c.labeler.Moderation = lambdaenv.Bool("DETECT_MODERATION")
 	c.labeler.Text = lambdaenv.Bool("DETECT_TEXT")
 	h := detectlabels.Handler{Store: objects.Store{S3: lambdaenv.S3(cfg)}, Labeler: c.labeler, Limits: c.limits}
+	if os.Getenv("OPENSEARCH_ENDPOINT") != "" && !c.labeler.Moderation && !c.labeler.Text {
+		h.Known = lambdaenv.SearchIndex(cfg)
+	}
 	lambda.Start(faults.Wrap("detect-labels", mode, rand.Float64, h.Handle))
 }
 

@@ -93,6 +93,23 @@ func (m *Memory) FindByContentHash(_ context.Context, hash string) ([]pipeline.D
 	return out[:min(len(out), searchindex.MaxGroup)], nil
 }
 
+// FindByObject implements searchindex.Index.
+func (m *Memory) FindByObject(_ context.Context, etag string, size int64) ([]pipeline.Document, error) {
+	if etag == "" {
+		return nil, nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []pipeline.Document
+	for _, d := range m.docs {
+		if d.ETag == etag && d.Size == size {
+			out = append(out, clone(d))
+		}
+	}
+	searchindex.SortGroup(out)
+	return out[:min(len(out), searchindex.MaxObjectMatches)], nil
+}
+
 // Search implements searchindex.Index.
 func (m *Memory) Search(_ context.Context, q searchindex.Query) (searchindex.Result, error) {
 	q = q.Normalized()

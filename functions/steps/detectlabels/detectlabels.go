@@ -3,6 +3,9 @@
 // for any other image the pipeline accepts (GIF, WebP, TIFF, BMP, HEIC, AVIF, or
 // an original too large or too small for Rekognition) it labels a JPEG rendering
 // sent with the request (Render). The output says which was labelled.
+//
+// Rekognition is paid per image, so labels already computed for the same bytes are
+// copied instead (Known): see copyKnown.
 package detectlabels
 
 import (
@@ -11,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/labels"
@@ -25,6 +29,13 @@ const HeadSize = 128 << 10
 type Store interface {
 	ReadRange(ctx context.Context, bucket, key string, off, n int64) ([]byte, int64, error)
 	ReadAll(ctx context.Context, bucket, key string, max int64) ([]byte, error)
+	SHA256(ctx context.Context, bucket, key string, max int64) (string, error)
+}
+
+// Known finds documents already indexed for an object's ETag and size: the part of
+// searchindex.Index the step uses.
+type Known interface {
+	FindByObject(ctx context.Context, etag string, size int64) ([]pipeline.Document, error)
 }
 
 // Labeler is the part of labels.Rekognition the step uses.
@@ -37,6 +48,10 @@ type Handler struct {
 	Store   Store
 	Labeler Labeler
 	Limits  imaging.Limits // zero means imaging.DefaultLimits
+	// Known, when set, is asked for labels of the same bytes before Rekognition
+	// is. Leave it nil when the labeler returns more than a document keeps
+	// (moderation labels, text).
+	Known Known
 }
 
 // Handle returns typed errors unwrapped: their type names are the state machine's
@@ -56,6 +71,9 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	bucket := ev.Detail.Bucket.Name
 	if err := lim.CheckBytes(ev.Detail.Object.Size); err != nil {
 		return pipeline.Labels{}, err
+	}
+	if out, ok, err := h.copyKnown(ctx, ev, bucket, key, lim); err != nil || ok {
+		return out, err
 	}
 	o, err := h.inspect(ctx, bucket, key, lim)
 	if err != nil {
@@ -86,6 +104,62 @@ func (h Handler) Handle(ctx context.Context, ev pipeline.ObjectEvent) (pipeline.
 	}
 	out.LabelledFrom = from
 	return out, nil
+}
+
+// copyKnown returns the labels of an indexed document with the same bytes, if there
+// is one, so that Rekognition is not paid twice for them.
+//
+// The lookup key is the event's ETag and size: free (no read), and for a single-part
+// upload the ETag is the MD5 of the bytes. But it is not proof: a multipart ETag
+// depends on the part sizes (the same bytes uploaded in other parts miss, which only
+// costs a call), an SSE-KMS ETag is not a digest of the data, and MD5 collisions can
+// be made on purpose (copying a harmless image's labels, moderation included, onto
+// another). So a candidate counts only when the object's SHA-256, streamed from S3
+// here, equals its contentSha256 (make-thumbnail's hash of the same bytes). That
+// costs one GET on a probable duplicate instead of a DetectLabels call; a first upload
+// costs one _search. Only documents labelled before (labelledFrom set) are
+// candidates; a lookup that fails is logged and the image labelled anew, since
+// saving money must not cost availability.
+func (h Handler) copyKnown(ctx context.Context, ev pipeline.ObjectEvent, bucket, key string, lim imaging.Limits) (pipeline.Labels, bool, error) {
+	etag, size := ev.Detail.Object.ETag, ev.Detail.Object.Size
+	if h.Known == nil || etag == "" {
+		return pipeline.Labels{}, false, nil
+	}
+	docs, err := h.Known.FindByObject(ctx, etag, size)
+	if err != nil {
+		slog.WarnContext(ctx, "looking up labels of the same bytes failed; labelling anew",
+			"bucket", bucket, "key", key, "error", err.Error())
+		return pipeline.Labels{}, false, nil
+	}
+	docs = slices.DeleteFunc(docs, func(d pipeline.Document) bool { return d.LabelledFrom == "" || d.ContentHash == "" })
+	if len(docs) == 0 {
+		return pipeline.Labels{}, false, nil
+	}
+	sum, err := h.Store.SHA256(ctx, bucket, key, lim.MaxBytes)
+	if err != nil {
+		return pipeline.Labels{}, false, err
+	}
+	for _, d := range docs {
+		if d.ContentHash != sum {
+			continue
+		}
+		// Point at the document whose own call made the labels, not at a copy.
+		from := d.LabelsFrom
+		if from == "" {
+			from = d.ID
+		}
+		if from == pipeline.DocumentID(bucket, key) {
+			from = "" // this document's own earlier labels (a re-run): not a copy
+		}
+		out := pipeline.Labels{Labels: d.Labels, Source: pipeline.SourceCopy, LabelledFrom: d.LabelledFrom, LabelsFrom: from}
+		if out.Labels == nil {
+			out.Labels = []pipeline.Label{}
+		}
+		slog.InfoContext(ctx, "labels copied; rekognition not called", "bucket", bucket, "key", key,
+			"from", d.ID, "contentSha256", sum)
+		return out, true, nil
+	}
+	return pipeline.Labels{}, false, nil
 }
 
 // original is what the step learnt of the object: why Rekognition would refuse it

@@ -35,6 +35,7 @@ func runServe(ctx context.Context, args []string) error {
 	cfg.Limits = imaging.DefaultLimits
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
+	fs.IntVar(&cfg.ExpressDeliveries, "express-deliveries", 1, "how many times each start of an EXPRESS state machine runs: AWS runs them at least once, 2 delivers every start twice")
 	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency); 0 disables them")
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage

@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	commands["cost"] = cli.Command{Summary: "--images N [--json] : dollars per million images, from measured durations", Run: runCost}
+	commands["cost"] = cli.Command{Summary: "--images N [--duplicate-rate R] [--json] : dollars per million images, from measured durations", Run: runCost}
 }
 
 // defaultFunctions are the per-image figures the model starts from.
@@ -93,13 +93,14 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	fns := &functionFlag{fns: defaultFunctions()}
 	fs.Var(fns, "function", "override one function: name=MEMORY_MB,CPU,WAIT (repeatable)")
 	rek := fs.Bool("rekognition", true, "labels from Rekognition DetectLabels")
+	dups := fs.Float64("duplicate-rate", 0, "fraction of images (0 to below 1) whose bytes were labelled before: their labels are copied, not paid for")
 	puts := fs.Float64("s3-puts", 3, "S3 PUTs per image (upload, thumbnail, preview)")
 	gets := fs.Float64("s3-gets", 3, "S3 GETs per image (extract-metadata, make-thumbnail, Rekognition)")
 	osType := fs.String("opensearch", "t3.small.search", "OpenSearch instance type")
 	osNodes := fs.Int("opensearch-nodes", 1, "OpenSearch data nodes (0: leave the domain out)")
 	osGB := fs.Float64("opensearch-gb", 10, "OpenSearch gp3 storage per node, GB")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagepipe cost [--images N] [--json] [--function name=MB,CPU,WAIT]...")
+		fmt.Fprintln(stderr, "usage: imagepipe cost [--images N] [--duplicate-rate R] [--json] [--function name=MB,CPU,WAIT]...")
 		fs.PrintDefaults()
 	}
 	pos, err := cli.ParseInterspersed(fs, args)
@@ -117,7 +118,7 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	in := cost.Inputs{
 		Images: *images, Functions: fns.fns, X86: *x86,
 		Transitions: transitions, Execution: executionTime(fns.fns),
-		Rekognition: *rek, S3Puts: *puts, S3Gets: *gets,
+		Rekognition: *rek, DuplicateRate: *dups, S3Puts: *puts, S3Gets: *gets,
 		OpenSearchInstance: *osType, OpenSearchNodes: *osNodes, OpenSearchStorageGB: *osGB,
 	}
 	est, err := cost.Compute(in, cost.ListPrices())
