@@ -16,7 +16,7 @@ func (r *Result) WriteSVG(w io.Writer) error {
 	rows := (len(r.Functions) + cols - 1) / cols
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" font-size="11">`+"\n", cols*pw, rows*ph+30)
-	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="10" y="18" font-size="13">imagepipe tune: p95 duration (blue, left) and $ per million invocations (orange, right) by memory size; chosen size boxed. %s</text>`+"\n",
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/><text x="10" y="18" font-size="12">imagepipe tune %s: p95 ms (blue, left axis) and $ per million invocations (orange, right) by memory size; the chosen size boxed</text>`+"\n",
 		html.EscapeString(r.Generated))
 	for i, f := range r.Functions {
 		panel(&b, f, float64((i%cols)*pw), float64(30+(i/cols)*ph), pw, ph)
@@ -93,7 +93,7 @@ func niceCeil(v float64) float64 {
 }
 
 func trim(v float64) string {
-	if v >= 10 {
+	if v >= 100 || v == math.Trunc(v) {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", v), "0"), ".")

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/imagepipe/imagepipe/local/cli"
+	"github.com/imagepipe/imagepipe/local/cost"
 	"github.com/imagepipe/imagepipe/local/tune"
 )
 
@@ -40,6 +41,7 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	write := fs.String("write", "", "write the table as JSON to FILE (local/cost/tuned.json is what `imagepipe cost` prices)")
 	svg := fs.String("svg", "", "draw the cost/duration curves to FILE (SVG)")
 	asJSON := fs.Bool("json", false, "print the table as JSON instead of text")
+	from := fs.String("from", "", "measure nothing: print (and --svg, --json) the table in FILE, as --write wrote it")
 	verbose := fs.Bool("v", false, "log the functions' output and the stand-ins' warnings to stderr")
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage
@@ -78,12 +80,7 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		level = slog.LevelWarn
 	}
 	cfg.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	cg, err := tune.OpenCgroups(*root)
-	if err != nil {
-		return err
-	}
-	cfg.Cgroups = cg
-	res, err := tune.Run(ctx, cfg)
+	res, err := measureOrRead(ctx, cfg, *root, *from)
 	if err != nil {
 		return err
 	}
@@ -101,6 +98,27 @@ func tuneCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return encodeJSON(stdout, res.Tuning)
 	}
 	return res.WriteText(stdout)
+}
+
+// measureOrRead runs the tuning, or reads a table an earlier run wrote.
+func measureOrRead(ctx context.Context, cfg tune.Config, cgroupRoot, from string) (*tune.Result, error) {
+	if from != "" {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			return nil, err
+		}
+		t, err := cost.ParseTuning(b)
+		if err != nil {
+			return nil, err
+		}
+		return &tune.Result{Tuning: t}, nil
+	}
+	cg, err := tune.OpenCgroups(cgroupRoot)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Cgroups = cg
+	return tune.Run(ctx, cfg)
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
