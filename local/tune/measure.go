@@ -56,7 +56,11 @@ func needsBranchResults(ts []Target) bool {
 // machine's IndexDocument Parameters do.
 func branchResults(ctx context.Context, cfg *Config, svc *services, inputs []*input) error {
 	s := newService(cfg.Logger, nil)
-	defer closeService(s)
+	defer func() {
+		if err := closeService(s); err != nil {
+			cfg.Logger.Warn("tune: closing the Lambda service", "error", err)
+		}
+	}()
 	for _, b := range branches {
 		if _, err := os.Stat(cfg.bootstrap(b.fn)); err != nil {
 			return fmt.Errorf("tune: index-document needs %s's result: %w (run `make twin-lambdas`)", b.fn, err)

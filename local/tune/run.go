@@ -105,7 +105,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer svc.close()
+	defer func() {
+		if err := svc.close(); err != nil {
+			cfg.Logger.Warn("tune: closing the stand-ins", "error", err)
+		}
+	}()
 	inputs, err := storePhotos(ctx, svc, cfg.Photos)
 	if err != nil {
 		return nil, err
