@@ -25,16 +25,17 @@ type FunctionSpec struct {
 	ReservedConcurrency float64
 }
 
-// Memory settings come from `make lambda-figures` (test/lambda_figures_test.go): the
-// bootstrap's peak resident memory (VmHWM) on generated 1, 12 and 24 MP JPEGs, × 1.5
-// plus 32 MB for the sandbox, rounded up to 64 MB, at least 128 MB. Measured peaks:
-// extract-metadata 12 MB at every size (it reads the header only), make-thumbnail
-// 37 MB (DCT-scaled decode: flat from 1 to 24 MP), detect-labels with the local
-// labeler 34 MB at 24 MP, the others 10-19 MB idle: every function fits in 128 MB.
-// Lambda's CPU scales with memory (1769 MB is one vCPU), so make-thumbnail, which is
-// CPU-bound (0.15 s for 12 MP, 0.24 s for 24 MP on this 2-core machine), gets 1769 MB: at
-// 128 MB it would get 7% of a vCPU and take ~14× as long for about the same
-// GB-seconds, and it is the slowest branch of the Parallel state.
+// Memory settings of the pipeline's four functions are the sizes `imagepipe tune`
+// chose (local/cost/tuned.json; TestMemorySizesAreTheTunedOnes holds them to it):
+// each function measured under the twin's Runtime API at 128-3008 MB, in cgroups
+// giving it that size's CPU share and memory limit, on 1, 12 and 24 MP photos, with
+// S3, Rekognition and OpenSearch answering after stated latencies; the cheapest size
+// whose p95 stays within 1.5x (or +100 ms) of the fastest size's on every photo.
+// make-thumbnail: 512 MB (0.29 vCPU) costs $2.57 per million against $9.15 at
+// 1769 MB, within that bound, because its reduced-scale decode is short beside its
+// S3 reads and writes. extract-metadata and index-document wait on S3 and OpenSearch
+// alone: 128 MB. The others fit in 128 MB (peaks from `make lambda-figures`: 10-19 MB
+// idle).
 func functionSpecs() []FunctionSpec {
 	return []FunctionSpec{
 		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
@@ -43,9 +44,11 @@ func functionSpecs() []FunctionSpec {
 		// it. The reservation applies only with -c reservedConcurrency=true. A JPEG or PNG that
 		// Rekognition takes is sent as an S3 reference (one 128 KiB header read);
 		// anything else is rendered to a JPEG first, which peaks at 127 MB for a 12 MP
-		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP.
+		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP. tune
+		// keeps this as its floor (its JPEGs need only 128 MB: $1.10 against $7.42 per
+		// million).
 		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 1024, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
-		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 1769, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
+		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
 		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},

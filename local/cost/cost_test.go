@@ -179,3 +179,39 @@ func TestDuplicateRateSavesRekognition(t *testing.T) {
 		}
 	}
 }
+
+// TestMeasuredDuration: a measured duration is billed as measured (rounded up to the
+// millisecond), whatever CPU and Wait say.
+func TestMeasuredDuration(t *testing.T) {
+	f := Function{Name: "make-thumbnail", MemoryMB: 512, CPU: time.Second, Wait: time.Second, Measured: 180400 * time.Microsecond}
+	if got := f.Billed(); got != 181*time.Millisecond {
+		t.Errorf("Billed = %v, want 181ms", got)
+	}
+	if got, want := f.GBSeconds(), 0.181*0.5; math.Abs(got-want) > 1e-12 {
+		t.Errorf("GBSeconds = %v, want %v", got, want)
+	}
+}
+
+func TestParseTuning(t *testing.T) {
+	good := `{"functions":[{"name":"a","chosenMB":256,"sizes":[{"memoryMB":128,"meanBilledMs":90},{"memoryMB":256,"meanBilledMs":50.5}]}]}`
+	tu, err := ParseTuning([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := tu.ChosenFunctions()
+	if len(fns) != 1 || fns[0].MemoryMB != 256 || fns[0].Measured != 50500*time.Microsecond {
+		t.Errorf("ChosenFunctions = %+v", fns)
+	}
+	for _, bad := range []string{
+		`{"functions":[{"name":"a","chosenMB":512,"sizes":[{"memoryMB":128,"meanBilledMs":90}]}]}`, // not measured
+		`{"functions":[{"name":"a","chosenMB":128,"sizes":[{"memoryMB":128}]}]}`,                   // no duration
+		`{"functions":`,
+	} {
+		if _, err := ParseTuning([]byte(bad)); err == nil {
+			t.Errorf("%s: accepted", bad)
+		}
+	}
+	if _, err := Tuned(); err != nil {
+		t.Errorf("the committed tuned.json: %v", err)
+	}
+}

@@ -22,10 +22,16 @@ type Function struct {
 	// Wait is time spent waiting on other services (S3, Rekognition, OpenSearch)
 	// plus invocation overhead: billed, but not stretched by a smaller CPU share.
 	Wait time.Duration
+	// Measured is the mean billed duration measured at MemoryMB (imagepipe tune);
+	// when set, CPU and Wait are not used.
+	Measured time.Duration `json:",omitempty"`
 }
 
 // Billed is the billed duration per invocation, rounded up to Lambda's 1 ms.
 func (f Function) Billed() time.Duration {
+	if f.Measured > 0 {
+		return (f.Measured + time.Millisecond - 1).Truncate(time.Millisecond)
+	}
 	cpu := float64(f.CPU)
 	if f.MemoryMB > 0 && f.MemoryMB < FullVCPUMemoryMB {
 		cpu *= float64(FullVCPUMemoryMB) / float64(f.MemoryMB)

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -499,5 +500,40 @@ func BenchmarkInvokeWarm(b *testing.B) {
 		if _, err := s.Invoke(context.Background(), "bench", payload); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestStartedHook: Options.Started sees each new process (the one that answers), and
+// an error from it fails the start instead of running the function unplaced.
+func TestStartedHook(t *testing.T) {
+	var mu sync.Mutex
+	var pids []int
+	fail := false
+	started := func(f Function, pid int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fail {
+			return errors.New("no cgroup")
+		}
+		if f.Name != "placed" {
+			return fmt.Errorf("function %q", f.Name)
+		}
+		pids = append(pids, pid)
+		return nil
+	}
+	s, _ := newService(t, Options{Started: started}, testFunction("placed"))
+	r := invoke(t, s, "placed", `{}`)
+	mu.Lock()
+	if len(pids) != 1 || pids[0] != r.PID {
+		t.Fatalf("Started saw %v, the function ran as %d", pids, r.PID)
+	}
+	fail = true
+	mu.Unlock()
+	if err := s.Deploy([]Function{testFunction("placed")}); err != nil { // a fresh environment
+		t.Fatal(err)
+	}
+	e := invokeError(t, s, "placed", `{}`)
+	if e.Type != ErrTypeEntrypoint || !strings.Contains(e.Message, "no cgroup") {
+		t.Fatalf("error %+v, want %s naming the hook's error", e, ErrTypeEntrypoint)
 	}
 }

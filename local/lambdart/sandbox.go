@@ -99,6 +99,12 @@ func (s *Service) startSandbox(fn *function, cfg Function) (*sandbox, error) {
 	go sb.stdout.read(func(l []byte) { sb.output("stdout", l) })
 	go sb.stderr.read(func(l []byte) { sb.output("stderr", l) })
 	go sb.reap()
+	if s.started != nil {
+		if err := s.started(cfg, sb.pid); err != nil {
+			sb.stop()
+			return nil, fmt.Errorf("place process %d: %w", sb.pid, err)
+		}
+	}
 	return sb, nil
 }
 

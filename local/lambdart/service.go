@@ -38,6 +38,13 @@ type Options struct {
 	// ConcurrentInvocationLimitExceeded, which Step Functions reports as
 	// Lambda.TooManyRequestsException. Unlike MaxConcurrency it throttles.
 	AccountConcurrency int
+	// Started, when set, is called with each new execution environment's process as
+	// soon as it runs, before its init is awaited; an error stops the process and
+	// fails the invocation as an environment that could not start. imagepipe tune
+	// uses it to place the process in the cgroups that give it its memory size's
+	// CPU share and memory limit (the process runs its first instructions, a few
+	// microseconds, before it is placed).
+	Started func(fn Function, pid int) error
 }
 
 // DefaultMaxConcurrency is MaxConcurrency when Options leaves it 0: enough for the
@@ -55,7 +62,8 @@ type Service struct {
 	creds       func(Function) (string, string, string)
 	slots       chan struct{} // one per running invocation (MaxConcurrency)
 	retryDelays []time.Duration
-	accountMax  int             // Options.AccountConcurrency
+	accountMax  int // Options.AccountConcurrency
+	started     func(Function, int) error
 	unreserved  chan struct{}   // the account's unreserved concurrency; nil: unlimited
 	ctx         context.Context // ends queued asynchronous work at Close
 	cancel      context.CancelFunc
@@ -91,6 +99,7 @@ func New(opts Options) *Service {
 	s := &Service{
 		log: opts.Logger, region: opts.Region, creds: opts.Credentials,
 		retryDelays: asyncRetryDelays, fns: map[string]*function{}, accountMax: opts.AccountConcurrency,
+		started: opts.Started,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -20,31 +20,23 @@ func init() {
 	commands["cost"] = cli.Command{Summary: "--images N [--duplicate-rate R] [--json] : dollars per million images, from measured durations", Run: runCost}
 }
 
-// defaultFunctions are the per-image figures the model starts from.
-//
-// CPU is measured: `make bench`'s in-process step table on a generated 12 MP 4:2:0
-// JPEG at quality 90 (2.5 MB), CPU time by getrusage, on the 2-core x86-64 (AMD
-// EPYC) development machine, 2026-11-25: metadata.ExtractBytes 0.01 ms, and
-// makethumbnail.Render (80 px thumbnail + 640 px preview) 98-110 ms. Graviton arm64
-// is taken as equally fast per core for this integer work (an assumption, not a
-// measurement). detect-labels and index-document only call Rekognition and
-// OpenSearch, so their CPU is taken as 2 ms.
-//
-// Wait is estimated, not measured (no AWS account here): S3 GETs of a 2.5 MB object
-// from Lambda, the thumbnail and preview PUTs, a Rekognition DetectLabels round trip
-// of about 0.7 s, an OpenSearch index request.
-//
-// Memory: as deployed (infra/stack/functions.go, from `make lambda-figures`): every
-// function peaks under 40 MB and gets 128 MB, except make-thumbnail, which is
-// CPU-bound and gets 1769 MB, one full vCPU, for latency (the Parallel state waits for
-// its slowest branch). Override any with --function.
-func defaultFunctions() []cost.Function {
-	return []cost.Function{
-		{Name: "extract-metadata", MemoryMB: 128, CPU: 1 * time.Millisecond, Wait: 40 * time.Millisecond},
-		{Name: "detect-labels", MemoryMB: 128, CPU: 2 * time.Millisecond, Wait: 700 * time.Millisecond},
-		{Name: "make-thumbnail", MemoryMB: 1769, CPU: 110 * time.Millisecond, Wait: 150 * time.Millisecond},
-		{Name: "index-document", MemoryMB: 128, CPU: 2 * time.Millisecond, Wait: 30 * time.Millisecond},
+// defaultFunctions are the per-image figures the model starts from: the memory size
+// `imagepipe tune` chose for each pipeline function and the mean billed duration
+// it measured there (local/cost/tuned.json, written by `imagepipe tune --write`):
+// each function under the twin's Runtime API, in cgroups giving it that size's CPU
+// share and memory limit, on generated 1, 12 and 24 MP photos, with S3,
+// Rekognition and OpenSearch answering after the latencies the table states.
+// Override any with --function.
+func defaultFunctions() ([]cost.Function, error) {
+	t, err := cost.Tuned()
+	if err != nil {
+		return nil, err
 	}
+	fns := t.ChosenFunctions()
+	if len(fns) == 0 {
+		return nil, fmt.Errorf("local/cost/tuned.json holds no functions: run `imagepipe tune --write local/cost/tuned.json`")
+	}
+	return fns, nil
 }
 
 // functionFlag parses repeated --function name=MB,CPU,WAIT.
@@ -80,6 +72,40 @@ func (f *functionFlag) Set(v string) error {
 	return nil
 }
 
+// memoryFlag parses repeated --memory name=MB: the function at a size the tuning
+// table measured, with the duration measured there.
+type memoryFlag struct{ fns *functionFlag }
+
+func (m *memoryFlag) String() string { return "" }
+
+func (m *memoryFlag) Set(v string) error {
+	name, mbText, ok := strings.Cut(v, "=")
+	mb, err := strconv.Atoi(mbText)
+	if !ok || err != nil {
+		return fmt.Errorf("want name=MEMORY_MB (e.g. make-thumbnail=1769), got %q", v)
+	}
+	t, err := cost.Tuned()
+	if err != nil {
+		return err
+	}
+	for _, tf := range t.Functions {
+		if tf.Name != name {
+			continue
+		}
+		s, ok := tf.Size(mb)
+		if !ok {
+			return fmt.Errorf("%s was not measured at %d MB (imagepipe tune --sizes)", name, mb)
+		}
+		for i := range m.fns.fns {
+			if m.fns.fns[i].Name == name {
+				m.fns.fns[i] = cost.Function{Name: name, MemoryMB: mb, Measured: time.Duration(s.MeanBilledMs * float64(time.Millisecond))}
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("no function %q in the tuning table", name)
+}
+
 func runCost(ctx context.Context, args []string) error {
 	return costCmd(ctx, args, os.Stdout, os.Stderr)
 }
@@ -90,8 +116,13 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	images := fs.Float64("images", 1e6, "images processed per month")
 	asJSON := fs.Bool("json", false, "print the estimate as JSON")
 	x86 := fs.Bool("x86", false, "price Lambda as x86_64 instead of arm64")
-	fns := &functionFlag{fns: defaultFunctions()}
+	defaults, err := defaultFunctions()
+	if err != nil {
+		return err
+	}
+	fns := &functionFlag{fns: defaults}
 	fs.Var(fns, "function", "override one function: name=MEMORY_MB,CPU,WAIT (repeatable)")
+	fs.Var(&memoryFlag{fns: fns}, "memory", "price one function at another memory size imagepipe tune measured: name=MEMORY_MB (repeatable)")
 	rek := fs.Bool("rekognition", true, "labels from Rekognition DetectLabels")
 	dups := fs.Float64("duplicate-rate", 0, "fraction of images (0 to below 1) whose bytes were labelled before: their labels are copied, not paid for")
 	puts := fs.Float64("s3-puts", 3, "S3 PUTs per image (upload, thumbnail, preview)")
@@ -100,7 +131,7 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	osNodes := fs.Int("opensearch-nodes", 1, "OpenSearch data nodes (0: leave the domain out)")
 	osGB := fs.Float64("opensearch-gb", 10, "OpenSearch gp3 storage per node, GB")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: imagepipe cost [--images N] [--duplicate-rate R] [--json] [--function name=MB,CPU,WAIT]...")
+		fmt.Fprintln(stderr, "usage: imagepipe cost [--images N] [--duplicate-rate R] [--json] [--memory name=MB]... [--function name=MB,CPU,WAIT]...")
 		fs.PrintDefaults()
 	}
 	pos, err := cli.ParseInterspersed(fs, args)
@@ -135,6 +166,10 @@ func costCmd(_ context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Per image: %d Lambda invocations, %d Standard state transitions; durations billed at:\n", len(fns.fns), transitions)
 	for _, f := range fns.fns {
+		if f.Measured > 0 {
+			fmt.Fprintf(stdout, "  %-16s %5d MB  measured (imagepipe tune) -> %v\n", f.Name, f.MemoryMB, f.Billed())
+			continue
+		}
 		fmt.Fprintf(stdout, "  %-16s %5d MB  cpu %-6v wait %-6v -> %v\n", f.Name, f.MemoryMB, f.CPU, f.Wait, f.Billed())
 	}
 	fmt.Fprintln(stdout)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -12,8 +13,38 @@ import (
 	"github.com/imagepipe/imagepipe/local/cost"
 )
 
+func mustDefaults(t *testing.T) []cost.Function {
+	t.Helper()
+	fns, err := defaultFunctions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fns
+}
+
+// TestDefaultsAreTheTunedSizes: the model prices each pipeline function at the size
+// tune chose, with the duration measured there.
+func TestDefaultsAreTheTunedSizes(t *testing.T) {
+	tuned, err := cost.Tuned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns := mustDefaults(t)
+	if len(fns) != 4 || len(tuned.Functions) != 4 {
+		t.Fatalf("defaults %+v from %d tuned functions; want the pipeline's four", fns, len(tuned.Functions))
+	}
+	for i, f := range fns {
+		tf := tuned.Functions[i]
+		s, _ := tf.Size(tf.ChosenMB)
+		if f.Name != tf.Name || f.MemoryMB != tf.ChosenMB || f.Measured <= 0 ||
+			math.Abs(float64(f.Measured)/float64(time.Millisecond)-s.MeanBilledMs) > 0.001 {
+			t.Errorf("%+v, want %s at %d MB, %v ms", f, tf.Name, tf.ChosenMB, s.MeanBilledMs)
+		}
+	}
+}
+
 func TestFunctionFlag(t *testing.T) {
-	f := &functionFlag{fns: defaultFunctions()}
+	f := &functionFlag{fns: mustDefaults(t)}
 	if err := f.Set("make-thumbnail=1024,100ms,50ms"); err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +85,7 @@ func TestCostCommandJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := 150.0 + 4*0.2
-	for _, f := range defaultFunctions() {
+	for _, f := range mustDefaults(t) {
 		want += f.GBSeconds() * 0.0000133334 * 1e6
 	}
 	if math.Abs(est.PerMillion-want) > 1e-6 {
@@ -88,5 +119,30 @@ func TestExecutionTime(t *testing.T) {
 	}
 	if got := executionTime(fns); got != 350*time.Millisecond {
 		t.Errorf("executionTime = %v, want 350ms", got)
+	}
+}
+
+// TestMemoryFlag: --memory prices a function at another measured size, with the
+// duration measured there; an unmeasured size is refused.
+func TestMemoryFlag(t *testing.T) {
+	tuned, err := cost.Tuned()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tf := tuned.Functions[0]
+	other := tf.Sizes[len(tf.Sizes)-1]
+	fns := &functionFlag{fns: mustDefaults(t)}
+	m := &memoryFlag{fns: fns}
+	if err := m.Set(fmt.Sprintf("%s=%d", tf.Name, other.MemoryMB)); err != nil {
+		t.Fatal(err)
+	}
+	f := fns.fns[0]
+	if f.Name != tf.Name || f.MemoryMB != other.MemoryMB || math.Abs(float64(f.Measured)/1e6-other.MeanBilledMs) > 0.001 {
+		t.Errorf("%+v, want %s at %d MB for %v ms", f, tf.Name, other.MemoryMB, other.MeanBilledMs)
+	}
+	for _, bad := range []string{tf.Name + "=1000", "nope=128", tf.Name, tf.Name + "=x"} {
+		if err := m.Set(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // pipelineBinary holds the commands that link the twin and the AWS SDK: serve, upload,
-// load, redrive and smoke. Linking them here would cost every `imagepipe thumbnail` their
+// load, redrive, smoke and tune. Linking them here would cost every `imagepipe thumbnail` their
 // package initialisation (~25 ms and ~20 MB), as much as the thumbnail itself.
 const pipelineBinary = "imagepipe-pipeline"
 
@@ -24,6 +24,7 @@ func init() {
 		"load":    "--rate R --duration D --concurrency C : upload generated photos, report throughput and latency",
 		"redrive": "start failed work again: failure queue → new executions, bounded (or --executions: RedriveExecution on timed-out and stopped ones)",
 		"smoke":   "prove a deployed stack (--stack) or the twin (--endpoint) end to end: one line per check, exit 1 on a failure",
+		"tune":    "[--quick] [--functions a,b] [--sizes 128,...] [--write FILE] [--svg FILE] : measured power tuning: each function at Lambda memory sizes (cgroups), duration, cost, the cheapest within a latency bound",
 	} {
 		commands[name] = cli.Command{Summary: summary, Run: delegate(name)}
 	}
