@@ -35,11 +35,13 @@ func runServe(ctx context.Context, args []string) error {
 	cfg.Limits = imaging.DefaultLimits
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
-	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency); 0 disables them")
+	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency, EventBridge invocations, S3 per-prefix rates); 0 disables them")
+	quotas := quota.Defaults()
+	fs.Func("quota", "NAME=VALUE: one quota in AWS's terms, before --quota-scale (repeatable; NAME one of "+strings.Join(quota.Names(), ", ")+")", quotas.Set)
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage
 	}
-	cfg.Quotas = quota.Scaled(*quotaScale)
+	cfg.Quotas = quotas.Scale(*quotaScale)
 	cfg.Hosts = strings.FieldsFunc(*hosts, func(r rune) bool { return r == ',' })
 	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")
