@@ -84,7 +84,12 @@ func budget(r map[string]any) (longest, mean float64) {
 // Rekognition's 50 TPS), the backlog (100 − C)·300 drains within a wait budget B when
 // a run lasts at most C·B/(100 − C): a mean B of ~390 s absorbs a 160 s burst with
 // reserved concurrency. The longest wait must stay under ~840 s: the 900 s execution
-// timeout less the other steps.
+// timeout less the other steps. The same ThrottledError retrier takes S3's 503
+// SlowDown (after the SDK's own 3 attempts; S3 binds at ~1,375 images/s a prefix) and
+// OpenSearch's 429 (one t3.small.search node, estimated at ~40 images/s once its CPU
+// credits are spent: a mean B of ~300 s holds 40·B ≈ 12,000 images of backlog), and
+// EventBridge, not the ASL, retries a throttled StartExecution (README, "Capacity and
+// quotas").
 func TestThrottlingRetriersFitTheBudget(t *testing.T) {
 	var d struct {
 		TimeoutSeconds float64

@@ -2,13 +2,8 @@ package test
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
 // The capacity table at a scale: with AWS's default quotas times quotaScale, a burst
@@ -58,31 +53,9 @@ func TestQuotasThrottleAndNothingIsLost(t *testing.T) {
 	tw.assertIndexedOnce(t, keys, "quota")
 
 	// What the histories show: each throttle as AWS names it, and retried.
-	var lambdaThrottles, rekognitionThrottles int
-	for _, e := range tw.executions(t, "") {
-		if e.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Errorf("execution %s is %s", aws.ToString(e.Name), e.Status)
-		}
-		p := sfn.NewGetExecutionHistoryPaginator(tw.SFN(), &sfn.GetExecutionHistoryInput{ExecutionArn: e.ExecutionArn, MaxResults: 1000})
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctxT(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, ev := range page.Events {
-				d := ev.TaskFailedEventDetails
-				if ev.Type != sfntypes.HistoryEventTypeTaskFailed || d == nil {
-					continue
-				}
-				switch errName := aws.ToString(d.Error); {
-				case errName == "Lambda.TooManyRequestsException":
-					lambdaThrottles++
-				case errName == "ThrottledError" && strings.Contains(aws.ToString(d.Cause), "ProvisionedThroughputExceededException"):
-					rekognitionThrottles++
-				}
-			}
-		}
-	}
+	history := tw.taskFailures(t)
+	lambdaThrottles := history["Lambda.TooManyRequestsException"]
+	rekognitionThrottles := history["ThrottledError (ProvisionedThroughputExceededException)"]
 	if lambdaThrottles == 0 {
 		t.Error("no Lambda.TooManyRequestsException in any history: the account's concurrency never bound")
 	}

@@ -435,6 +435,15 @@ func eventPattern(p statemachine.Pattern) *awsevents.EventPattern {
 	return ep
 }
 
+// newRules starts the state machines from S3's events. A start StartExecution
+// throttles (bucket 1,300, refill 300/s) is retried by EventBridge for up to 24 hours
+// and 185 attempts, then dead-lettered, so the rule targets the state machine directly
+// with no queue in front: everything downstream binds near 40-50 images/s (DetectLabels
+// 50 TPS; one t3.small.search node, estimated), six times under StartExecution's 300/s,
+// and at 300/s the detect-labels retrier's budget (50 x ~300 s = 15,000 images) is
+// spent in 15,000 / (300 - 50) = 60 s, long before throttled starts matter. A queue
+// with a fixed-rate poller pays off only once those are raised past ~300 images/s
+// (README, "Capacity and quotas").
 func (s *ImagePipe) newRules() {
 	target := func(sm awsstepfunctions.StateMachine) awsevents.IRuleTarget {
 		return awseventstargets.NewSfnStateMachine(sm, &awseventstargets.SfnStateMachineProps{

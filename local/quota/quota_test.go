@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -91,5 +92,55 @@ func TestNilBucketAndScale(t *testing.T) {
 	}
 	if tiny := Scaled(1e-6); tiny.RekognitionTPS != 1 || tiny.LambdaConcurrency != 1 {
 		t.Fatalf("Scaled(1e-6) = %+v: every quota keeps one", tiny)
+	}
+}
+
+// Each key has its own bucket: one prefix past its rate leaves another untouched.
+func TestKeyedBucketsArePerKey(t *testing.T) {
+	c := &fakeClock{t: time.Unix(0, 0)}
+	k := newKeyed(2, 2, c.now)
+	for i := range 2 {
+		if !k.Allow("images/upload/") {
+			t.Fatalf("call %d of one prefix's burst was throttled", i+1)
+		}
+	}
+	if k.Allow("images/upload/") {
+		t.Fatal("a third call within the second was admitted")
+	}
+	if !k.Allow("images/thumbnail/") {
+		t.Fatal("another prefix was throttled by the first one's calls")
+	}
+	c.add(500 * time.Millisecond)
+	if !k.Allow("images/upload/") {
+		t.Fatal("a refilled token was refused")
+	}
+	if got := k.Throttled(); got != 1 {
+		t.Fatalf("Throttled() = %d, want 1", got)
+	}
+	var none *Keyed
+	if !none.Allow("x") || none.Throttled() != 0 || NewKeyed(0, 1) != nil {
+		t.Fatal("no limit throttled")
+	}
+}
+
+// Set takes a quota in AWS's terms; Scale then applies to it like to the defaults.
+func TestSetThenScale(t *testing.T) {
+	l := Defaults()
+	for _, kv := range []string{"eventbridge-invocations=750", "s3-prefix-reads=1500", "lambda-concurrency=5000"} {
+		if err := l.Set(kv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := l.Scale(0.02)
+	if s.EventBridgeRate != 15 || s.S3ReadRate != 30 || s.LambdaConcurrency != 100 || s.S3WriteRate != 70 || s.StartRate != 6 {
+		t.Fatalf("scaled = %+v", s)
+	}
+	for _, bad := range []string{"eventbridge-invocations", "nope=3", "s3-prefix-reads=-1", "s3-prefix-reads=x", "start-execution-rate=0"} {
+		if err := l.Set(bad); err == nil {
+			t.Errorf("Set(%q) accepted", bad)
+		}
+	}
+	if err := l.Set("nope=3"); !errors.Is(err, ErrUnknownQuota) {
+		t.Errorf("Set(nope=3) = %v, want ErrUnknownQuota", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -48,6 +49,9 @@ type Options struct {
 	LifecycleEvery time.Duration
 	Logger         *slog.Logger
 	Now            func() time.Time
+
+	// Rates are S3's per-prefix request rates (zero: none); see RequestRates.
+	Rates RequestRates
 }
 
 // Server is the S3 endpoint.
@@ -63,6 +67,7 @@ type Server struct {
 	stop        chan struct{}
 	stopped     sync.WaitGroup
 	once        sync.Once
+	slowDowns   [2]atomic.Uint64 // reads and writes answered SlowDown (RequestRates)
 }
 
 func withDefaults(opts Options) Options {
@@ -228,7 +233,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		defer s.limitIdle(w, r)()
 	}
 	if err := s.route(w, r, rq); err != nil {
-		if se := asS3Error(err); se.Status >= 500 {
+		if se := asS3Error(err); se.Status >= 500 && se.Code != "SlowDown" {
 			s.log.Error("request failed", "method", r.Method, "bucket", rq.bucket, "key", rq.key, "code", se.Code, "err", err)
 		}
 		if r.Method == http.MethodPut || r.Method == http.MethodPost {
@@ -243,6 +248,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 // route sends every write to the edge's handlers and the reads to gofakes3.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, rq *request) error {
 	if err := checkKeyEncoding(rq.key); err != nil {
+		return err
+	}
+	if err := s.slowDown(r, rq); err != nil {
 		return err
 	}
 	q, obj := rq.q, rq.key != ""
@@ -354,7 +362,10 @@ func remoteIP(r *http.Request) string {
 // Get reads a whole object for the twin's own services (Rekognition's S3Object).
 // A missing bucket or key is an error that matches fs.ErrNotExist; versions are not
 // kept, so a version id other than "" or "null" is missing too.
-func (s *Server) Get(_ context.Context, bucket, key, version string) ([]byte, error) {
+func (s *Server) Get(ctx context.Context, bucket, key, version string) ([]byte, error) {
+	if err := s.waitRead(ctx, bucket, key); err != nil {
+		return nil, fmt.Errorf("s3edge: %s/%s: %w", bucket, key, err)
+	}
 	if version != "" && version != "null" {
 		return nil, fmt.Errorf("s3edge: %s/%s version %s: %w", bucket, key, version, fs.ErrNotExist)
 	}

@@ -110,6 +110,7 @@ type Twin struct {
 	cognito          *cognito.Service
 	operator         *operatorAccount // the web app's sign-in on the twin (nil: none)
 	names            stackNames
+	quotas           quotaBuckets
 	serveErr         chan error
 	closeOnce        sync.Once
 	// runCtx lives as long as the twin: work a request starts (a load test) uses it.
@@ -128,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("data folder: %w", err)
 	}
-	t := &Twin{cfg: cfg, log: cfg.Logger, faults: NewFaultTable(), serveErr: make(chan error, 2)}
+	t := &Twin{cfg: cfg, log: cfg.Logger, faults: NewFaultTable(), quotas: newQuotaBuckets(cfg.Quotas), serveErr: make(chan error, 2)}
 	t.runCtx, t.cancelRun = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -173,7 +174,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		return nil, err
 	}
 	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{
-		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log,
+		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log, Rates: t.quotas.s3,
 		UploadExpiryDays: func(b, k string) int {
 			if f := d.uploadExpiry[b]; f != nil {
 				return f(k)
@@ -189,7 +190,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 		return nil, fmt.Errorf("API Gateway: %w", err)
 	}
 	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits,
-		TPS: quota.NewBucket(cfg.Quotas.RekognitionTPS, cfg.Quotas.RekognitionTPS)}))
+		TPS: t.quotas.rekognition}))
 	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.serviceCORS(d.cors, t.auth.edgeAuth(edge))), ReadHeaderTimeout: 10 * time.Second}
 	t.httpSrv = &http.Server{Handler: t.hostGuard(t.webGuard(t.web(api.Handler(), d))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
@@ -348,8 +349,7 @@ func (t *Twin) startStateMachines(d *deployment) (err error) {
 	tasks := taskAuth{auth: t.auth, invoker: faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}, queue: t.queue}
 	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
 		Workers: t.cfg.Workers, Invoker: tasks, Queue: tasks, Clock: asl.RealClock{}, Logger: t.log,
-		StartExecutions:   quota.NewBucket(t.cfg.Quotas.StartBurst, t.cfg.Quotas.StartRate),
-		Transitions:       quota.NewBucket(t.cfg.Quotas.TransitionBurst, t.cfg.Quotas.TransitionRate),
+		StartExecutions: t.quotas.starts, Transitions: t.quotas.transitions,
 		ExpressDeliveries: t.cfg.ExpressDeliveries,
 	}); err != nil {
 		return err
@@ -362,12 +362,14 @@ func (t *Twin) startStateMachines(d *deployment) (err error) {
 	return nil
 }
 
-// rules routes S3's events to the state machines through the template's rules.
+// rules routes S3's events to the state machines through the template's rules,
+// within the account's EventBridge invocation rate.
 func (t *Twin) rules(d *deployment) (*eventbus.Router, error) {
 	var rules []eventbus.Rule
 	for _, r := range d.rules {
 		for _, target := range r.targets {
-			rules = append(rules, eventbus.Rule{Name: r.name, Pattern: r.pattern, Target: t.ruleTarget(r.name, target)})
+			rules = append(rules, eventbus.Rule{Name: r.name, Pattern: r.pattern,
+				Target: eventbus.Throttled(r.name, t.ruleTarget(r.name, target), t.quotas.invocations, t.log)})
 		}
 	}
 	return eventbus.NewRouter(rules...)
@@ -382,8 +384,9 @@ func (t *Twin) web(api http.Handler, d *deployment) http.Handler {
 		API:       api,
 		AppConfig: t.appConfig,
 		WebDir:    t.cfg.WebDir,
-		Controls:  map[string]http.Handler{"GET " + FaultsPath: faults, "PUT " + FaultsPath + "/{function}": faults},
-		Logger:    t.log,
+		Controls: map[string]http.Handler{"GET " + FaultsPath: faults, "PUT " + FaultsPath + "/{function}": faults,
+			"GET " + QuotasPath: t.auth.developerOnly(t.quotas.handler(t.objects))},
+		Logger: t.log,
 	})
 }
 

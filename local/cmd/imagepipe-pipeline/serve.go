@@ -36,11 +36,13 @@ func runServe(ctx context.Context, args []string) error {
 	fs.Int64Var(&cfg.Limits.MaxBytes, "max-object-bytes", cfg.Limits.MaxBytes, "largest object the pipeline accepts")
 	fs.Int64Var(&cfg.Limits.MaxPixels, "max-pixels", cfg.Limits.MaxPixels, "largest image (width × height) the pipeline decodes")
 	fs.IntVar(&cfg.ExpressDeliveries, "express-deliveries", 1, "how many times each start of an EXPRESS state machine runs: AWS runs them at least once, 2 delivers every start twice")
-	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency); 0 disables them")
+	quotaScale := fs.Float64("quota-scale", 1, "AWS's default service quotas times this factor (Rekognition TPS, StartExecution and state transitions, Lambda concurrency, EventBridge invocations, S3 per-prefix rates); 0 disables them")
+	quotas := quota.Defaults()
+	fs.Func("quota", "NAME=VALUE: one quota in AWS's terms, before --quota-scale (repeatable; NAME one of "+strings.Join(quota.Names(), ", ")+")", quotas.Set)
 	if err := fs.Parse(args); err != nil {
 		return cli.ErrUsage
 	}
-	cfg.Quotas = quota.Scaled(*quotaScale)
+	cfg.Quotas = quotas.Scale(*quotaScale)
 	cfg.Hosts = strings.FieldsFunc(*hosts, func(r rune) bool { return r == ',' })
 	cfg.AccessKeyID = os.Getenv("IMAGEPIPE_ACCESS_KEY_ID")
 	cfg.SecretAccessKey = os.Getenv("IMAGEPIPE_SECRET_ACCESS_KEY")
