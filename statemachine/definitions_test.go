@@ -361,7 +361,7 @@ func TestPipelineShape(t *testing.T) {
 	}
 	idx := top[statemachine.StateIndexDocument].(obj)
 	payload := idx["Parameters"].(obj)["Payload"]
-	want := obj{"event.$": "$$.Execution.Input", "metadata.$": "$[0]", "labels.$": "$[1]", "thumbnail.$": "$[2]"}
+	want := obj{"event.$": "$$.Execution.Input", "executionArn.$": "$$.Execution.Id", "metadata.$": "$[0]", "labels.$": "$[1]", "thumbnail.$": "$[2]"}
 	if !reflect.DeepEqual(payload, want) {
 		t.Errorf("IndexDocument payload = %v, want %v", payload, want)
 	}

@@ -42,6 +42,10 @@ func TestCLIUploadIsIndexedWithThumbnail(t *testing.T) {
 	if doc.ID != pipeline.DocumentID("images", key) || doc.Bucket != "images" || doc.Key != key {
 		t.Errorf("identity: %+v", doc)
 	}
+	// The document names the execution that made it ($$.Execution.Id).
+	if !strings.HasPrefix(doc.ExecutionARN, "arn:aws:states:us-east-1:000000000000:execution:ImagePipe-Pipeline:") {
+		t.Errorf("executionArn %q", doc.ExecutionARN)
+	}
 	if doc.Format != "jpeg" || doc.Width != 320 || doc.Height != 160 || doc.Orientation != 6 {
 		t.Errorf("image facts: format %q %dx%d orientation %d", doc.Format, doc.Width, doc.Height, doc.Orientation)
 	}

@@ -81,6 +81,8 @@ type IndexInput struct {
 	Metadata  Metadata    `json:"metadata"`
 	Labels    Labels      `json:"labels"`
 	Thumbnail Thumbnail   `json:"thumbnail"`
+	// ExecutionARN is the execution that made the document ($$.Execution.Id).
+	ExecutionARN string `json:"executionArn,omitempty"`
 }
 
 // IndexResult is what index-document returns.
@@ -119,6 +121,10 @@ type Document struct {
 	// LabelsFrom is the document whose DetectLabels call the labels were copied
 	// from (Labels.LabelsFrom); absent when this document's own call made them.
 	LabelsFrom string `json:"labelsFrom,omitempty"`
+	// ExecutionARN is the Step Functions execution that made this document, so that
+	// a client links an image to its execution without listing executions (in AWS
+	// and on the twin alike).
+	ExecutionARN string `json:"executionArn,omitempty"`
 	// AlsoKeys is filled by search on an original: the keys of its duplicates
 	// (same bytes), earliest first; never stored.
 	AlsoKeys    []string  `json:"alsoKeys,omitempty"`
@@ -163,6 +169,7 @@ func NewDocument(in IndexInput, now time.Time) Document {
 		ProcessedAt: now.UTC(),
 	}
 	d.LabelledFrom, d.LabelsFrom = in.Labels.LabelledFrom, in.Labels.LabelsFrom
+	d.ExecutionARN = in.ExecutionARN
 	if d.Size == 0 {
 		d.Size = md.Size
 	}

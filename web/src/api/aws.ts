@@ -11,7 +11,7 @@ import {
   ApiError,
   errorFromResponse,
   NotAvailable,
-  xhrPut,
+  xhrSend,
   type Api,
   type ExecutionDetail,
   type ExecutionItem,
@@ -67,6 +67,10 @@ export class AwsApi implements Api {
         console.warn(`operator sign-in failed: ${e.message}`);
       });
     }
+  }
+
+  get bucket(): string {
+    return this.cfg.bucket;
   }
 
   /** where tells where this page talks to: the twin (its edge endpoint) or AWS. */
@@ -152,16 +156,28 @@ export class AwsApi implements Api {
     return this.call("GET", "/ping", "Ping");
   }
 
-  async upload(file: File, key: string, onProgress: (f: number) => void, signal?: AbortSignal) {
-    const creds = await this.credentials();
-    const url = await presign("PUT", this.cfg.bucket, key, creds, this.cfg.region, this.cfg.endpoint);
-    const r = await xhrPut(url, file, { "Content-Type": file.type || "application/octet-stream" }, onProgress, signal);
+  /**
+   * upload asks the stack for a presigned POST (POST /uploads: the key under this
+   * identity's own prefix, the size limit in the signed policy), then posts the file
+   * to S3 with it. A file the API refuses (empty, too large) fails before any byte
+   * is sent, with the API's reason.
+   */
+  async upload(file: File, onProgress: (f: number) => void, signal?: AbortSignal) {
+    const p = await this.call<{ url: string; fields: Record<string, string>; key: string }>("POST", "/uploads", "Preparing the upload", {
+      name: file.name,
+      size: file.size,
+      contentType: file.type || "application/octet-stream",
+    });
+    const form = new FormData();
+    for (const [k, v] of Object.entries(p.fields)) form.append(k, v);
+    form.append("file", file); // S3 ignores form fields after the file
+    const r = await xhrSend("POST", p.url, form, {}, onProgress, signal);
     if (r.status < 200 || r.status >= 300) {
       const m = /<Message>([^<]*)<\/Message>/.exec(r.text);
       throw new ApiError(`Upload to S3 failed: ${m?.[1] ?? "HTTP " + r.status} (HTTP ${r.status})`, r.status);
     }
     onProgress(1);
-    return { key, etag: r.etag ?? undefined };
+    return { key: p.key, etag: r.etag?.replace(/"/g, "") ?? undefined };
   }
 
   consoleUrl(arn: string): string | undefined {

@@ -25,6 +25,10 @@ export interface ImageDoc {
   exif?: Record<string, string>;
   labels?: Label[];
   duplicateOf?: string;
+  /** the execution that made this document ($$.Execution.Id). */
+  executionArn?: string;
+  /** the document whose Rekognition call produced these labels, when they were copied. */
+  labelsFrom?: string;
   /** Other keys holding the same bytes (search folds duplicates into their original). */
   alsoKeys?: string[];
   exifError?: string;
@@ -110,12 +114,17 @@ export interface Api {
   readonly mode: "aws";
   /** where this page talks to, in words ("local twin" or "AWS"). */
   readonly where?: string;
+  /** the images bucket, where uploads go and documents point. */
+  readonly bucket: string;
   search(q: string, from: number, size: number): Promise<SearchResult>;
   /** getImage reads one document by id, where the API offers it. */
   getImage?(id: string): Promise<ImageDoc>;
   ping(): Promise<{ count: number }>;
-  /** upload sends one file to `key`, reporting progress as a fraction 0..1. */
-  upload(file: File, key: string, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<{ key: string; etag?: string }>;
+  /**
+   * upload sends one file under a key the stack chooses (POST /uploads, then a
+   * presigned S3 POST), reporting progress as a fraction 0..1; it answers the key.
+   */
+  upload(file: File, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<{ key: string; etag?: string }>;
   listExecutions(p: ListExecutionsParams): Promise<{ executions: ExecutionItem[]; nextToken?: string }>;
   describeExecution(arn: string): Promise<ExecutionDetail>;
   listFailures(): Promise<{ messages: FailureMessage[] }>;
@@ -169,17 +178,18 @@ export async function errorFromResponse(res: Response, what: string): Promise<Ap
   return new ApiError(`${what} failed: ${msg || res.statusText || "HTTP " + res.status} (HTTP ${res.status})`, res.status);
 }
 
-/** xhrPut uploads with progress events; fetch has no upload progress. */
-export function xhrPut(
+/** xhrSend uploads with progress events; fetch has no upload progress. */
+export function xhrSend(
+  method: "PUT" | "POST",
   url: string,
-  body: Blob,
+  body: Blob | FormData,
   headers: Record<string, string>,
   onProgress: (f: number) => void,
   signal?: AbortSignal,
 ): Promise<{ status: number; text: string; etag: string | null }> {
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open("PUT", url);
+    xhr.open(method, url);
     for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable && e.total > 0) onProgress(e.loaded / e.total);

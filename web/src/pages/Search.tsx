@@ -309,7 +309,16 @@ function Detail({ doc, onClose, onFilter, onPrev, onNext }: DetailProps & { doc:
               <dd>{formatDate(doc.processedAt)}</dd>
             </dl>
             <p>
-              <a href={href(["executions"], { key: doc.key })}>Executions for this image</a>
+              {doc.executionArn && (
+                <>
+                  <a href={href(["executions", doc.executionArn])} data-testid="detail-execution">
+                    The execution that indexed it
+                  </a>
+                  {" · "}
+                </>
+              )}
+              <a href={href(["executions"], { key: doc.key })}>All executions for this image</a>
+              {doc.labelsFrom && <span class="muted"> · labels copied from an earlier upload of the same bytes</span>}
             </p>
             <h3>Labels</h3>
             {doc.labels?.length ? (

@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Api } from "../api/types";
-import { buildKey } from "../keys";
+import { documentId } from "../keys";
 import { formatBytes } from "../format";
 import { href } from "../router";
 import { Status, useInterval } from "../components/common";
@@ -45,7 +45,7 @@ function pump(api: Api) {
     active++;
     patch(it.id, { state: "uploading" });
     api
-      .upload(it.file, it.key, (f) => patch(it.id, { progress: f }))
+      .upload(it.file, (f) => patch(it.id, { progress: f }))
       .then(
         (r) => patch(it.id, { state: "uploaded", progress: 1, key: r.key, uploadedAt: Date.now() }),
         (e: Error) => patch(it.id, { state: "failed", error: e.message }),
@@ -55,6 +55,21 @@ function pump(api: Api) {
         pump(api);
       });
   }
+}
+
+/**
+ * findExecution finds the execution an upload started: from its search document once
+ * indexed (the document names its execution, and anyone may read it), else, for
+ * operators, from the executions whose input names the key.
+ */
+async function findExecution(api: Api, bucket: string, key: string): Promise<{ arn: string; status: string } | undefined> {
+  if (api.getImage) {
+    const doc = await api.getImage(await documentId(bucket, key)).catch(() => undefined);
+    if (doc?.executionArn) return { arn: doc.executionArn, status: "SUCCEEDED" };
+  }
+  const r = await api.listExecutions({ key, maxResults: 5 });
+  const e = r.executions[0];
+  return e && { arn: e.executionArn, status: e.status };
 }
 
 export function UploadPage({ api }: { api: Api }) {
@@ -71,8 +86,8 @@ export function UploadPage({ api }: { api: Api }) {
 
   const add = (files: FileList | File[] | null) => {
     if (!files) return;
-    const now = new Date();
-    const fresh = Array.from(files).map<Item>((file) => ({ id: nextId++, file, key: buildKey(file.name, now), progress: 0, state: "queued" }));
+    // The stack names the key (POST /uploads); until then the row has none.
+    const fresh = Array.from(files).map<Item>((file) => ({ id: nextId++, file, key: "", progress: 0, state: "queued" }));
     if (!fresh.length) return;
     setStore((xs) => [...fresh, ...xs]);
     queue.push(...fresh);
@@ -89,9 +104,8 @@ export function UploadPage({ api }: { api: Api }) {
       Promise.all(
         watch.map(async (it) => {
           try {
-            const r = await api.listExecutions({ key: it.key, maxResults: 5 });
-            const e = r.executions[0];
-            if (e) patch(it.id, { execArn: e.executionArn, execStatus: e.status });
+            const e = await findExecution(api, api.bucket, it.key);
+            if (e) patch(it.id, { execArn: e.arn, execStatus: e.status });
             else if (Date.now() - (it.uploadedAt ?? 0) > FIND_DEADLINE_MS) patch(it.id, { lookupGaveUp: true });
           } catch {
             patch(it.id, { lookupGaveUp: true });
@@ -136,7 +150,7 @@ export function UploadPage({ api }: { api: Api }) {
             }}
           />
         </label>
-        <p class="hint">Each file lands under upload/ with the date and a unique id before its name, and starts the pipeline.</p>
+        <p class="hint">Each file lands under upload/, in your own folder with a unique id before its name, and starts the pipeline.</p>
       </div>
       {items.length > 0 && (
         <p role="status">
