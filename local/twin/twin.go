@@ -185,7 +185,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	edge := t.edge(d, rekognition.New(rekognition.Options{Objects: t.objects, Logger: t.log, Limits: cfg.Limits,
 		TPS: quota.NewBucket(cfg.Quotas.RekognitionTPS, cfg.Quotas.RekognitionTPS)}))
 	t.edgeSrv = &http.Server{Handler: t.hostGuard(t.auth.edgeAuth(edge)), ReadHeaderTimeout: 10 * time.Second}
-	t.httpSrv = &http.Server{Handler: t.hostGuard(t.guard(t.webGuard(t.web(api.Handler(), d)))), ReadHeaderTimeout: 10 * time.Second}
+	t.httpSrv = &http.Server{Handler: t.hostGuard(t.guard(t.webGuard(withStageRoutes(api.Handler(), t.web(api.Handler(), d))))), ReadHeaderTimeout: 10 * time.Second}
 	go func() { t.serveErr <- serve(t.edgeSrv, t.edgeLn) }()
 	go func() { t.serveErr <- serve(t.httpSrv, t.httpLn) }()
 	t.executions.Resume(ctx) // executions a crash left running run again now that S3 answers
