@@ -51,8 +51,9 @@ type FailureMessage struct {
 	Body          json.RawMessage `json:"body"`
 }
 
-// FailureList is GET /failures' answer. Complete says a receive came back empty
-// before PeekMax (every visible message is listed, as far as SQS tells); the
+// FailureList is GET /failures' answer. Complete says the peek ended before PeekMax,
+// on an empty receive or with as many messages as the queue counted (every visible
+// message is listed, as far as SQS tells); the
 // approximate counts are SQS's, read before the peek: messages in flight (held by
 // a redrive run) are not visible to it.
 type FailureList struct {
@@ -75,12 +76,15 @@ func (h Handler) listFailures(ctx context.Context) events.APIGatewayProxyRespons
 // (ApproximateReceiveCount; the failure queue has no redrive policy, so receives
 // never move a message anywhere). Each is hidden while the peek lasts, so that no
 // receive returns it twice, then handed back at once (ChangeMessageVisibility 0).
-// Meanwhile a redrive run cannot receive it; its loop receives again until its
-// budget ends, by which time the peek has handed it back. A standard queue
-// promises at-least-once delivery, not a consistent listing: long polling
-// (WaitTimeSeconds > 0) asks every SQS server, so an empty answer means empty
-// (short polling samples some servers and may miss messages), but a message sent
-// during the peek may or may not be in it.
+// Meanwhile a redrive run cannot receive it (and one that finds its queue empty
+// stops), so the peek holds messages only while it receives: it stops once it has
+// as many as the queue counted before (ApproximateNumberOfMessages), and only its
+// first receive, with nothing held yet, long-polls. A standard queue promises
+// at-least-once delivery, not a consistent listing: long polling asks every SQS
+// server, so an empty first answer means empty; a later short poll samples some
+// servers, and the count is approximate, so a message may be missed (Complete
+// says how the peek ended, not more), and one sent during the peek may or may not
+// be in it.
 func (h Handler) peek(ctx context.Context) (FailureList, error) {
 	out := FailureList{Messages: []FailureMessage{}}
 	attrs, err := h.Queue.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
@@ -97,11 +101,21 @@ func (h Handler) peek(ctx context.Context) (FailureList, error) {
 	held := map[string]string{} // message id → latest receipt handle
 	defer h.handBack(ctx, held)
 	for len(out.Messages) < PeekMax {
+		if len(held) > 0 && len(held) >= out.ApproximateNumberOfMessages {
+			out.Complete = true // every message the queue counted: no last, empty receive
+			break
+		}
+		// Only the first receive waits: a wait while messages are held would keep them
+		// from a redrive run for that long.
+		wait := int32(1)
+		if len(held) > 0 {
+			wait = 0
+		}
 		got, err := h.Queue.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(h.QueueURL),
 			MaxNumberOfMessages: int32(min(10, PeekMax-len(out.Messages))),
 			VisibilityTimeout:   PeekHideSeconds,
-			WaitTimeSeconds:     1,
+			WaitTimeSeconds:     wait,
 			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{
 				sqstypes.MessageSystemAttributeNameSentTimestamp, sqstypes.MessageSystemAttributeNameApproximateReceiveCount,
 			},

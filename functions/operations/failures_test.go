@@ -148,3 +148,32 @@ func TestFailureActionFunctionErrors(t *testing.T) {
 		}
 	}
 }
+
+// The peek holds messages only while it receives: it never waits on SQS with
+// messages hidden (a redrive run meanwhile would find the queue empty), and stops at
+// the count the queue gave; with a count that lags, one short receive more.
+func TestFailuresPeekNeverWaitsHoldingMessages(t *testing.T) {
+	for _, stale := range []int{0, 3} {
+		w := newWorld(t)
+		w.queue.log.staleCount = stale
+		for i := range 25 {
+			w.queue.Send(fmt.Sprintf(`{"error":"TransientError","n":%d}`, i))
+		}
+		st, body := call(t, w.h, get("/failures", nil))
+		if got := decode[FailureList](t, body); st != 200 || len(got.Messages) != 25 || !got.Complete {
+			t.Fatalf("stale %d: status %d, %d messages, complete %v", stale, st, len(got.Messages), got.Complete)
+		}
+		want := 3 // 10 + 10 + 5
+		if stale > 0 {
+			want = 4 // and one that comes back empty
+		}
+		if n := len(w.queue.log.receives); n != want {
+			t.Errorf("stale %d: %d receives, want %d", stale, n, want)
+		}
+		for i, r := range w.queue.log.receives {
+			if r.wait > 0 && r.hidden > 0 {
+				t.Errorf("stale %d: receive %d waited %d s holding %d messages", stale, i, r.wait, r.hidden)
+			}
+		}
+	}
+}

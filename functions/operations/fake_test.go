@@ -188,15 +188,35 @@ func (l *fakeLambda) Invoke(_ context.Context, in *lambda.InvokeInput, _ ...func
 	return out, nil
 }
 
-// queue is redrivetest's SQS queue with the attributes GET /failures reads first.
-type queue struct{ *redrivetest.Queue }
+// queue is redrivetest's SQS queue with the attributes GET /failures reads first,
+// recording each receive's wait and how many messages were hidden at the time.
+type queue struct {
+	*redrivetest.Queue
+	log *queueLog
+}
+
+type queueLog struct {
+	mu       sync.Mutex
+	receives []receiveCall
+	// staleCount is added to ApproximateNumberOfMessages: SQS's count lags.
+	staleCount int
+}
+
+type receiveCall struct{ wait, hidden int }
+
+func (q queue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	q.log.mu.Lock()
+	q.log.receives = append(q.log.receives, receiveCall{int(in.WaitTimeSeconds), len(q.IDs()) - q.Visible()})
+	q.log.mu.Unlock()
+	return q.Queue.ReceiveMessage(ctx, in, opts...)
+}
 
 func (q queue) GetQueueAttributes(_ context.Context, in *sqs.GetQueueAttributesInput, _ ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error) {
 	if aws.ToString(in.QueueUrl) != queueURL {
 		return nil, fmt.Errorf("QueueDoesNotExist: %s", aws.ToString(in.QueueUrl))
 	}
 	return &sqs.GetQueueAttributesOutput{Attributes: map[string]string{
-		"ApproximateNumberOfMessages": strconv.Itoa(q.Visible()), "ApproximateNumberOfMessagesNotVisible": strconv.Itoa(len(q.IDs()) - q.Visible()),
+		"ApproximateNumberOfMessages": strconv.Itoa(q.Visible() + q.log.staleCount), "ApproximateNumberOfMessagesNotVisible": strconv.Itoa(len(q.IDs()) - q.Visible()),
 	}}, nil
 }
 
@@ -221,7 +241,7 @@ func newWorld(t *testing.T) *world {
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
 	clock := redrivetest.NewClock()
-	w := &world{clock: clock, sfn: f, queue: queue{redrivetest.NewQueue(clock)}, lambda: &fakeLambda{answer: `{"mode":"queue","started":1}`}}
+	w := &world{clock: clock, sfn: f, queue: queue{redrivetest.NewQueue(clock), &queueLog{}}, lambda: &fakeLambda{answer: `{"mode":"queue","started":1}`}}
 	w.h = Handler{
 		SFN: SDKStepFunctions{Client: client}, Queue: w.queue, Lambda: w.lambda,
 		QueueURL: queueURL, RedriveFunction: "ImagePipe-RedriveFunction",
