@@ -79,7 +79,8 @@ func (h Handler) listFailures(ctx context.Context) events.APIGatewayProxyRespons
 // Meanwhile a redrive run cannot receive it (and one that finds its queue empty
 // stops), so the peek holds messages only while it receives: it stops once it has
 // as many as the queue counted before (ApproximateNumberOfMessages), and only its
-// first receive, with nothing held yet, long-polls. A standard queue promises
+// first receive, with nothing held yet, long-polls ("Amazon SQS short and long
+// polling", SQS developer guide). A standard queue promises
 // at-least-once delivery, not a consistent listing: long polling asks every SQS
 // server, so an empty first answer means empty; a later short poll samples some
 // servers, and the count is approximate, so a message may be missed (Complete

@@ -2,7 +2,8 @@
 // of the pipeline and remove state machines and the failure queue, as API Gateway
 // routes that only the operators group's role may invoke (the stack grants
 // execute-api:Invoke on them to nobody else). It exists because the browser cannot
-// call Step Functions itself: Step Functions does not answer CORS.
+// call Step Functions itself: Step Functions does not answer CORS (the "Allows
+// CORS" column of aws-sdk-js's SERVICES.md; aws/aws-sdk-js-v3#1588).
 //
 //	GET  /executions?status=&key=&maxResults=&nextToken=&machine=pipeline|remove
 //	GET  /executions/{arn}            (the ARN URL-encoded)
