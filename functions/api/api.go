@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/imagepipe/imagepipe/functions/apiproxy"
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
 )
@@ -55,28 +55,16 @@ func (p Presigner) URL(ctx context.Context, bucket, key string) (string, error) 
 	return req.URL, nil
 }
 
-func headers(origin string) map[string]string {
-	if origin == "" {
-		origin = "*"
-	}
-	return map[string]string{
-		"Content-Type":                 "application/json",
-		"Access-Control-Allow-Origin":  origin,
-		"Access-Control-Allow-Methods": "GET,OPTIONS",
-		"Access-Control-Allow-Headers": "Content-Type,Authorization,X-Amz-Date,X-Amz-Security-Token,X-Api-Key",
-		"Cache-Control":                "no-store",
-	}
-}
+// methods is what the search API's resources allow.
+const methods = "GET,OPTIONS"
+
+func headers(origin string) map[string]string { return apiproxy.Headers(origin, methods) }
 
 func respond(origin string, status int, body any) events.APIGatewayProxyResponse {
-	raw, err := json.Marshal(body)
-	if err != nil { // our own types: cannot happen, but never answer with nothing
-		status, raw = http.StatusInternalServerError, []byte(`{"error":"internal error"}`)
-	}
-	return events.APIGatewayProxyResponse{StatusCode: status, Headers: headers(origin), Body: string(raw)}
+	return apiproxy.JSON(origin, methods, status, body)
 }
 
-func errorBody(msg string) map[string]string { return map[string]string{"error": msg} }
+func errorBody(msg string) apiproxy.ErrorBody { return apiproxy.ErrorBody{Error: msg} }
 
 // failure answers an index error: 503 for what a retry may fix, else 500.
 func failure(ctx context.Context, log *slog.Logger, origin, op string, err error) events.APIGatewayProxyResponse {
@@ -178,6 +166,9 @@ func (s Search) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (
 	if r, done := preflight(req, s.AllowOrigin); done {
 		return r, nil
 	}
+	if id, ok := req.PathParameters["id"]; ok {
+		return s.get(ctx, req, id), nil
+	}
 	q, err := ParseSearch(req)
 	if err != nil {
 		return respond(s.AllowOrigin, http.StatusBadRequest, errorBody(err.Error())), nil
@@ -213,6 +204,32 @@ func (s Search) Handle(ctx context.Context, req events.APIGatewayProxyRequest) (
 	}
 	s.log().InfoContext(ctx, "search", "search", q.Text, "from", q.From, "size", q.Size, "total", out.Total)
 	return respond(s.AllowOrigin, http.StatusOK, out), nil
+}
+
+// get answers GET /images/{id}: the document, with the same private fields hidden
+// as in a search, and without thumbnailUrl and previewUrl (the caller presigns
+// what it shows); 404 when the index has no such document.
+func (s Search) get(ctx context.Context, req events.APIGatewayProxyRequest, id string) events.APIGatewayProxyResponse {
+	if !isDocumentID(id) {
+		return respond(s.AllowOrigin, http.StatusBadRequest, errorBody("id must be 64 lowercase hex digits (a document id)"))
+	}
+	d, ok, err := s.Index.Get(ctx, id)
+	switch {
+	case err != nil:
+		return failure(ctx, s.log(), s.AllowOrigin, "get document", err)
+	case !ok:
+		return respond(s.AllowOrigin, http.StatusNotFound, errorBody("no document "+id))
+	}
+	if !MayShowPrivate(req, s.PrivateFields) {
+		Redact(&d)
+	}
+	d.ThumbnailURL, d.PreviewURL = "", ""
+	return respond(s.AllowOrigin, http.StatusOK, d)
+}
+
+// isDocumentID reports an id pipeline.DocumentID can make: 64 lowercase hex digits.
+func isDocumentID(id string) bool {
+	return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // Ping answers GET /ping with the number of indexed images.

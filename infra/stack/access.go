@@ -39,8 +39,10 @@ type searchGrant struct {
 //   - Count: GET /images/_count
 //
 // detect-labels runs FindByObject only (labels already paid for the same bytes;
-// POST is the only verb the client sends there); index-document runs Get, FindByContentHash and Upsert; remove-document runs Get,
-// Reconcile (FindByContentHash, Upsert) and Delete; search runs Search; ping Count.
+// POST is the only verb the client sends there); index-document runs Get,
+// FindByContentHash and Upsert; remove-document runs Get, Reconcile
+// (FindByContentHash, Upsert) and Delete; search runs Search and Get
+// (GET /images/{id}); ping Count.
 // The API functions may also use the other read verb on their one path.
 var searchAccess = map[string][]searchGrant{
 	FnDetectLabels: {{[]string{"es:ESHttpPost"}, []string{"_search"}}},
@@ -54,7 +56,7 @@ var searchAccess = map[string][]searchGrant{
 		{[]string{"es:ESHttpGet", "es:ESHttpDelete"}, []string{"_doc/*"}},
 		{[]string{"es:ESHttpPost"}, []string{"_search"}},
 	},
-	FnSearch: {{[]string{"es:ESHttpGet", "es:ESHttpPost"}, []string{"_search"}}},
+	FnSearch: {{[]string{"es:ESHttpGet", "es:ESHttpPost"}, []string{"_search"}}, {[]string{"es:ESHttpGet"}, []string{"_doc/*"}}},
 	FnPing:   {{[]string{"es:ESHttpGet", "es:ESHttpPost"}, []string{"_count"}}},
 }
 
@@ -72,7 +74,7 @@ func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, set functionS
 	endpoint := s.Search.DomainEndpoint()
 	s.Functions = map[string]awslambda.Function{}
 	for _, spec := range specs {
-		if spec.Name == FnRedrive || spec.Name == FnLoadTester { // own env and grants: newRedrive, newLoadTester
+		if spec.Name == FnRedrive || spec.Name == FnLoadTester || spec.Name == FnOperations { // own env and grants: newRedrive, newLoadTester, newOperationsFunction
 			continue
 		}
 		env := map[string]*string{"IMAGES_BUCKET": s.Bucket.BucketName()}

@@ -10,7 +10,11 @@ import (
 // StageName is the API's one stage.
 const StageName = "prod"
 
-// newAPI: GET /images and GET /ping, IAM-authorized, CORS for origins (the website
+// corsHeaders are the request headers a signed browser request carries.
+var corsHeaders = []string{"Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
+
+// newAPI: GET /images, GET /images/{id}, GET /ping and the operators' routes
+// (addOperationsRoutes), IAM-authorized, CORS for origins (the website
 // first, then the devOrigin context's, if any).
 func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.RestApi {
 	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
@@ -19,7 +23,7 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 	})
 	api := awsapigateway.NewRestApi(s.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String("imagepipe"),
-		Description:   jsii.String("imagepipe search and ping, SigV4-signed through the Cognito identity pool"),
+		Description:   jsii.String("imagepipe search, ping and the operators' API, SigV4-signed through the Cognito identity pool"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// Every method is IAM-authorized unless it says otherwise; only the CORS
 		// preflight (OPTIONS, which browsers send unsigned) does.
@@ -27,7 +31,7 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 		DefaultCorsPreflightOptions: &awsapigateway.CorsOptions{
 			AllowOrigins: jsii.Strings(strs(origins)...),
 			AllowMethods: jsii.Strings("GET", "OPTIONS"),
-			AllowHeaders: jsii.Strings("Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"),
+			AllowHeaders: jsii.Strings(corsHeaders...),
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
 		CloudWatchRole: jsii.Bool(true),
@@ -58,6 +62,12 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 		RequestParameters: &map[string]*bool{"method.request.querystring.search": jsii.Bool(false)},
 		RequestValidator:  validator,
 	})
+	images.AddResource(jsii.String("{id}"), nil).AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnSearch], nil), &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_IAM,
+		RequestParameters: &map[string]*bool{"method.request.path.id": jsii.Bool(true)},
+		RequestValidator:  validator,
+	})
+	s.addOperationsRoutes(api, validator, origins)
 	ping := api.Root().AddResource(jsii.String("ping"), nil)
 	ping.AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnPing], nil), &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,

@@ -29,8 +29,8 @@ type identity struct {
 // newIdentity: a user pool whose usernames are email addresses, and an identity pool
 // with three roles: guests may search and upload under their own prefix; signed-in
 // users may also ping; the operators group's role (chosen from the ID token's
-// cognito:preferred_role) may also run the load tester, read the failure queue,
-// redrive and list executions (grantOperators).
+// cognito:preferred_role) may also call the operators' API (executions, the
+// failure queue, redrive) and run the load tester (grantOperators).
 func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 	pool := awscognito.NewUserPool(s.Stack, jsii.String("Users"), &awscognito.UserPoolProps{
 		SelfSignUpEnabled: jsii.Bool(true),
@@ -73,19 +73,22 @@ func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 	s.UnauthRole = role("GuestRole", "unauthenticated")
 	s.AuthRole = role("UserRole", "authenticated")
 	s.OperatorRole = role("OperatorRole", "authenticated")
-	invoke := func(method, path string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("execute-api:Invoke"),
-			Resources: jsii.Strings(*api.ArnForExecuteApi(jsii.String(method), jsii.String(path), jsii.String(StageName))),
-		})
+	invoke := func(routes ...Route) awsiam.PolicyStatement {
+		var arns []*string
+		for _, rt := range routes {
+			arns = append(arns, api.ArnForExecuteApi(jsii.String(rt.Method), jsii.String(executeAPIPath(rt.Path)), jsii.String(StageName)))
+		}
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("execute-api:Invoke"), Resources: &arns})
 	}
+	search := []Route{{"GET", "/images"}, {"GET", "/images/{id}"}}
 	for _, r := range []awsiam.Role{s.UnauthRole, s.AuthRole, s.OperatorRole} {
-		r.AddToPolicy(invoke("GET", "/images"))
 		r.AddToPolicy(s.uploadStatement())
 	}
-	for _, r := range []awsiam.Role{s.AuthRole, s.OperatorRole} {
-		r.AddToPolicy(invoke("GET", "/ping"))
-	}
+	s.UnauthRole.AddToPolicy(invoke(search...))
+	s.AuthRole.AddToPolicy(invoke(append(search, Route{"GET", "/ping"})...))
+	// The operators' API: nobody else's role may invoke it (IAM denies what no
+	// policy allows), so guests and plain users get 403 from API Gateway.
+	s.OperatorRole.AddToPolicy(invoke(append(append(search, Route{"GET", "/ping"}), OperationsRoutes...)...))
 	operators := awscognito.NewCfnUserPoolGroup(s.Stack, jsii.String("Operators"), &awscognito.CfnUserPoolGroupProps{
 		UserPoolId:  pool.UserPoolId(),
 		GroupName:   jsii.String(OperatorsGroup),
@@ -128,38 +131,13 @@ func (s *ImagePipe) uploadStatement() awsiam.PolicyStatement {
 	})
 }
 
-// grantOperators: what only the operators group may do, each on this stack's own
-// resources: invoke the load tester and the redrive Lambda (its list and discard
-// actions), read, return and delete failure-queue messages, list both state machines'
-// executions, read their history, redrive and stop them; start the redrive job, list,
-// follow and stop its executions.
-func (s *ImagePipe) grantOperators(id identity) {
-	r := s.OperatorRole
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+// grantOperators: what only the operators group may do besides the operators'
+// API (newIdentity): invoke the load tester, which the web app calls directly
+// (Lambda answers CORS; Step Functions does not, hence the API for the rest).
+func (s *ImagePipe) grantOperators() {
+	s.OperatorRole.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
-		Resources: jsii.Strings(*s.Functions[FnLoadTester].FunctionArn(), *s.Functions[FnRedrive].FunctionArn()),
-	}))
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes"),
-		Resources: jsii.Strings(*s.FailureQueue.QueueArn()),
-	}))
-	machines := []awsstepfunctions.StateMachine{s.Pipeline, s.Remove}
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("states:ListExecutions"),
-		Resources: jsii.Strings(*s.Pipeline.StateMachineArn(), *s.Remove.StateMachineArn(), *s.RedriveJob.StateMachineArn()),
-	}))
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions: jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory", "states:DescribeStateMachineForExecution",
-			"states:RedriveExecution", "states:StopExecution"),
-		Resources: executionArns(machines...),
-	}))
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("states:StartExecution"),
-		Resources: jsii.Strings(*s.RedriveJob.StateMachineArn()),
-	}))
-	r.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"),
-		Resources: executionArns(s.RedriveJob),
+		Resources: jsii.Strings(*s.Functions[FnLoadTester].FunctionArn()),
 	}))
 }
 

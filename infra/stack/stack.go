@@ -160,12 +160,13 @@ func New(scope constructs.Construct, id string, props Props) (*ImagePipe, error)
 		return nil, err
 	}
 	s.newRedrive(props.LambdaDir, specs, props.RedriveSchedule, props.LogExecutionData)
+	s.newOperationsFunction(props.LambdaDir, specs, site.origin)
 	s.newRules()
 	api := s.newAPI(site.origin, origins)
 	s.API = api
 	identity := s.newIdentity(api)
 	s.newLoadTester(props.LambdaDir, specs)
-	s.grantOperators(identity)
+	s.grantOperators()
 	s.deployWebsite(site, props.WebDist, api, identity)
 	dashboard := s.newOperations(props.AlarmEmail, api, props.Search)
 	s.newOutputs(api, identity, site, dashboard)

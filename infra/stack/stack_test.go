@@ -218,8 +218,9 @@ func TestStack(t *testing.T) {
 				t.Errorf("%s %v: AuthorizationType %v", id, p["HttpMethod"], p["AuthorizationType"])
 			}
 		}
-		if gets != 2 {
-			t.Errorf("%d GET methods, want 2 (/images, /ping)", gets)
+		// /images, /images/{id}, /ping; the operators' /executions, /executions/{arn}, /failures
+		if gets != 6 {
+			t.Errorf("%d GET methods, want 6", gets)
 		}
 		tpl.HasResourceProperties(jsii.String("AWS::ApiGateway::Method"), &map[string]any{
 			"HttpMethod":         "GET",

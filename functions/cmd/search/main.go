@@ -1,5 +1,6 @@
 // Command search is the search API Lambda (API Gateway proxy integration):
-// GET /images?search=Q&from=&size= → {"total": N, "images": [document...]}.
+// GET /images?search=Q&from=&size= → {"total": N, "images": [document...]}, and
+// GET /images/{id} → the document (404 when there is none).
 //
 // Environment: OPENSEARCH_ENDPOINT (required), OPENSEARCH_INDEX (default images),
 // IMAGES_BUCKET (default: each document's bucket), ALLOWED_ORIGIN (default *),
