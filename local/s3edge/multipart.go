@@ -32,8 +32,12 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
+	tags, err := headerTags(r.Header)
+	if err != nil {
+		return err
+	}
 	id := randomName() + randomName()
-	if err := s.store.createUpload(id, upload{Bucket: rq.bucket, Key: rq.key, Meta: meta, Initiated: s.opts.Now().UTC()}); err != nil {
+	if err := s.store.createUpload(id, upload{Bucket: rq.bucket, Key: rq.key, Meta: meta, Tags: tags, Initiated: s.opts.Now().UTC()}); err != nil {
 		return err
 	}
 	writeXML(w, http.StatusOK, struct {
@@ -133,7 +137,7 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request, rq *requ
 	var files []string
 	op := putOp{
 		bucket: rq.bucket, key: rq.key, cond: conditionsFrom(r.Header),
-		rec:   record{Blob: blob, Size: total, MD5: sum, ETag: etag, Meta: meta, LastModified: now.UTC()},
+		rec:   record{Blob: blob, Size: total, MD5: sum, ETag: etag, Meta: meta, Tags: u.Tags, LastModified: now.UTC()},
 		event: s.eventBase(r, rq, pipeline.DetailTypeCreated, ReasonMultipart),
 		also: func(tx *bolt.Tx) (err error) {
 			files, err = dropUploadTx(tx, id, rq.bucket, rq.key)

@@ -30,15 +30,17 @@ type deployment struct {
 	events   map[string]bool // buckets that send their changes to EventBridge
 	// uploadExpiry is each bucket's AbortIncompleteMultipartUpload rule, in days.
 	uploadExpiry map[string]func(key string) int
-	cors         map[string][]corsRule // each bucket's CORS rules
-	queues       []queueSpec
-	machines     []machineSpec
-	rules        []ruleSpec
-	functions    []lambdart.Function
-	commands     map[string]string // function ARN → functions/cmd/<name>
-	api          []apigw.Resource
-	domains      []string // OpenSearch domain names
-	cognito      []*cfn.Resource
+	// expiration is each bucket's lifecycle Expiration rules.
+	expiration map[string][]s3edge.ExpirationRule
+	cors       map[string][]corsRule // each bucket's CORS rules
+	queues     []queueSpec
+	machines   []machineSpec
+	rules      []ruleSpec
+	functions  []lambdart.Function
+	commands   map[string]string // function ARN → functions/cmd/<name>
+	api        []apigw.Resource
+	domains    []string // OpenSearch domain names
+	cognito    []*cfn.Resource
 	// standIns counts the resources of each type the twin does not run itself.
 	standIns map[string]int
 }
@@ -119,7 +121,7 @@ var standIns = map[string]string{
 // readDeployment sorts a resolved template's resources into the twin's services.
 // fnDir holds the bootstraps built for this machine (build/twin/<name>/bootstrap).
 func readDeployment(t *cfn.Template, fnDir string) (*deployment, error) {
-	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, cors: map[string][]corsRule{}, commands: map[string]string{}, standIns: map[string]int{}}
+	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, expiration: map[string][]s3edge.ExpirationRule{}, cors: map[string][]corsRule{}, commands: map[string]string{}, standIns: map[string]int{}}
 	var unknown []string
 	d.template = t
 	for _, id := range t.Order {
@@ -158,6 +160,11 @@ func readBucket(d *deployment, r *cfn.Resource, _ string) error {
 	}
 	d.buckets = append(d.buckets, r.Name)
 	d.uploadExpiry[r.Name] = s3edge.AbortIncompleteUploadDays(r.Properties["LifecycleConfiguration"])
+	exp, err := s3edge.ExpirationRules(r.Properties["LifecycleConfiguration"])
+	if err != nil {
+		return fmt.Errorf("property %w", err)
+	}
+	d.expiration[r.Name] = exp
 	rules, err := readCORS(r.Properties["CorsConfiguration"])
 	if err != nil {
 		return err
