@@ -142,3 +142,11 @@ func quote(s string) string {
 	}
 	return `"` + s + `"`
 }
+
+// RejectedTagKey and RejectedTagValue mark an upload the pipeline refused for good
+// (package rejected sets it): the bucket's lifecycle rule (infra) expires objects
+// under UploadPrefix that carry it.
+const (
+	RejectedTagKey   = "imagepipe:status"
+	RejectedTagValue = "rejected"
+)
