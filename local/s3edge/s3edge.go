@@ -49,8 +49,11 @@ type Options struct {
 	// LifecycleEvery is how often expired uploads are aborted and expired objects
 	// deleted (default 1h; negative disables). It also runs at start.
 	LifecycleEvery time.Duration
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// PostAuth verifies and authorizes POST Object (browser form uploads); nil
+	// refuses them.
+	PostAuth PostAuth
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Server is the S3 endpoint.
@@ -280,8 +283,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return s.deleteObject(w, r, rq)
 	case !obj && r.Method == http.MethodPost && q.Has("delete"):
 		return s.deleteObjects(w, r, rq)
+	case isPostObject(r, rq):
+		return s.postObject(w, r, rq)
 	case r.Method == http.MethodPost:
-		return errNotImplemented("POST Object (browser form upload); use PUT")
+		return newError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 	}
 	ew := &etagWriter{ResponseWriter: w}
 	s.fake.ServeHTTP(ew, r)

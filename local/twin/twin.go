@@ -170,6 +170,7 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{
 		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log,
 		ExpirationRules: func(b string) []s3edge.ExpirationRule { return d.expiration[b] },
+		PostAuth:        t.auth,
 		UploadExpiryDays: func(b, k string) int {
 			if f := d.uploadExpiry[b]; f != nil {
 				return f(k)
