@@ -150,3 +150,8 @@ const (
 	RejectedTagKey   = "imagepipe:status"
 	RejectedTagValue = "rejected"
 )
+
+// MaxUploadBytes is the largest upload the pipeline takes (imaging.DefaultLimits,
+// MAX_OBJECT_BYTES): presign-upload signs POST policies with it, so that S3 itself
+// refuses a larger file.
+const MaxUploadBytes = 50 << 20
