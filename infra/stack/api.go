@@ -10,7 +10,7 @@ import (
 // StageName is the API's one stage.
 const StageName = "prod"
 
-// newAPI: GET /images and GET /ping, IAM-authorized, CORS for origins (the website
+// newAPI: GET /images, GET /ping and POST /uploads, IAM-authorized, CORS for origins (the website
 // first, then the devOrigin context's, if any).
 func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.RestApi {
 	accessLogs := awslogs.NewLogGroup(s.Stack, jsii.String("ApiAccessLogs"), &awslogs.LogGroupProps{
@@ -19,14 +19,14 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 	})
 	api := awsapigateway.NewRestApi(s.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String("imagepipe"),
-		Description:   jsii.String("imagepipe search and ping, SigV4-signed through the Cognito identity pool"),
+		Description:   jsii.String("imagepipe search, ping and uploads, SigV4-signed through the Cognito identity pool"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// Every method is IAM-authorized unless it says otherwise; only the CORS
 		// preflight (OPTIONS, which browsers send unsigned) does.
 		DefaultMethodOptions: &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_IAM},
 		DefaultCorsPreflightOptions: &awsapigateway.CorsOptions{
 			AllowOrigins: jsii.Strings(strs(origins)...),
-			AllowMethods: jsii.Strings("GET", "OPTIONS"),
+			AllowMethods: jsii.Strings("GET", "POST", "OPTIONS"),
 			AllowHeaders: jsii.Strings("Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"),
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
@@ -62,6 +62,12 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 	ping.AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnPing], nil), &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 		RequestValidator:  validator,
+	})
+	// POST /uploads: a presigned S3 POST for one new upload (presign-upload), so
+	// that the size limit is in a policy S3 enforces, not in the browser.
+	uploads := api.Root().AddResource(jsii.String("uploads"), nil)
+	uploads.AddMethod(jsii.String("POST"), awsapigateway.NewLambdaIntegration(s.Functions[FnPresignUpload], nil), &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	// API Gateway's own errors (a refused signature, a throttle, a failed function)
 	// carry no CORS headers by default, so a browser sees only "the API did not
