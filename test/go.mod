@@ -8,7 +8,10 @@ require (
 	github.com/imagepipe/imagepipe/functions v0.0.0
 )
 
-require golang.org/x/image v0.48.0 // indirect
+require (
+	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.4 // indirect
+	golang.org/x/image v0.48.0 // indirect
+)
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
