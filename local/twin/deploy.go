@@ -40,7 +40,9 @@ type deployment struct {
 	commands   map[string]string // function ARN → functions/cmd/<name>
 	api        []apigw.Resource
 	domains    []string // OpenSearch domain names
-	cognito    []*cfn.Resource
+	// dataNodes is each domain's ClusterConfig.InstanceCount (1 when unset).
+	dataNodes map[string]int
+	cognito   []*cfn.Resource
 	// standIns counts the resources of each type the twin does not run itself.
 	standIns map[string]int
 }
@@ -376,6 +378,17 @@ func readFunction(d *deployment, r *cfn.Resource, fnDir string) error {
 
 func readDomain(d *deployment, r *cfn.Resource, _ string) error {
 	d.domains = append(d.domains, r.Name)
+	n := 1
+	if v, ok := cfn.Num(r.Properties, "ClusterConfig", "InstanceCount"); ok {
+		if v < 1 || v != float64(int(v)) {
+			return fmt.Errorf("property ClusterConfig.InstanceCount %v is not a whole number of nodes", v)
+		}
+		n = int(v)
+	}
+	if d.dataNodes == nil {
+		d.dataNodes = map[string]int{}
+	}
+	d.dataNodes[r.Name] = n
 	return nil
 }
 

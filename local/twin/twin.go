@@ -279,6 +279,9 @@ func (t *Twin) startSearch(d *deployment) error {
 		if err != nil {
 			return fmt.Errorf("OpenSearch domain %s: %w", name, err)
 		}
+		// Replicas the domain's nodes cannot hold stay unassigned: a yellow cluster,
+		// as in AWS.
+		dom.SetDataNodes(d.dataNodes[name])
 		t.search[prefix] = dom
 	}
 	return nil
