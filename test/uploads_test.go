@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -155,5 +156,69 @@ func TestPresignedPostUploadRunsThePipelineAndLimitsSize(t *testing.T) {
 	fields["key"] = "upload/" + guestID + "/other.jpg"
 	if st, body := postForm(t, url, fields, "x.jpg", bytes.NewReader(photo)); st != 403 || !strings.Contains(body, "Policy Condition failed") {
 		t.Errorf("POST under another key: %d %s", st, body)
+	}
+}
+
+// esGet is a SigV4-signed (service es) GET on the twin's OpenSearch domain.
+func (tw *Twin) esGet(t *testing.T, path string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctxT(t), http.MethodGet, tw.EdgeURL+"/opensearch/us-east-1/imagepipe"+path, nil)
+	creds, _ := tw.awsConfig().Credentials.Retrieve(ctxT(t))
+	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	if err := v4.NewSigner().SignHTTP(ctxT(t), creds, req, emptySHA256, "es", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %d %v %v", path, resp.StatusCode, out, err)
+	}
+	return out
+}
+
+// The template's one-node domain and OPENSEARCH_REPLICAS=0: the index the pipeline
+// creates holds no replica it cannot place, so the domain is green, not yellow.
+func TestOneNodeDomainIsGreen(t *testing.T) {
+	tw := startTwin(t)
+	key := "upload/green.jpg"
+	if _, err := tw.S3().PutObject(ctxT(t), &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(key), Body: bytes.NewReader(smallJPEG(t, 5))}); err != nil {
+		t.Fatal(err)
+	}
+	tw.documentByKey(t, key, 60*time.Second)
+	if h := tw.esGet(t, "/_cluster/health"); h["status"] != "green" || h["number_of_data_nodes"] != float64(1) {
+		t.Errorf("cluster health %v, want green on 1 node", h)
+	}
+	s := tw.esGet(t, "/images/_settings")
+	if r := s["images"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)["number_of_replicas"]; r != "0" {
+		t.Errorf("number_of_replicas %v, want 0", r)
+	}
+}
+
+// An upload the pipeline refuses for good is tagged imagepipe:status=rejected by
+// extract-metadata, which the bucket's lifecycle rule (expire-rejected-uploads)
+// matches; a photo is not tagged.
+func TestRejectedUploadIsTaggedForTheLifecycleRule(t *testing.T) {
+	tw := startTwin(t)
+	c := tw.S3()
+	for key, body := range map[string][]byte{"upload/notes.txt": []byte("not an image at all"), "upload/fine.jpg": smallJPEG(t, 6)} {
+		if _, err := c.PutObject(ctxT(t), &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.documentByKey(t, "upload/fine.jpg", 60*time.Second)
+	waitFor(t, 60*time.Second, "the rejected tag on upload/notes.txt", func() (bool, error) {
+		out, err := c.GetObjectTagging(ctxT(t), &s3.GetObjectTaggingInput{Bucket: aws.String("images"), Key: aws.String("upload/notes.txt")})
+		if err != nil {
+			return false, err
+		}
+		return len(out.TagSet) == 1 && aws.ToString(out.TagSet[0].Key) == "imagepipe:status" && aws.ToString(out.TagSet[0].Value) == "rejected", nil
+	})
+	out, err := c.GetObjectTagging(ctxT(t), &s3.GetObjectTaggingInput{Bucket: aws.String("images"), Key: aws.String("upload/fine.jpg")})
+	if err != nil || len(out.TagSet) != 0 {
+		t.Errorf("the photo's tags: %v %v, want none", out, err)
 	}
 }
