@@ -5,13 +5,11 @@ go 1.26.0
 require (
 	github.com/aws/aws-sdk-go-v2/service/cognitoidentity v1.34.0
 	github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider v1.61.0
+	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.4
 	github.com/imagepipe/imagepipe/functions v0.0.0
 )
 
-require (
-	github.com/aws/aws-sdk-go-v2/service/lambda v1.114.4 // indirect
-	golang.org/x/image v0.48.0 // indirect
-)
+require golang.org/x/image v0.48.0 // indirect
 
 require (
 	github.com/aws/aws-sdk-go-v2 v1.48.0
