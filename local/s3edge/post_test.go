@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -228,5 +229,61 @@ func TestPostObjectSuccessActions(t *testing.T) {
 	r.Body.Close()
 	if loc := r.Header.Get("Location"); r.StatusCode != 303 || !strings.HasPrefix(loc, "https://app.example/done?") || !strings.Contains(loc, "key=upload%2Fa%2Ftwo.jpg") {
 		t.Errorf("redirect: %d %s", r.StatusCode, loc)
+	}
+}
+
+// TestPostObjectStreams64MiBWithUnder8MiBAllocated: the form's file goes to disk as
+// it arrives, as a PUT's body does; and a 64 MiB file against a 50 MiB policy is
+// refused once the 50 MiB + 1st byte arrives, with nothing stored.
+func TestPostObjectStreams64MiBWithUnder8MiBAllocated(t *testing.T) {
+	e := startPost(t)
+	const size = 64 << 20
+	send := func(maxBytes int64) (int, string) {
+		url, fields := e.presign(t, "upload/id-1/big/big.bin", maxBytes)
+		pr, pw := io.Pipe()
+		mw := multipart.NewWriter(pw)
+		go func() {
+			for k, v := range fields {
+				_ = mw.WriteField(k, v)
+			}
+			fw, _ := mw.CreateFormFile("file", "big.bin")
+			if _, err := io.Copy(fw, io.LimitReader(zeros{}, size)); err != nil {
+				pw.CloseWithError(err)
+				return
+			}
+			pw.CloseWithError(mw.Close())
+		}()
+		resp, err := http.Post(url, mw.FormDataContentType(), pr)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	st, body := send(size)
+	runtime.ReadMemStats(&after)
+	if st != http.StatusNoContent {
+		t.Fatalf("64 MiB POST: %d %s", st, body)
+	}
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("64 MiB POST allocated %.1f MiB in all (client and server)", float64(alloc)/(1<<20))
+	if alloc > 8<<20 {
+		t.Errorf("64 MiB POST allocated %d bytes: the file is buffered", alloc)
+	}
+	if evs := e.sink.take(); len(evs) != 1 || evs[0].Detail.Object.Size != size {
+		t.Errorf("events %+v", evs)
+	}
+	if st, body := send(50 << 20); st != 0 && (st != 400 || !strings.Contains(body, "<Code>EntityTooLarge</Code>")) {
+		t.Errorf("64 MiB against a 50 MiB policy: %d %s", st, body)
+	}
+	if evs := e.sink.take(); len(evs) != 0 {
+		t.Errorf("refused POST raised %v", evs)
+	}
+	if _, b := get(t, e.client, "upload/id-1/big/big.bin"); len(b) != size {
+		t.Errorf("the refused POST replaced the stored object: %d bytes", len(b))
 	}
 }
