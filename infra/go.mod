@@ -7,6 +7,7 @@ require (
 	github.com/aws/constructs-go/constructs/v10 v10.8.1
 	github.com/aws/jsii-runtime-go v1.142.0
 	github.com/cdklabs/cdk-nag-go/cdknag/v2 v2.38.2
+	github.com/imagepipe/imagepipe/functions v0.0.0
 	github.com/imagepipe/imagepipe/statemachine v0.0.0
 )
 

@@ -63,8 +63,8 @@ func identityS3(t *testing.T, tw *Twin, c twinCognito, logins map[string]string)
 	return client, aws.ToString(id.IdentityId)
 }
 
-// put uploads a small photo with If-None-Match (the guest policy requires it) and
-// returns the API error code, "" when S3 accepted it.
+// put uploads a small photo with If-None-Match and returns the API error code, ""
+// when S3 accepted it.
 func put(t *testing.T, c *s3.Client, key string) string {
 	t.Helper()
 	_, err := c.PutObject(ctxT(t), &s3.PutObjectInput{Bucket: aws.String("images"), Key: aws.String(key),
@@ -81,16 +81,17 @@ func put(t *testing.T, c *s3.Client, key string) string {
 
 // A person signs up and in through the twin's Cognito, gets credentials for the
 // identity pool's roles, and IAM on the edge lets each identity do exactly what the
-// template's roles allow: upload under its own prefix, nothing else.
+// template's roles allow: no direct writes to the bucket, nothing else.
 func TestCognitoIdentitiesActAsTheirRoles(t *testing.T) {
 	tw := startTwin(t)
 	c := tw.cognito(t)
 	ctx := ctxT(t)
 
-	// A guest: its own prefix, not another's, and no Step Functions.
+	// A guest may not write to the bucket at all (uploads go through POST /uploads:
+	// TestPresignedPostUploadRunsThePipelineAndLimitsSize), and no Step Functions.
 	guest, guestID := identityS3(t, tw, c, nil)
-	if code := put(t, guest, "upload/"+guestID+"/mine.jpg"); code != "" {
-		t.Errorf("guest upload under its own prefix: %s", code)
+	if code := put(t, guest, "upload/"+guestID+"/mine.jpg"); code != "AccessDenied" {
+		t.Errorf("guest upload under its own prefix: %q, want AccessDenied", code)
 	}
 	if code := put(t, guest, "upload/someone-else/theirs.jpg"); code != "AccessDenied" {
 		t.Errorf("guest upload under another prefix: %q, want AccessDenied", code)
@@ -128,11 +129,8 @@ func TestCognitoIdentitiesActAsTheirRoles(t *testing.T) {
 	if userID == guestID {
 		t.Error("the signed-in user got the guest's identity")
 	}
-	if code := put(t, user, "upload/"+userID+"/mine.jpg"); code != "" {
-		t.Errorf("user upload under its own prefix: %s", code)
-	}
-	if code := put(t, user, "upload/"+userID+"/mine.jpg"); code == "" {
-		t.Error("a second upload to the same key overwrote the first (If-None-Match)")
+	if code := put(t, user, "upload/"+userID+"/mine.jpg"); code != "AccessDenied" {
+		t.Errorf("user upload under its own prefix: %q, want AccessDenied (uploads go through POST /uploads)", code)
 	}
 	if code := put(t, user, "thumbnail/forged.jpg"); code != "AccessDenied" {
 		t.Errorf("user upload under thumbnail/: %q, want AccessDenied", code)

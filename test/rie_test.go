@@ -128,6 +128,13 @@ func TestLambdasUnderRIE(t *testing.T) {
 			payload: `{}`,
 			check:   rieHas(`"started":0`, `"failed":0`),
 		},
+		"presign-upload": {
+			// Signs a POST policy; nothing is called.
+			env: []string{"IMAGES_BUCKET=images", "AWS_ENDPOINT_URL_S3=" + s3.srv.URL, "S3_USE_PATH_STYLE=true"},
+			payload: `{"httpMethod":"POST","path":"/uploads","requestContext":{"identity":{"cognitoIdentityId":"us-east-1:0f6c5a4e-2b1d-4c3a-9e8f-7a6b5c4d3e2f"}},` +
+				`"body":"{\"name\":\"red flower.jpg\",\"size\":12345,\"contentType\":\"image/jpeg\"}"}`,
+			check: rieHas(`"statusCode":200`, `upload/us-east-1:0f6c5a4e-2b1d-4c3a-9e8f-7a6b5c4d3e2f/`, `X-Amz-Signature`, `\"maxBytes\":52428800`),
+		},
 		"ping": {
 			env:     []string{"OPENSEARCH_ENDPOINT=" + osFake.URL},
 			payload: `{"httpMethod":"GET","path":"/ping"}`,

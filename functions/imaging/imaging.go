@@ -24,7 +24,7 @@ type Limits struct {
 }
 
 // DefaultLimits fit a 1 GB Lambda decoding a large phone or DSLR photo.
-var DefaultLimits = Limits{MaxBytes: 50 << 20, MaxPixels: 100_000_000, MaxSide: 20_000}
+var DefaultLimits = Limits{MaxBytes: pipeline.MaxUploadBytes, MaxPixels: 100_000_000, MaxSide: 20_000}
 
 // orDefault fills zero fields from DefaultLimits, so a zero Limits is safe.
 func (l Limits) orDefault() Limits {

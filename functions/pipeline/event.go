@@ -142,3 +142,16 @@ func quote(s string) string {
 	}
 	return `"` + s + `"`
 }
+
+// RejectedTagKey and RejectedTagValue mark an upload the pipeline refused for good
+// (package rejected sets it): the bucket's lifecycle rule (infra) expires objects
+// under UploadPrefix that carry it.
+const (
+	RejectedTagKey   = "imagepipe:status"
+	RejectedTagValue = "rejected"
+)
+
+// MaxUploadBytes is the largest upload the pipeline takes (imaging.DefaultLimits,
+// MAX_OBJECT_BYTES): presign-upload signs POST policies with it, so that S3 itself
+// refuses a larger file.
+const MaxUploadBytes = 50 << 20

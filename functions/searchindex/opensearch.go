@@ -240,6 +240,15 @@ func (o *OpenSearch) ensure(ctx context.Context) error {
 		if _, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name)+"/_mapping", nil, []byte(mappingUpdate), nil, false); err != nil {
 			return err
 		}
+		// An index created before the replica count was set (or with another node
+		// count) gets what the domain's nodes allow now: number_of_replicas is a
+		// dynamic setting, and a replica with no node to live on keeps it yellow.
+		if o.Replicas != nil {
+			body := []byte(`{"index": {"number_of_replicas": ` + strconv.Itoa(*o.Replicas) + `}}`)
+			if _, err := o.do(ctx, http.MethodPut, "/"+url.PathEscape(o.Name)+"/_settings", nil, body, nil, false); err != nil {
+				return err
+			}
+		}
 	}
 	o.ready = true
 	return nil

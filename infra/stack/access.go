@@ -90,7 +90,7 @@ func (s *ImagePipe) newFunctions(dir string, specs []FunctionSpec, set functionS
 			env["OPENSEARCH_ENDPOINT"] = endpoint
 			env["OPENSEARCH_INDEX"] = jsii.String(SearchIndex)
 		}
-		if spec.Name == FnSearch || spec.Name == FnPing {
+		if spec.Name == FnSearch || spec.Name == FnPing || spec.Name == FnPresignUpload {
 			env["ALLOWED_ORIGIN"] = set.webOrigin
 		}
 		// Only the named functions get FAULT_MODE; a deploy without the context heals.
@@ -147,6 +147,10 @@ func (s *ImagePipe) grantObjects() {
 	fn[FnMakeThumbnail].AddToRolePolicy(objects([]string{"s3:PutObject"}, "thumbnail/", "preview/"))
 	fn[FnRemoveDocument].AddToRolePolicy(objects([]string{"s3:DeleteObject"}, "thumbnail/", "preview/"))
 	fn[FnSearch].AddToRolePolicy(objects([]string{"s3:GetObject"}, "thumbnail/", "preview/")) // presigned URLs
+	// The POST policies presign-upload signs act as its role: S3 lets the browser's
+	// form write only what the role may, and the policy narrows it to one new key
+	// under the caller's own upload/<identity id>/ prefix, of at most 50 MiB.
+	fn[FnPresignUpload].AddToRolePolicy(objects([]string{"s3:PutObject"}, "upload/"))
 }
 
 // restrictDomainToFunctions writes the domain's resource policy straight onto the

@@ -13,7 +13,7 @@ const StageName = "prod"
 // corsHeaders are the request headers a signed browser request carries.
 var corsHeaders = []string{"Content-Type", "Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"}
 
-// newAPI: GET /images, GET /images/{id}, GET /ping and the operators' routes
+// newAPI: GET /images, GET /images/{id}, GET /ping, POST /uploads and the operators' routes
 // (addOperationsRoutes), IAM-authorized, CORS for origins (the website
 // first, then the devOrigin context's, if any).
 func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.RestApi {
@@ -23,14 +23,14 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 	})
 	api := awsapigateway.NewRestApi(s.Stack, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName:   jsii.String("imagepipe"),
-		Description:   jsii.String("imagepipe search, ping and the operators' API, SigV4-signed through the Cognito identity pool"),
+		Description:   jsii.String("imagepipe search, ping, uploads and the operators' API, SigV4-signed through the Cognito identity pool"),
 		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
 		// Every method is IAM-authorized unless it says otherwise; only the CORS
 		// preflight (OPTIONS, which browsers send unsigned) does.
 		DefaultMethodOptions: &awsapigateway.MethodOptions{AuthorizationType: awsapigateway.AuthorizationType_IAM},
 		DefaultCorsPreflightOptions: &awsapigateway.CorsOptions{
 			AllowOrigins: jsii.Strings(strs(origins)...),
-			AllowMethods: jsii.Strings("GET", "OPTIONS"),
+			AllowMethods: jsii.Strings("GET", "POST", "OPTIONS"),
 			AllowHeaders: jsii.Strings(corsHeaders...),
 			MaxAge:       awscdk.Duration_Hours(jsii.Number(1)),
 		},
@@ -72,6 +72,12 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 	ping.AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnPing], nil), &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 		RequestValidator:  validator,
+	})
+	// POST /uploads: a presigned S3 POST for one new upload (presign-upload), so
+	// that the size limit is in a policy S3 enforces, not in the browser.
+	uploads := api.Root().AddResource(jsii.String("uploads"), nil)
+	uploads.AddMethod(jsii.String("POST"), awsapigateway.NewLambdaIntegration(s.Functions[FnPresignUpload], nil), &awsapigateway.MethodOptions{
+		AuthorizationType: awsapigateway.AuthorizationType_IAM,
 	})
 	// API Gateway's own errors (a refused signature, a throttle, a failed function)
 	// carry no CORS headers by default, so a browser sees only "the API did not

@@ -53,6 +53,8 @@ func functionSpecs() []FunctionSpec {
 		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		{Name: FnPing, Description: "GET /ping: counts the indexed documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
+		// Signs one POST policy per call (no I/O): the smallest size is plenty.
+		{Name: FnPresignUpload, Description: "POST /uploads: a presigned S3 POST for one new key under the caller's upload prefix", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		// A partial run (stopped near the timeout) is safe: the next run carries on.
 		{Name: FnRedrive, Description: "Redrives failed work: failure queue to new executions, or RedriveExecution", MemoryMiB: 128, Timeout: awscdk.Duration_Minutes(jsii.Number(5))},
 		// Runs of at most 5 minutes (functions/cmd/load-tester) plus image generation
@@ -75,6 +77,7 @@ const (
 	FnRemoveDocument  = "remove-document"
 	FnSearch          = "search"
 	FnPing            = "ping"
+	FnPresignUpload   = "presign-upload"
 	FnRedrive         = "redrive"
 	FnLoadTester      = "load-tester"
 	FnOperations      = "operations"

@@ -14,11 +14,6 @@ import (
 // administrator (admin-add-user-to-group); nobody can join it by signing up.
 const OperatorsGroup = "operators"
 
-// UploadPrefixPolicy is the key prefix (an IAM policy variable) under which a
-// Cognito identity may upload: its own identity id, so that nobody can write, or
-// guess a key, under another's.
-const UploadPrefixPolicy = "upload/${cognito-identity.amazonaws.com:sub}/"
-
 type identity struct {
 	userPool     awscognito.UserPool
 	client       awscognito.UserPoolClient
@@ -27,7 +22,7 @@ type identity struct {
 }
 
 // newIdentity: a user pool whose usernames are email addresses, and an identity pool
-// with three roles: guests may search and upload under their own prefix; signed-in
+// with three roles: guests may search and ask for an upload (POST /uploads); signed-in
 // users may also ping; the operators group's role (chosen from the ID token's
 // cognito:preferred_role) may also call the operators' API (executions, the
 // failure queue, redrive) and run the load tester (grantOperators).
@@ -80,10 +75,9 @@ func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 		}
 		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Actions: jsii.Strings("execute-api:Invoke"), Resources: &arns})
 	}
-	search := []Route{{"GET", "/images"}, {"GET", "/images/{id}"}}
-	for _, r := range []awsiam.Role{s.UnauthRole, s.AuthRole, s.OperatorRole} {
-		r.AddToPolicy(s.uploadStatement())
-	}
+	// Uploads go through POST /uploads (presign-upload): the identities themselves
+	// may not write to the bucket at all.
+	search := []Route{{"GET", "/images"}, {"GET", "/images/{id}"}, {"POST", "/uploads"}}
 	s.UnauthRole.AddToPolicy(invoke(search...))
 	s.AuthRole.AddToPolicy(invoke(append(search, Route{"GET", "/ping"})...))
 	// The operators' API: nobody else's role may invoke it (IAM denies what no
@@ -115,20 +109,6 @@ func (s *ImagePipe) newIdentity(api awsapigateway.RestApi) identity {
 		},
 	})
 	return identity{userPool: pool, client: client, identityPool: ids, operators: operators}
-}
-
-// uploadStatement: s3:PutObject under the identity's own prefix, only as a
-// conditional write (If-None-Match: *), so nothing already there is overwritten.
-// UploadPart and CreateMultipartUpload (s3:PutObject too) never carry the header,
-// so web identities upload with one PUT: at most 5 GB, which S3 itself enforces.
-// IAM has no condition key for an object's size; the pipeline refuses uploads over
-// its 50 MB limit, and the lifecycle rule deletes what it refused (RejectedTag).
-func (s *ImagePipe) uploadStatement() awsiam.PolicyStatement {
-	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:    jsii.Strings("s3:PutObject"),
-		Resources:  jsii.Strings(*s.Bucket.ArnForObjects(jsii.String(UploadPrefixPolicy + "*"))),
-		Conditions: &map[string]any{"Null": map[string]any{"s3:if-none-match": "false"}},
-	})
 }
 
 // grantOperators: what only the operators group may do besides the operators'

@@ -223,30 +223,27 @@ func checkSearchDomain(t *testing.T, sy *synthesized, name string, nodes float64
 	}
 }
 
-// checkUploads: web identities put new objects only under their own prefix, nobody
-// but the pipeline reads uploads, and refused uploads expire.
+// checkUploads: web identities cannot write to the bucket at all; they may ask
+// presign-upload (POST /uploads), whose role alone may put objects, and only under
+// upload/; nobody but the pipeline reads uploads, and refused uploads expire.
 func checkUploads(t *testing.T, sy *synthesized) {
-	own := `/upload/${cognito-identity.amazonaws.com:sub}/*`
 	for _, role := range []string{"GuestRole", "UserRole", "OperatorRole"} {
-		puts := 0
-		for _, st := range sy.statements(sy.logicalID(role, "AWS::IAM::Role")) {
-			for _, a := range st.actions {
-				if !strings.HasPrefix(a, "s3:") {
-					continue
-				}
-				if a != "s3:PutObject" || len(st.resources) != 1 || !strings.Contains(st.resources[0], own) {
-					t.Errorf("%s: %s on %v, want s3:PutObject under the identity's own prefix only", role, a, st.resources)
-					continue
-				}
-				puts++
-				if !reflect.DeepEqual(st.condition, obj{"Null": obj{"s3:if-none-match": "false"}}) {
-					t.Errorf("%s: s3:PutObject condition %v, want If-None-Match required (no overwrite)", role, st.condition)
-				}
+		id := sy.logicalID(role, "AWS::IAM::Role")
+		for a := range sy.actions(id) {
+			if strings.HasPrefix(a, "s3:") {
+				t.Errorf("%s may %s; uploads go through POST /uploads", role, a)
 			}
 		}
-		if puts != 1 {
-			t.Errorf("%s: %d upload statements, want 1", role, puts)
+		if inv := strings.Join(sy.actions(id)["execute-api:Invoke"], " "); !strings.Contains(inv, "/prod/POST/uploads") {
+			t.Errorf("%s may not invoke POST /uploads: %s", role, inv)
 		}
+	}
+	presign := sy.actions(sy.functionRole("PresignUpload"))
+	if puts := presign["s3:PutObject"]; len(puts) != 1 || !strings.HasSuffix(puts[0], `"/upload/*"]]}`) {
+		t.Errorf("presign-upload: s3:PutObject on %v, want upload/* of the images bucket only", puts)
+	}
+	if env := sy.env("PresignUploadFunction"); env["IMAGES_BUCKET"] == nil || env["ALLOWED_ORIGIN"] == nil {
+		t.Errorf("presign-upload environment %v: want IMAGES_BUCKET and ALLOWED_ORIGIN", env)
 	}
 	// Only the three pipeline readers may get uploaded objects.
 	readers := map[string]bool{}
@@ -306,8 +303,9 @@ func checkOperators(t *testing.T, sy *synthesized) {
 	}
 	got := sy.actions(role)
 	// Executions and the failure queue go through the operators' API
-	// (checkOperationsAPI); the role itself reaches neither.
-	if a, want := sortedKeys(got), []string{"execute-api:Invoke", "lambda:InvokeFunction", "s3:PutObject"}; !reflect.DeepEqual(a, want) {
+	// (checkOperationsAPI), uploads through POST /uploads; the role itself reaches
+	// none of them.
+	if a, want := sortedKeys(got), []string{"execute-api:Invoke", "lambda:InvokeFunction"}; !reflect.DeepEqual(a, want) {
 		t.Errorf("operator actions %v, want %v", a, want)
 	}
 	invoke := strings.Join(got["lambda:InvokeFunction"], " ")

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/statemachine"
 )
 
@@ -240,7 +241,7 @@ func (s *ImagePipe) newAccessLogBucket() awss3.Bucket {
 // RejectedTag marks an upload the pipeline refused for good (not an image, too
 // large, corrupt): the lifecycle rule below deletes it after RejectedDays. The
 // functions that refuse an upload set it (s3:PutObjectTagging on upload/*).
-var RejectedTag = struct{ Key, Value string }{"imagepipe:status", "rejected"}
+var RejectedTag = struct{ Key, Value string }{pipeline.RejectedTagKey, pipeline.RejectedTagValue}
 
 // RejectedDays is how long a refused upload stays for inspection.
 const RejectedDays = 7

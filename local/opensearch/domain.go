@@ -54,8 +54,9 @@ type Domain struct {
 	dir    string
 	log    *slog.Logger
 
-	mu      sync.Mutex // guards indexes
+	mu      sync.Mutex // guards indexes and nodes
 	indexes map[string]*index
+	nodes   int // data nodes (SetDataNodes); 0 is 1
 }
 
 // Open opens (creating if needed) the domain whose indexes are kept under dataDir,

@@ -160,7 +160,31 @@ func (ix *index) putMapping(update map[string]*field) error {
 	if err := ix.bl.SetInternal(metaKey, raw); err != nil {
 		return fmt.Errorf("index %s mapping: %w", ix.name, err)
 	}
-	ix.meta.Mappings = next // the rest of meta never changes, and is read unlocked
+	ix.meta.Mappings = next // replicas change under the same lock (setReplicas)
+	return nil
+}
+
+// metaCopy is the index's metadata as of now (replicas change with _settings).
+func (ix *index) metaCopy() indexMeta {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.meta
+}
+
+// setReplicas changes number_of_replicas, durably.
+func (ix *index) setReplicas(n int) error {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	meta := ix.meta
+	meta.Replicas = n
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("index %s settings: %w", ix.name, err)
+	}
+	if err := ix.bl.SetInternal(metaKey, raw); err != nil {
+		return fmt.Errorf("index %s settings: %w", ix.name, err)
+	}
+	ix.meta.Replicas = n
 	return nil
 }
 

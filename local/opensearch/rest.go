@@ -88,6 +88,10 @@ var writeParams = []string{"refresh", "if_seq_no", "if_primary_term"}
 var routes = []route{
 	{http.MethodPut, []string{":index"}, nil, (*Domain).createIndex},
 	{http.MethodPut, []string{":index", "_mapping"}, nil, (*Domain).putMapping},
+	{http.MethodGet, []string{":index", "_settings"}, nil, (*Domain).getSettings},
+	{http.MethodPut, []string{":index", "_settings"}, nil, (*Domain).putSettings},
+	{http.MethodGet, []string{"_cluster", "health"}, nil, (*Domain).health},
+	{http.MethodGet, []string{"_cluster", "health", ":index"}, nil, (*Domain).health},
 	{http.MethodGet, []string{":index", "_doc", ":id"}, nil, (*Domain).getDoc},
 	{http.MethodPut, []string{":index", "_doc", ":id"}, append(slices.Clone(writeParams), "op_type"), (*Domain).putDoc},
 	{http.MethodDelete, []string{":index", "_doc", ":id"}, writeParams, (*Domain).deleteDoc},
@@ -137,10 +141,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// shards is the _shards of a write: the primary and its replicas, of which only the
-// primary exists on the twin's single node (as on a one-node domain).
-func shards(ix *index) map[string]any {
-	return map[string]any{"total": 1 + ix.meta.Replicas, "successful": 1, "failed": 0}
+// shards is the _shards of a write: the primary and its replicas, of which those
+// the domain's nodes can hold succeed (on one node, only the primary).
+func (d *Domain) shards(ix *index) map[string]any {
+	r := ix.metaCopy().Replicas
+	return map[string]any{"total": 1 + r, "successful": 1 + d.assigned(r), "failed": 0}
 }
 
 // searchShards is the _shards of a search or count over the one shard.
@@ -325,9 +330,9 @@ func writeOptions(q url.Values) (cond writeCond, forced bool, err error) {
 	return cond, forced, nil
 }
 
-func writeAnswer(rq *request, ix *index, id string, rec record, result string, forced bool, status int) {
+func (d *Domain) writeAnswer(rq *request, ix *index, id string, rec record, result string, forced bool, status int) {
 	out := map[string]any{"_index": ix.name, "_id": id, "_version": rec.Version, "result": result,
-		"_shards": shards(ix), "_seq_no": rec.SeqNo, "_primary_term": rec.Term}
+		"_shards": d.shards(ix), "_seq_no": rec.SeqNo, "_primary_term": rec.Term}
 	if forced {
 		out["forced_refresh"] = true
 	}
@@ -359,9 +364,9 @@ func (d *Domain) putDoc(rq *request) error {
 		return err
 	}
 	if created {
-		writeAnswer(rq, ix, id, rec, "created", forced, http.StatusCreated)
+		d.writeAnswer(rq, ix, id, rec, "created", forced, http.StatusCreated)
 	} else {
-		writeAnswer(rq, ix, id, rec, "updated", forced, http.StatusOK)
+		d.writeAnswer(rq, ix, id, rec, "updated", forced, http.StatusOK)
 	}
 	return nil
 }
@@ -383,9 +388,9 @@ func (d *Domain) deleteDoc(rq *request) error {
 		return err
 	}
 	if found {
-		writeAnswer(rq, ix, id, rec, "deleted", forced, http.StatusOK)
+		d.writeAnswer(rq, ix, id, rec, "deleted", forced, http.StatusOK)
 	} else {
-		writeAnswer(rq, ix, id, rec, "not_found", forced, http.StatusNotFound)
+		d.writeAnswer(rq, ix, id, rec, "not_found", forced, http.StatusNotFound)
 	}
 	return nil
 }

@@ -199,7 +199,9 @@ func TestUnsupportedRequests(t *testing.T) {
 	for _, c := range [][3]string{
 		{"GET", "/", ""},
 		{"GET", "/_cat/indices", ""},
-		{"GET", "/_cluster/health", ""},
+		{"GET", "/_cluster/state", ""},
+		{"GET", "/images/_settings?flat_settings=true", ""},
+		{"PUT", "/images/_settings", `{"index":{"refresh_interval":"1s"}}`},
 		{"POST", "/images/_doc", `{}`},              // automatic id
 		{"POST", "/images/_doc/x", `{}`},            // POST rather than PUT
 		{"POST", "/images/_update/x", `{"doc":{}}`}, // scripted or partial updates

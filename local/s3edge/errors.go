@@ -29,6 +29,7 @@ type s3Error struct {
 	MinSizeAllowed string `xml:",omitempty"`
 	MaxSizeAllowed string `xml:",omitempty"`
 	Size           string `xml:",omitempty"`
+	Condition      string `xml:",omitempty"`
 	RequestID      string `xml:"RequestId"`
 	HostID         string `xml:"HostId"`
 }

@@ -21,6 +21,7 @@ const (
 	ReasonCopy            = "CopyObject"
 	ReasonMultipart       = "CompleteMultipartUpload"
 	ReasonDelete          = "DeleteObject"
+	ReasonPost            = "PostObject"
 	DeletionTypePermanent = "Permanently Deleted"
 )
 
@@ -31,6 +32,7 @@ type eventInfo struct {
 	size               int64
 	etag               string
 	requestID          string
+	requester          string // "" is the bucket's account
 	sourceIP           string
 	at                 time.Time
 }
@@ -58,7 +60,7 @@ func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
 			Bucket:          pipeline.BucketRef{Name: in.bucket},
 			Object:          pipeline.ObjectRef{Key: EventKey(in.key), Sequencer: sequencer},
 			RequestID:       in.requestID,
-			Requester:       Account,
+			Requester:       requester(in),
 			SourceIPAddress: in.sourceIP,
 			Reason:          in.reason,
 		},
@@ -70,6 +72,13 @@ func buildEvent(in eventInfo, sequencer string) pipeline.ObjectEvent {
 		ev.Detail.DeletionType = DeletionTypePermanent
 	}
 	return ev
+}
+
+func requester(in eventInfo) string {
+	if in.requester != "" {
+		return in.requester
+	}
+	return Account
 }
 
 // staged is what a commit put in the outbox: the events and their outbox ids.

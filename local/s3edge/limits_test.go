@@ -261,7 +261,7 @@ func TestPutRefusedBeforeReadingBody(t *testing.T) {
 		{"over 5 GiB", "/images/upload/huge.bin", map[string]string{"Content-Length": "5368709121"}, "EntityTooLarge"},
 		{"user metadata over 2 KB", "/images/upload/meta.bin", map[string]string{"Content-Length": "1", "X-Amz-Meta-Big": strings.Repeat("m", 2100)}, "MetadataTooLarge"},
 		{"no bucket", "/nope/upload/x", map[string]string{"Content-Length": "1"}, "NoSuchBucket"},
-		{"tagging", "/images/upload/x?tagging", map[string]string{"Content-Length": "1"}, "NotImplemented"},
+		{"acl", "/images/upload/x?acl", map[string]string{"Content-Length": "1"}, "NotImplemented"},
 	} {
 		conn, err := net.Dial("tcp", strings.TrimPrefix(e.http.URL, "http://"))
 		if err != nil {

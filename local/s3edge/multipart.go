@@ -2,6 +2,7 @@ package s3edge
 
 import (
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
@@ -32,8 +33,12 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, rq *reques
 	if err != nil {
 		return err
 	}
+	tags, err := headerTags(r.Header)
+	if err != nil {
+		return err
+	}
 	id := randomName() + randomName()
-	if err := s.store.createUpload(id, upload{Bucket: rq.bucket, Key: rq.key, Meta: meta, Initiated: s.opts.Now().UTC()}); err != nil {
+	if err := s.store.createUpload(id, upload{Bucket: rq.bucket, Key: rq.key, Meta: meta, Tags: tags, Initiated: s.opts.Now().UTC()}); err != nil {
 		return err
 	}
 	writeXML(w, http.StatusOK, struct {
@@ -49,13 +54,13 @@ func (s *Server) createUpload(w http.ResponseWriter, r *http.Request, rq *reques
 // uploadPart answers UploadPart (PUT /bucket/key?partNumber=N&uploadId=ID). The
 // body streams to a file; only its record's commit waits for the upload's lock.
 func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, rq *request, id string) error {
-	if r.Header.Get("X-Amz-Copy-Source") != "" {
-		return errNotImplemented("UploadPartCopy")
-	}
 	raw := rq.q.Get("partNumber")
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < 1 || n > maxPartNumber {
 		return errInvalidArgument("partNumber", raw, "Part number must be an integer between 1 and 10000, inclusive")
+	}
+	if r.Header.Get("X-Amz-Copy-Source") != "" {
+		return s.uploadPartCopy(w, r, rq, id, n)
 	}
 	size, err := bodySize(r)
 	if err != nil {
@@ -85,6 +90,77 @@ func (s *Server) uploadPart(w http.ResponseWriter, r *http.Request, rq *request,
 	d.echo(w)
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// uploadPartCopy answers UploadPartCopy (UploadPart with x-amz-copy-source and an
+// optional x-amz-copy-source-range "bytes=first-last"): the part is the range of
+// an existing object, at most 5 GiB (a larger source must be copied in ranges);
+// part sizes are checked at completion, as for uploaded parts
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html).
+func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, rq *request, id string, n int) error {
+	srcBucket, srcKey, err := parseCopySource(r.Header.Get("X-Amz-Copy-Source"))
+	if err != nil {
+		return err
+	}
+	if _, _, err := s.store.getUpload(id, rq.bucket, rq.key); err != nil {
+		return err
+	}
+	src, f, err := s.store.open(srcBucket, srcKey)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && strings.Trim(m, `"`) != src.etag() {
+		return errPrecondition()
+	}
+	if m := r.Header.Get("X-Amz-Copy-Source-If-None-Match"); m != "" && strings.Trim(m, `"`) == src.etag() {
+		return errPrecondition()
+	}
+	start, length, err := copyRange(r.Header.Get("X-Amz-Copy-Source-Range"), src.Size)
+	if err != nil {
+		return err
+	}
+	if length > maxPutSize {
+		return newError(400, "InvalidRequest", "The specified copy source is larger than the maximum allowable size for a copy source: "+strconv.Itoa(maxPutSize))
+	}
+	sum := md5.New()
+	file, size, err := s.store.writeFile(s.store.parts, io.NewSectionReader(f, start, length), sum)
+	if err != nil {
+		return err
+	}
+	now := s.opts.Now().UTC()
+	unlock := s.locks.rlock(uploadLockName(id))
+	err = s.store.putPart(id, rq.bucket, rq.key, n, part{File: file, Size: size, MD5: sum.Sum(nil), LastModified: now})
+	unlock()
+	if err != nil {
+		return err
+	}
+	writeXML(w, http.StatusOK, struct {
+		XMLName      xml.Name `xml:"CopyPartResult"`
+		Xmlns        string   `xml:"xmlns,attr"`
+		LastModified string
+		ETag         string
+	}{Xmlns: s3Namespace, LastModified: now.Format(isoTime), ETag: `"` + hex.EncodeToString(sum.Sum(nil)) + `"`})
+	return nil
+}
+
+// copyRange reads x-amz-copy-source-range against a source of size bytes: the
+// whole source when absent; otherwise both offsets, within the source.
+func copyRange(v string, size int64) (start, length int64, err error) {
+	if v == "" {
+		return 0, size, nil
+	}
+	spec, ok := strings.CutPrefix(v, "bytes=")
+	a, b, ok2 := strings.Cut(spec, "-")
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if !ok || !ok2 || err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, 0, errInvalidArgument("x-amz-copy-source-range", v, "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+	}
+	if last >= size {
+		return 0, 0, errInvalidArgument("x-amz-copy-source-range", v, "Range specified is not valid for source object of size: "+strconv.FormatInt(size, 10))
+	}
+	return first, last - first + 1, nil
 }
 
 // completeRequest is CompleteMultipartUpload's body.
@@ -133,7 +209,7 @@ func (s *Server) completeUpload(w http.ResponseWriter, r *http.Request, rq *requ
 	var files []string
 	op := putOp{
 		bucket: rq.bucket, key: rq.key, cond: conditionsFrom(r.Header),
-		rec:   record{Blob: blob, Size: total, MD5: sum, ETag: etag, Meta: meta, LastModified: now.UTC()},
+		rec:   record{Blob: blob, Size: total, MD5: sum, ETag: etag, Meta: meta, Tags: u.Tags, LastModified: now.UTC()},
 		event: s.eventBase(r, rq, pipeline.DetailTypeCreated, ReasonMultipart),
 		also: func(tx *bolt.Tx) (err error) {
 			files, err = dropUploadTx(tx, id, rq.bucket, rq.key)

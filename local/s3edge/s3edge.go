@@ -44,11 +44,17 @@ type Options struct {
 	// for a key: days after initiation an incomplete upload is aborted, 0 never
 	// (see AbortIncompleteUploadDays). nil: 1 day everywhere.
 	UploadExpiryDays func(bucket, key string) int
-	// LifecycleEvery is how often expired uploads are aborted (default 1h; negative
-	// disables). It also runs at start.
+	// ExpirationRules are a bucket's lifecycle Expiration rules (ExpirationRules
+	// reads them from the template); nil: objects never expire.
+	ExpirationRules func(bucket string) []ExpirationRule
+	// LifecycleEvery is how often expired uploads are aborted and expired objects
+	// deleted (default 1h; negative disables). It also runs at start.
 	LifecycleEvery time.Duration
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// PostAuth verifies and authorizes POST Object (browser form uploads); nil
+	// refuses them.
+	PostAuth PostAuth
+	Logger   *slog.Logger
+	Now      func() time.Time
 
 	// Rates are S3's per-prefix request rates (zero: none); see RequestRates.
 	Rates RequestRates
@@ -123,18 +129,25 @@ func New(dir string, opts Options) (*Server, error) {
 		log:  opts.Logger.With("component", "s3edge"),
 		stop: make(chan struct{}),
 	}
-	if _, err := s.ExpireUploads(context.Background()); err != nil {
-		s.log.Warn("expiring incomplete uploads failed", "err", err)
+	if err := s.Lifecycle(context.Background()); err != nil {
+		s.log.Warn("lifecycle failed", "err", err)
 	}
 	s.every(opts.RedeliverEvery, "event redelivery", func(ctx context.Context) error {
 		_, err := s.Redeliver(ctx)
 		return err
 	})
-	s.every(opts.LifecycleEvery, "upload expiry", func(ctx context.Context) error {
-		_, err := s.ExpireUploads(ctx)
-		return err
-	})
+	s.every(opts.LifecycleEvery, "lifecycle", s.Lifecycle)
 	return s, nil
+}
+
+// Lifecycle applies the buckets' lifecycle rules once: incomplete multipart
+// uploads are aborted, expired objects deleted.
+func (s *Server) Lifecycle(ctx context.Context) error {
+	if _, err := s.ExpireUploads(ctx); err != nil {
+		return err
+	}
+	_, err := s.ExpireObjects(ctx)
+	return err
 }
 
 // every runs fn periodically until Close. A panic (bbolt panics on a page damaged
@@ -266,6 +279,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return s.listUploads(w, rq)
 	case q.Has("uploads"):
 		return newError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
+	case obj && q.Has("tagging"):
+		return s.routeTagging(w, r, rq)
 	case obj && unsupportedSubresource(q) != "":
 		return errNotImplemented("?" + unsupportedSubresource(q))
 	case obj && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "":
@@ -276,8 +291,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, rq *request) erro
 		return s.deleteObject(w, r, rq)
 	case !obj && r.Method == http.MethodPost && q.Has("delete"):
 		return s.deleteObjects(w, r, rq)
+	case isPostObject(r, rq):
+		return s.postObject(w, r, rq)
 	case r.Method == http.MethodPost:
-		return errNotImplemented("POST Object (browser form upload); use PUT")
+		return newError(405, "MethodNotAllowed", "The specified method is not allowed against this resource.")
 	}
 	ew := &etagWriter{ResponseWriter: w}
 	s.fake.ServeHTTP(ew, r)
@@ -302,7 +319,7 @@ func (s *Server) routeUpload(w http.ResponseWriter, r *http.Request, rq *request
 // unsupportedSubresource names an object subresource the edge does not emulate;
 // gofakes3 would take "PUT ?tagging" for a PutObject and overwrite the object.
 func unsupportedSubresource(q url.Values) string {
-	for _, name := range []string{"tagging", "acl", "retention", "legal-hold", "torrent", "restore", "select", "attributes"} {
+	for _, name := range []string{"acl", "retention", "legal-hold", "torrent", "restore", "select", "attributes"} {
 		if q.Has(name) {
 			return name
 		}

@@ -62,6 +62,7 @@ type record struct {
 	MD5          []byte            `json:"md5"`
 	ETag         string            `json:"etag,omitempty"` // multipart: hex(MD5 of part MD5s)-N
 	Meta         map[string]string `json:"meta"`
+	Tags         []Tag             `json:"tags,omitempty"`
 	LastModified time.Time         `json:"lastModified"`
 }
 
@@ -619,6 +620,9 @@ func (s *store) object(key string, r *record, contents io.ReadCloser, rng *gofak
 	}
 	if r.ETag != "" {
 		meta[edgeETag] = r.ETag
+	}
+	if n := tagCount(r.Tags); n != "" {
+		meta["X-Amz-Tagging-Count"] = n
 	}
 	return &gofakes3.Object{Name: key, Metadata: meta, Size: r.Size, Contents: contents, Hash: r.MD5, Range: rng}
 }

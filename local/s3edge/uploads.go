@@ -22,6 +22,7 @@ type upload struct {
 	Bucket    string            `json:"bucket"`
 	Key       string            `json:"key"`
 	Meta      map[string]string `json:"meta"`
+	Tags      []Tag             `json:"tags,omitempty"`
 	Initiated time.Time         `json:"initiated"`
 }
 

@@ -192,6 +192,10 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, rq *request) 
 	if err != nil {
 		return err
 	}
+	tags, err := headerTags(r.Header)
+	if err != nil {
+		return err
+	}
 	d, err := newDigests(r.Header)
 	if err != nil {
 		return err
@@ -203,7 +207,7 @@ func (s *Server) putObject(w http.ResponseWriter, r *http.Request, rq *request) 
 	sum := d.md5.Sum(nil)
 	op := putOp{
 		bucket: rq.bucket, key: rq.key, cond: conditionsFrom(r.Header),
-		rec:   record{Blob: blob, Size: size, MD5: sum, Meta: meta, LastModified: now.UTC()},
+		rec:   record{Blob: blob, Size: size, MD5: sum, Meta: meta, Tags: tags, LastModified: now.UTC()},
 		event: s.eventBase(r, rq, pipeline.DetailTypeCreated, ReasonPut),
 	}
 	if _, err := s.commitPut(r.Context(), op); err != nil {
@@ -231,6 +235,10 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 	if directive != "" && directive != "COPY" && directive != "REPLACE" {
 		return errInvalidArgument("x-amz-metadata-directive", directive, "Unknown metadata directive.")
 	}
+	tags, err := copyTags(r.Header)
+	if err != nil {
+		return err
+	}
 	if srcBucket == rq.bucket && srcKey == rq.key && directive != "REPLACE" {
 		return newError(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
@@ -253,6 +261,9 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 		}
 	}
 	meta["Last-Modified"] = now.UTC().Format(http.TimeFormat)
+	if tags == nil {
+		tags = src.Tags
+	}
 	sum := md5.New()
 	blob, n, err := s.store.writeFile(s.store.blobs, f, sum)
 	if err != nil {
@@ -260,7 +271,7 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 	}
 	op := putOp{
 		bucket: rq.bucket, key: rq.key, cond: conditionsFrom(r.Header),
-		rec:   record{Blob: blob, Size: n, MD5: sum.Sum(nil), Meta: meta, LastModified: now.UTC()},
+		rec:   record{Blob: blob, Size: n, MD5: sum.Sum(nil), Meta: meta, Tags: tags, LastModified: now.UTC()},
 		event: s.eventBase(r, rq, pipeline.DetailTypeCreated, ReasonCopy),
 	}
 	if _, err := s.commitPut(r.Context(), op); err != nil {
@@ -273,6 +284,23 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 		LastModified string
 	}{Xmlns: s3Namespace, ETag: `"` + hex.EncodeToString(op.rec.MD5) + `"`, LastModified: now.UTC().Format(isoTime)})
 	return nil
+}
+
+// copyTags is a copy's tag set under x-amz-tagging-directive: nil for COPY (the
+// default: the source's tags), x-amz-tagging's (possibly none) for REPLACE.
+func copyTags(h http.Header) ([]Tag, error) {
+	switch d := strings.ToUpper(h.Get("X-Amz-Tagging-Directive")); d {
+	case "", "COPY":
+		return nil, nil
+	case "REPLACE":
+		tags, err := headerTags(h)
+		if tags == nil && err == nil {
+			tags = []Tag{}
+		}
+		return tags, err
+	default:
+		return nil, errInvalidArgument("x-amz-tagging-directive", d, "Unknown tagging directive.")
+	}
 }
 
 // parseCopySource reads x-amz-copy-source: "bucket/key" or "/bucket/key",

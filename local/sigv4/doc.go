@@ -57,8 +57,9 @@
 //
 // Signature Version 2 and Signature Version 4A (AWS4-ECDSA-P256-SHA256, also its
 // STREAMING-AWS4-ECDSA-* payloads) are refused as Unsupported, never passed
-// unverified. S3 POST uploads with a signed policy (browser form posts) are not
-// verified here: such a request has no Authorization header and is MissingAuth. A
+// unverified. S3 POST uploads with a signed policy (browser form posts) have no
+// Authorization header (Verify: MissingAuth); VerifyPost checks their policy's
+// signature, and the S3 handler the policy's expiration and conditions. A
 // presigned URL made with temporary credentials fails once the credentials expire
 // (ExpiredToken), as in AWS, but its X-Amz-Expires is not otherwise capped by the
 // credentials' lifetime. curl 7.88 (this machine's) does not sort query

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/imagepipe/imagepipe/local/cognito"
 	"github.com/imagepipe/imagepipe/local/iam"
 	"github.com/imagepipe/imagepipe/local/lambdart"
+	"github.com/imagepipe/imagepipe/local/s3edge"
 	"github.com/imagepipe/imagepipe/local/sigv4"
 )
 
@@ -116,7 +118,9 @@ func (a *auth) edgeAuth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// A CORS preflight carries no credentials, in AWS too; nor do Cognito's
 		// public calls (sign-up, sign-in, GetId: the app has no credentials yet).
-		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" || cognito.Public(r) {
+		// Nor does a browser form upload (POST Object): its signature is in the form,
+		// and the S3 edge verifies it and asks AuthorizePost.
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" || cognito.Public(r) || s3edge.IsFormUpload(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -145,6 +149,24 @@ func (a *auth) edgeAuth(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// AuthorizePost decides a POST Object (s3edge.PostAuth) as IAM decides it: the
+// policy's signer needs s3:PutObject on the object, and s3:PutObjectTagging when the
+// form tags it, under the template's identity and bucket policies.
+func (a *auth) AuthorizePost(r *http.Request, p sigv4.Principal, bucket, key string, tagged bool) error {
+	ctx := iam.Merge(iam.RequestContext(r, Region), p.Context)
+	actions := []string{"s3:PutObject"}
+	if tagged {
+		actions = append(actions, "s3:PutObjectTagging")
+	}
+	for _, action := range actions {
+		if d := a.policies.Authorize(p.ARN, action, "arn:"+awsid.Partition+":s3:::"+bucket+"/"+key, ctx); !d.Allowed {
+			a.log.Info("access denied", "decision", d.String())
+			return errors.New(d.Message())
+		}
+	}
+	return nil
 }
 
 // protocolFor is the error shape of a service; an unsigned request is told apart as

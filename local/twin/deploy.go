@@ -31,15 +31,19 @@ type deployment struct {
 	events   map[string]bool // buckets that send their changes to EventBridge
 	// uploadExpiry is each bucket's AbortIncompleteMultipartUpload rule, in days.
 	uploadExpiry map[string]func(key string) int
-	cors         map[string][]corsRule // each bucket's CORS rules
-	queues       []queueSpec
-	machines     []machineSpec
-	rules        []ruleSpec
-	functions    []lambdart.Function
-	commands     map[string]string // function ARN → functions/cmd/<name>
-	api          []apigw.Resource
-	domains      []string // OpenSearch domain names
-	cognito      []*cfn.Resource
+	// expiration is each bucket's lifecycle Expiration rules.
+	expiration map[string][]s3edge.ExpirationRule
+	cors       map[string][]corsRule // each bucket's CORS rules
+	queues     []queueSpec
+	machines   []machineSpec
+	rules      []ruleSpec
+	functions  []lambdart.Function
+	commands   map[string]string // function ARN → functions/cmd/<name>
+	api        []apigw.Resource
+	domains    []string // OpenSearch domain names
+	// dataNodes is each domain's ClusterConfig.InstanceCount (1 when unset).
+	dataNodes map[string]int
+	cognito   []*cfn.Resource
 	// standIns counts the resources of each type the twin does not run itself.
 	standIns map[string]int
 }
@@ -120,7 +124,7 @@ var standIns = map[string]string{
 // readDeployment sorts a resolved template's resources into the twin's services.
 // fnDir holds the bootstraps built for this machine (build/twin/<name>/bootstrap).
 func readDeployment(t *cfn.Template, fnDir string) (*deployment, error) {
-	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, cors: map[string][]corsRule{}, commands: map[string]string{}, standIns: map[string]int{}}
+	d := &deployment{events: map[string]bool{}, uploadExpiry: map[string]func(string) int{}, expiration: map[string][]s3edge.ExpirationRule{}, cors: map[string][]corsRule{}, commands: map[string]string{}, standIns: map[string]int{}}
 	var unknown []string
 	d.template = t
 	for _, id := range t.Order {
@@ -159,6 +163,11 @@ func readBucket(d *deployment, r *cfn.Resource, _ string) error {
 	}
 	d.buckets = append(d.buckets, r.Name)
 	d.uploadExpiry[r.Name] = s3edge.AbortIncompleteUploadDays(r.Properties["LifecycleConfiguration"])
+	exp, err := s3edge.ExpirationRules(r.Properties["LifecycleConfiguration"])
+	if err != nil {
+		return fmt.Errorf("property %w", err)
+	}
+	d.expiration[r.Name] = exp
 	rules, err := readCORS(r.Properties["CorsConfiguration"])
 	if err != nil {
 		return err
@@ -370,6 +379,17 @@ func readFunction(d *deployment, r *cfn.Resource, fnDir string) error {
 
 func readDomain(d *deployment, r *cfn.Resource, _ string) error {
 	d.domains = append(d.domains, r.Name)
+	n := 1
+	if v, ok := cfn.Num(r.Properties, "ClusterConfig", "InstanceCount"); ok {
+		if v < 1 || v != float64(int(v)) {
+			return fmt.Errorf("property ClusterConfig.InstanceCount %v is not a whole number of nodes", v)
+		}
+		n = int(v)
+	}
+	if d.dataNodes == nil {
+		d.dataNodes = map[string]int{}
+	}
+	d.dataNodes[r.Name] = n
 	return nil
 }
 

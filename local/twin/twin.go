@@ -175,6 +175,8 @@ func Start(ctx context.Context, cfg Config) (_ *Twin, err error) {
 	}
 	if t.objects, err = s3edge.New(filepath.Join(cfg.DataDir, "objects"), s3edge.Options{
 		Buckets: d.buckets, Events: func(b string) bool { return d.events[b] }, Emit: router.Dispatch, Logger: t.log, Rates: t.quotas.s3,
+		ExpirationRules: func(b string) []s3edge.ExpirationRule { return d.expiration[b] },
+		PostAuth:        t.auth,
 		UploadExpiryDays: func(b, k string) int {
 			if f := d.uploadExpiry[b]; f != nil {
 				return f(k)
@@ -284,6 +286,9 @@ func (t *Twin) startSearch(d *deployment) error {
 		if err != nil {
 			return fmt.Errorf("OpenSearch domain %s: %w", name, err)
 		}
+		// Replicas the domain's nodes cannot hold stay unassigned: a yellow cluster,
+		// as in AWS.
+		dom.SetDataNodes(d.dataNodes[name])
 		t.search[prefix] = dom
 	}
 	return nil

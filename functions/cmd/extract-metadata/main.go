@@ -17,6 +17,7 @@ import (
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/lambdaenv"
 	"github.com/imagepipe/imagepipe/functions/objects"
+	"github.com/imagepipe/imagepipe/functions/rejected"
 	"github.com/imagepipe/imagepipe/functions/steps/extractmetadata"
 )
 
@@ -36,5 +37,6 @@ func main() {
 	client := lambdaenv.S3(cfg)
 	h := extractmetadata.Handler{Store: objects.Store{S3: client}, Limits: lim}
 	slog.Info("starting", "function", "extract-metadata", "maxBytes", lim.MaxBytes, "maxPixels", lim.MaxPixels, "decodeBudget", mem.Budget)
-	lambda.Start(faults.Wrap("extract-metadata", mode, rand.Float64, h.Handle))
+	// An upload refused for good is tagged for the bucket's lifecycle rule.
+	lambda.Start(faults.Wrap("extract-metadata", mode, rand.Float64, rejected.Wrap(client, h.Handle)))
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/imagepipe/imagepipe/functions/imaging"
 	"github.com/imagepipe/imagepipe/functions/lambdaenv"
 	"github.com/imagepipe/imagepipe/functions/objects"
+	"github.com/imagepipe/imagepipe/functions/rejected"
 	"github.com/imagepipe/imagepipe/functions/steps/makethumbnail"
 )
 
@@ -53,7 +54,8 @@ func main() {
 		PreviewSize: int(preview),
 	}
 	slog.Info("starting", "function", "make-thumbnail", "size", h.Size, "previewSize", h.PreviewSize, "decodeBudget", mem.Budget)
-	lambda.Start(faults.Wrap("make-thumbnail", mode, rand.Float64, h.Handle))
+	// An upload refused for good is tagged for the bucket's lifecycle rule.
+	lambda.Start(faults.Wrap("make-thumbnail", mode, rand.Float64, rejected.Wrap(client, h.Handle)))
 }
 
 type configError string
