@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -62,7 +64,9 @@ func (tw *Twin) queuedFailures(t *testing.T) []queuedFailure {
 }
 
 // postRedrive POSTs a JSON body to an /api/failures route and decodes the answer; it
-// fails the test when the answer takes longer than redriveAnswerBound.
+// fails the test when the answer takes longer than redriveAnswerBound. A redrive
+// answers 202 at once with its job's execution: the report is the job's output,
+// followed through GET /api/executions/{arn} within the same bound.
 func (tw *Twin) postRedrive(t *testing.T, path, body string) redriveAnswer {
 	t.Helper()
 	client := tw.API()
@@ -79,7 +83,10 @@ func (tw *Twin) postRedrive(t *testing.T, path, body string) redriveAnswer {
 	if took > redriveAnswerBound {
 		t.Errorf("POST %s answered after %v, bound %v", path, took, redriveAnswerBound)
 	}
-	if resp.StatusCode != 200 {
+	var job struct{ ExecutionArn string }
+	if resp.StatusCode == http.StatusAccepted && json.Unmarshal(raw, &job) == nil && job.ExecutionArn != "" {
+		raw = tw.followJob(t, job.ExecutionArn, start.Add(redriveAnswerBound))
+	} else if resp.StatusCode != 200 {
 		t.Fatalf("POST %s: status %d: %s", path, resp.StatusCode, raw)
 	}
 	var ans redriveAnswer
@@ -87,6 +94,25 @@ func (tw *Twin) postRedrive(t *testing.T, path, body string) redriveAnswer {
 		t.Fatalf("POST %s: answer %s: %v", path, raw, err)
 	}
 	return ans
+}
+
+// followJob reads a redrive job's execution through the operators' API until it
+// ends, by deadline, and returns its output.
+func (tw *Twin) followJob(t *testing.T, arn string, deadline time.Time) []byte {
+	t.Helper()
+	var d struct {
+		Execution struct{ Status, Output, Error, Cause string }
+	}
+	waitFor(t, time.Until(deadline), "the redrive job "+arn+" to end", func() (bool, error) {
+		if st := tw.getJSON(t, "/api/executions/"+url.PathEscape(arn), &d); st != 200 {
+			return false, fmt.Errorf("GET /api/executions/%s: %d", arn, st)
+		}
+		return d.Execution.Status != "RUNNING", nil
+	})
+	if d.Execution.Status != "SUCCEEDED" {
+		t.Fatalf("redrive job %s: %s %s", d.Execution.Status, d.Execution.Error, d.Execution.Cause)
+	}
+	return []byte(d.Execution.Output)
 }
 
 // putTexts uploads n text files under upload/<dir>/: files the pipeline can never read.

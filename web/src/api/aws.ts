@@ -226,8 +226,34 @@ export class AwsApi implements Api {
     return this.operatorsOnly("Discarding", () => this.call("POST", "/failures/discard", "Discard", { messageIds }));
   }
 
-  redrive(req: RedriveRequest = {}): Promise<RedriveReport> {
-    return this.operatorsOnly("Redrive", () => this.call("POST", "/failures/redrive", "Redrive", req));
+  /**
+   * redrive starts the redrive job (POST /failures/redrive answers at once with its
+   * execution) and follows it through GET /executions/{arn} until it ends; progress
+   * hears each round's report as it lands. The job's output is the report. A stack
+   * without the job answers one bounded round instead, returned as it is.
+   */
+  async redrive(req: RedriveRequest = {}, progress?: (round: number, r: RedriveReport) => void): Promise<RedriveReport> {
+    const start = await this.operatorsOnly("Redrive", () =>
+      this.call<RedriveReport & { executionArn?: string }>("POST", "/failures/redrive", "Redrive", req),
+    );
+    if (!start.executionArn) return start;
+    const deadline = Date.now() + JOB_FOLLOW_MS;
+    let seen = 0;
+    for (;;) {
+      const d = await this.describeExecution(start.executionArn);
+      const rounds = d.history.filter((e) => e.type === "TaskSucceeded");
+      if (progress && rounds.length > seen) {
+        seen = rounds.length;
+        const last = rounds[rounds.length - 1] as { taskSucceededEventDetails?: { output?: string } };
+        const out = parseJSON(last.taskSucceededEventDetails?.output) as { Payload?: RedriveReport } | undefined;
+        if (out?.Payload) progress(seen, out.Payload);
+      }
+      const x = d.execution;
+      if (x.status === "SUCCEEDED") return (parseJSON(x.output) ?? {}) as RedriveReport;
+      if (x.status !== "RUNNING") throw new ApiError(`The redrive job ended ${x.status}: ${x.error ?? ""} ${x.cause ?? ""}`.trim(), 0);
+      if (Date.now() > deadline) throw new ApiError(`The redrive job is still running after ${JOB_FOLLOW_MS / 60_000} minutes: see its execution`, 0);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   }
 
   /**
@@ -333,6 +359,18 @@ interface LoadRun {
   report?: LoadReport;
   error?: Error;
   finishedAt?: number;
+}
+
+/** How long the page follows a redrive job before it says so. */
+const JOB_FOLLOW_MS = 10 * 60_000;
+
+function parseJSON(s: string | undefined): unknown {
+  if (!s) return undefined;
+  try {
+    return JSON.parse(s);
+  } catch {
+    return undefined;
+  }
 }
 
 /** After the Lambda answers, the page follows the pipeline this long at most. */

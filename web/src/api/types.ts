@@ -129,7 +129,7 @@ export interface Api {
   describeExecution(arn: string): Promise<ExecutionDetail>;
   listFailures(): Promise<{ messages: FailureMessage[] }>;
   /** redrive starts the failed messages' work again (all, or the ones named). */
-  redrive(req?: RedriveRequest): Promise<RedriveReport>;
+  redrive(req?: RedriveRequest, progress?: (round: number, r: RedriveReport) => void): Promise<RedriveReport>;
   /** discard deletes the named messages from the failure queue. */
   discard(messageIds: string[]): Promise<RedriveReport>;
   /** redriveExecution and stopExecution exist where the deployment offers them. */

@@ -12,6 +12,8 @@ export function FailuresPage({ api }: { api: Api }) {
   const [outcomes, setOutcomes] = useState<Record<string, string>>({});
   const [actionError, setActionError] = useState<unknown>();
 
+  // A redrive job reports each round as it lands; the last report replaces them.
+  const progress = (round: number, r: RedriveReport) => setResult(`Redriving (round ${round}): ${reportText(r, "so far").replace(/^so far: /, "")}`);
   const act = async (id: string, verb: string, run: () => Promise<RedriveReport>) => {
     setBusy(id);
     setResult(undefined);
@@ -39,7 +41,7 @@ export function FailuresPage({ api }: { api: Api }) {
         a <strong>permanent</strong> failure (the bytes cannot be read) fails again unless the object changes.
       </p>
       <div class="actions">
-        <button type="button" onClick={() => act("all", "Redrive", () => api.redrive())} disabled={!!busy || transient === 0}>
+        <button type="button" onClick={() => act("all", "Redrive", () => api.redrive({}, progress))} disabled={!!busy || transient === 0}>
           {busy === "all" ? "Redriving…" : `Redrive ${transient} transient failure${transient === 1 ? "" : "s"}`}
         </button>
         <button type="button" onClick={reload}>
@@ -56,7 +58,7 @@ export function FailuresPage({ api }: { api: Api }) {
       {!loading && !error && msgs.length === 0 && <p class="muted">The failure queue is empty.</p>}
       <ul class="failures">
         {msgs.map((m) => (
-          <FailureRow key={m.messageId} m={m} busy={busy} outcome={outcomes[m.messageId]} act={act} api={api} />
+          <FailureRow key={m.messageId} m={m} busy={busy} outcome={outcomes[m.messageId]} act={act} api={api} progress={progress} />
         ))}
       </ul>
     </section>
@@ -69,12 +71,14 @@ function FailureRow({
   outcome,
   act,
   api,
+  progress,
 }: {
   m: FailureMessage;
   busy?: string;
   outcome?: string;
   act: (id: string, verb: string, run: () => Promise<RedriveReport>) => void;
   api: Api;
+  progress: (round: number, r: RedriveReport) => void;
 }) {
   const b = bodyOf(m);
   const key = keyOf(b.input);
@@ -122,7 +126,7 @@ function FailureRow({
             disabled={!!busy}
             aria-label={`Redrive ${name}`}
             title={b.permanent ? "A permanent failure: it fails again unless the object was replaced" : "Start the work again"}
-            onClick={() => act(m.messageId, "Redrive", () => api.redrive({ messageIds: [m.messageId], includePermanent: true }))}
+            onClick={() => act(m.messageId, "Redrive", () => api.redrive({ messageIds: [m.messageId], includePermanent: true }, progress))}
           >
             {busy === m.messageId ? "Working…" : "Redrive"}
           </button>
