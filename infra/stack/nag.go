@@ -116,7 +116,7 @@ func (s *ImagePipe) functionFindings() map[string][]*cdknag.NagPackSuppression {
 			rule("AwsSolutions-IAM5", xray, anyResource),
 		},
 		FnOperations: {
-			rule("AwsSolutions-IAM5", "The operators' API reads, redrives and stops executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines.", s.executionFindings()...),
+			rule("AwsSolutions-IAM5", "The operators' API reads, redrives and stops executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines, and under the redrive job it starts and follows.", append(s.executionFindings(), s.executionFinding(s.RedriveJob))...),
 			rule("AwsSolutions-IAM5", xray, anyResource),
 		},
 		FnLoadTester: {
