@@ -43,20 +43,24 @@ func Pipeline() []byte { return slices.Clone(pipelineDefinition) }
 // Remove returns the "Object Deleted" definition (remove.asl.json), unsubstituted.
 func Remove() []byte { return slices.Clone(removeDefinition) }
 
-// PipelineVariables lists the variables Pipeline uses, sorted.
-func PipelineVariables() []string {
-	return []string{
-		VarDetectLabelsFunctionArn,
-		VarExtractMetadataFunctionArn,
-		VarFailureQueueURL,
-		VarIndexDocumentFunctionArn,
-		VarMakeThumbnailFunctionArn,
-	}
-}
+// PipelineVariables lists the variables Pipeline uses, sorted: its steps' function
+// ARNs (the Steps table) and the failure queue's URL.
+func PipelineVariables() []string { return MachineVariables(MachinePipeline) }
 
 // RemoveVariables lists the variables Remove uses, sorted.
-func RemoveVariables() []string {
-	return []string{VarFailureQueueURL, VarRemoveDocumentFunctionArn}
+func RemoveVariables() []string { return MachineVariables(MachineRemove) }
+
+// MachineVariables lists a machine's variables, sorted: each of its steps' Variable
+// and VarFailureQueueURL.
+func MachineVariables(machine string) []string {
+	vars := []string{VarFailureQueueURL}
+	for _, st := range Steps() {
+		if st.Machine == machine {
+			vars = append(vars, st.Variable)
+		}
+	}
+	slices.Sort(vars)
+	return slices.Compact(vars)
 }
 
 // RetryableLambdaErrors are the Lambda service errors every Lambda Task retries.

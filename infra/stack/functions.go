@@ -10,11 +10,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // FunctionSpec is what differs between the Lambdas; everything else is a default of
-// NewGoFunction. Adding a Lambda (redrive, load-tester) means one more spec in
-// functionSpecs, a main under functions/cmd/<name>, and its grants in the stack.
+// NewGoFunction. The state machines' steps come from statemachine.Steps (settings,
+// grants and environment alike); the other Lambdas are otherSpecs, each with its
+// main under functions/cmd/<name> and its grants in the stack.
 type FunctionSpec struct {
 	Name        string // the directory name under functions/cmd and build/lambda
 	Description string
@@ -25,29 +28,25 @@ type FunctionSpec struct {
 	ReservedConcurrency float64
 }
 
-// Memory settings come from `make lambda-figures` (test/lambda_figures_test.go): the
-// bootstrap's peak resident memory (VmHWM) on generated 1, 12 and 24 MP JPEGs, × 1.5
-// plus 32 MB for the sandbox, rounded up to 64 MB, at least 128 MB. Measured peaks:
-// extract-metadata 12 MB at every size (it reads the header only), make-thumbnail
-// 37 MB (DCT-scaled decode: flat from 1 to 24 MP), detect-labels with the local
-// labeler 34 MB at 24 MP, the others 10-19 MB idle: every function fits in 128 MB.
-// Lambda's CPU scales with memory (1769 MB is one vCPU), so make-thumbnail, which is
-// CPU-bound (0.15 s for 12 MP, 0.24 s for 24 MP on this 2-core machine), gets 1769 MB: at
-// 128 MB it would get 7% of a vCPU and take ~14× as long for about the same
-// GB-seconds, and it is the slowest branch of the Parallel state.
+// functionSpecs lists every Lambda the stack deploys: the steps, then the others.
 func functionSpecs() []FunctionSpec {
+	var specs []FunctionSpec
+	for _, st := range statemachine.Steps() {
+		specs = append(specs, FunctionSpec{
+			Name:                st.Function,
+			Description:         st.Description,
+			MemoryMiB:           float64(st.MemoryMiB),
+			Timeout:             awscdk.Duration_Seconds(jsii.Number(st.TimeoutSeconds)),
+			ReservedConcurrency: float64(st.ReservedConcurrency),
+		})
+	}
+	return append(specs, otherSpecs()...)
+}
+
+// otherSpecs are the Lambdas that are not steps of a state machine. Memory: see
+// statemachine.Steps; these peak at 10-19 MB idle.
+func otherSpecs() []FunctionSpec {
 	return []FunctionSpec{
-		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		// Rekognition allows about 50 DetectLabels calls a second per account by
-		// default (5 in smaller regions); 20 concurrent calls of ~0.5 s stay under
-		// it. The reservation applies only with -c reservedConcurrency=true. A JPEG or PNG that
-		// Rekognition takes is sent as an S3 reference (one 128 KiB header read);
-		// anything else is rendered to a JPEG first, which peaks at 127 MB for a 12 MP
-		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP.
-		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 1024, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
-		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 1769, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
-		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		{Name: FnPing, Description: "GET /ping: counts the indexed documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		// A partial run (stopped near the timeout) is safe: the next run carries on.
@@ -60,17 +59,13 @@ func functionSpecs() []FunctionSpec {
 	}
 }
 
-// Lambda names (directories under functions/cmd and build/lambda).
+// Names of the Lambdas that are not steps (directories under functions/cmd and
+// build/lambda); the steps' names are in statemachine.Steps.
 const (
-	FnExtractMetadata = "extract-metadata"
-	FnDetectLabels    = "detect-labels"
-	FnMakeThumbnail   = "make-thumbnail"
-	FnIndexDocument   = "index-document"
-	FnRemoveDocument  = "remove-document"
-	FnSearch          = "search"
-	FnPing            = "ping"
-	FnRedrive         = "redrive"
-	FnLoadTester      = "load-tester"
+	FnSearch     = "search"
+	FnPing       = "ping"
+	FnRedrive    = "redrive"
+	FnLoadTester = "load-tester"
 )
 
 // FunctionNames lists every Lambda the stack deploys.
