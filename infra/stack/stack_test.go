@@ -514,8 +514,9 @@ func hasEventBridge(resources obj) bool {
 }
 
 // checkDefinition re-checks, on the substituted definition from the template, what
-// statemachine's tests check on the source: a branch per parallel step, jittered retries on every
-// Task, Catch towards sqs:sendMessage on the failure queue and then Fail.
+// statemachine's tests check on the source: a branch per parallel step, jittered
+// retries on every Task, Catch towards sqs:sendMessage on the failure queue and then
+// Fail.
 func checkDefinition(t *testing.T, id string, def []byte) {
 	t.Helper()
 	var sm obj
