@@ -33,7 +33,7 @@ bench-go:
 # Lambda figures: each linux/arm64 bootstrap's size, its init time under the Runtime
 # Interface Emulator, and the peak memory of the pixel functions on 1/12/24 MP JPEGs,
 # with a memory setting per function (test/lambda_figures_test.go; the chosen
-# settings live in infra/stack/functions.go). Writes build/lambda-figures.md too.
+# settings live in statemachine/steps.go). Writes build/lambda-figures.md too.
 .PHONY: lambda-figures
 lambda-figures: lambdas
 	IMAGEPIPE_LAMBDA_FIGURES=1 IMAGEPIPE_LAMBDA_FIGURES_OUT=$(CURDIR)/build/lambda-figures.md \

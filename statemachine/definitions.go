@@ -51,20 +51,24 @@ func Remove() []byte { return slices.Clone(removeDefinition) }
 // the redrive Lambda in rounds over one snapshot of the failure queue.
 func Redrive() []byte { return slices.Clone(redriveDefinition) }
 
-// PipelineVariables lists the variables Pipeline uses, sorted.
-func PipelineVariables() []string {
-	return []string{
-		VarDetectLabelsFunctionArn,
-		VarExtractMetadataFunctionArn,
-		VarFailureQueueURL,
-		VarIndexDocumentFunctionArn,
-		VarMakeThumbnailFunctionArn,
-	}
-}
+// PipelineVariables lists the variables Pipeline uses, sorted: its steps' function
+// ARNs (the Steps table) and the failure queue's URL.
+func PipelineVariables() []string { return MachineVariables(MachinePipeline) }
 
 // RemoveVariables lists the variables Remove uses, sorted.
-func RemoveVariables() []string {
-	return []string{VarFailureQueueURL, VarRemoveDocumentFunctionArn}
+func RemoveVariables() []string { return MachineVariables(MachineRemove) }
+
+// MachineVariables lists a machine's variables, sorted: each of its steps' Variable
+// and VarFailureQueueURL.
+func MachineVariables(machine string) []string {
+	vars := []string{VarFailureQueueURL}
+	for _, st := range Steps() {
+		if st.Machine == machine {
+			vars = append(vars, st.Variable)
+		}
+	}
+	slices.Sort(vars)
+	return slices.Compact(vars)
 }
 
 // RedriveVariables lists the variables Redrive uses, sorted.

@@ -338,30 +338,58 @@ func TestPipelineShape(t *testing.T) {
 	if p["Type"] != "Parallel" {
 		t.Fatalf("ProcessImage.Type = %v", p["Type"])
 	}
-	wantBranches := []struct{ state, variable string }{
-		{statemachine.StateExtractMetadata, statemachine.VarExtractMetadataFunctionArn},
-		{statemachine.StateDetectLabels, statemachine.VarDetectLabelsFunctionArn},
-		{statemachine.StateMakeThumbnail, statemachine.VarMakeThumbnailFunctionArn},
+	// The branches are the table's parallel steps, in table order; CheckBranches
+	// reports each one's failure marker, in branch order.
+	var wantBranches []statemachine.Step
+	for _, st := range statemachine.Steps() {
+		if st.Machine == statemachine.MachinePipeline && st.Parallel {
+			wantBranches = append(wantBranches, st)
+		}
 	}
 	branches, _ := p["Branches"].([]any)
 	if len(branches) != len(wantBranches) {
-		t.Fatalf("%d branches, want 3", len(branches))
+		t.Fatalf("%d branches, want %d (the table's parallel steps)", len(branches), len(wantBranches))
 	}
+	choices, _ := top["CheckBranches"].(obj)["Choices"].([]any)
+	if len(choices) != len(wantBranches) {
+		t.Errorf("CheckBranches has %d choices, want one per branch", len(choices))
+	}
+	position := map[string]int{}
 	for i, w := range wantBranches {
+		position[w.State] = i
 		b := branches[i].(obj)
-		if b["StartAt"] != w.state {
-			t.Errorf("branch %d starts at %v, want %s", i, b["StartAt"], w.state)
+		if b["StartAt"] != w.State {
+			t.Errorf("branch %d starts at %v, want %s", i, b["StartAt"], w.State)
+			continue
 		}
-		task := b["States"].(obj)[w.state].(obj)
+		task := b["States"].(obj)[w.State].(obj)
 		params := task["Parameters"].(obj)
-		if task["Resource"] != "arn:aws:states:::lambda:invoke" || params["FunctionName"] != "${"+w.variable+"}" ||
+		if task["Resource"] != "arn:aws:states:::lambda:invoke" || params["FunctionName"] != "${"+w.Variable+"}" ||
 			params["Payload.$"] != "$" || task["OutputPath"] != "$.Payload" {
-			t.Errorf("%s: %v", w.state, task)
+			t.Errorf("%s: %v", w.State, task)
+		}
+		if i >= len(choices) {
+			continue
+		}
+		marker := fmt.Sprintf("$[%d].failed", i)
+		c := choices[i].(obj)
+		next, _ := c["Next"].(string)
+		report, _ := top[next].(obj)
+		if c["Variable"] != marker || c["IsPresent"] != true || report["InputPath"] != marker {
+			t.Errorf("CheckBranches choice %d = %v (reporting %v), want %s IsPresent to a state reading it", i, c, report, marker)
 		}
 	}
 	idx := top[statemachine.StateIndexDocument].(obj)
 	payload := idx["Parameters"].(obj)["Payload"]
-	want := obj{"event.$": "$$.Execution.Input", "executionArn.$": "$$.Execution.Id", "metadata.$": "$[0]", "labels.$": "$[1]", "thumbnail.$": "$[2]"}
+	// index-document's input: the event and the three results it merges, wherever
+	// their branches sit.
+	want := obj{
+		"event.$":        "$$.Execution.Input",
+		"executionArn.$": "$$.Execution.Id",
+		"metadata.$":     fmt.Sprintf("$[%d]", position[statemachine.StateExtractMetadata]),
+		"labels.$":       fmt.Sprintf("$[%d]", position[statemachine.StateDetectLabels]),
+		"thumbnail.$":    fmt.Sprintf("$[%d]", position[statemachine.StateMakeThumbnail]),
+	}
 	if !reflect.DeepEqual(payload, want) {
 		t.Errorf("IndexDocument payload = %v, want %v", payload, want)
 	}

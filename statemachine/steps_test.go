@@ -2,7 +2,10 @@ package statemachine
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -133,5 +136,60 @@ func TestThrottlingRetriersFitTheBudget(t *testing.T) {
 		if found == 0 {
 			t.Errorf("%s: no throttling retrier", machine)
 		}
+	}
+}
+
+// Every row is deployable as it stands: a handler to build, the settings Lambda
+// accepts, and only exact IAM actions (no wildcards) on named prefixes and paths.
+func TestStepsAreDeployable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range Steps() {
+		if seen[s.Function] {
+			t.Errorf("%s: two rows", s.Function)
+		}
+		seen[s.Function] = true
+		if _, err := os.Stat(filepath.Join("..", "functions", "cmd", s.Function, "main.go")); err != nil {
+			t.Errorf("%s: no handler: %v", s.Function, err)
+		}
+		if s.Description == "" {
+			t.Errorf("%s: no description", s.Function)
+		}
+		// Lambda: 128-10240 MB, timeout 1-900 s (a state's own timeout is the ASL's).
+		if s.MemoryMiB < 128 || s.MemoryMiB > 10240 || s.TimeoutSeconds < 1 || s.TimeoutSeconds > 900 || s.ReservedConcurrency < 0 {
+			t.Errorf("%s: memory %d MB, timeout %d s, reserved %d", s.Function, s.MemoryMiB, s.TimeoutSeconds, s.ReservedConcurrency)
+		}
+		var actions []string
+		for _, o := range s.Objects {
+			actions = append(actions, o.Actions...)
+			for _, p := range o.Prefixes {
+				if p == "" || !strings.HasSuffix(p, "/") || strings.Contains(p, "*") {
+					t.Errorf("%s: object prefix %q: want a folder like upload/", s.Function, p)
+				}
+			}
+		}
+		for _, g := range s.Index {
+			actions = append(actions, g.Actions...)
+			for _, a := range g.Actions {
+				if !strings.HasPrefix(a, "es:ESHttp") {
+					t.Errorf("%s: index action %q is not an es:ESHttp* request", s.Function, a)
+				}
+			}
+		}
+		actions = append(actions, s.Actions...)
+		for _, a := range actions {
+			if strings.Contains(a, "*") || !strings.Contains(a, ":") {
+				t.Errorf("%s: action %q: want one exact service:Action", s.Function, a)
+			}
+		}
+	}
+}
+
+func TestCreatesIndex(t *testing.T) {
+	creators := map[string]bool{}
+	for _, s := range Steps() {
+		creators[s.Function] = s.CreatesIndex()
+	}
+	if !creators["index-document"] || !creators["remove-document"] || creators["extract-metadata"] {
+		t.Errorf("index creators = %v, want index-document and remove-document only", creators)
 	}
 }

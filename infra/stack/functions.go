@@ -10,11 +10,14 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // FunctionSpec is what differs between the Lambdas; everything else is a default of
-// NewGoFunction. Adding a Lambda (redrive, load-tester) means one more spec in
-// functionSpecs, a main under functions/cmd/<name>, and its grants in the stack.
+// NewGoFunction. The state machines' steps come from statemachine.Steps (settings,
+// grants and environment alike); the other Lambdas are otherSpecs, each with its
+// main under functions/cmd/<name> and its grants in the stack.
 type FunctionSpec struct {
 	Name        string // the directory name under functions/cmd and build/lambda
 	Description string
@@ -25,32 +28,25 @@ type FunctionSpec struct {
 	ReservedConcurrency float64
 }
 
-// Memory settings of the pipeline's four functions are the sizes `imagepipe tune`
-// chose (local/cost/tuned.json; TestMemorySizesAreTheTunedOnes holds them to it):
-// each function measured under the twin's Runtime API at 128-3008 MB, in cgroups
-// giving it that size's CPU share and memory limit, on 1, 12 and 24 MP photos, with
-// S3, Rekognition and OpenSearch answering after stated latencies; the cheapest size
-// whose p95 stays within 1.5x (or +100 ms) of the fastest size's on every photo.
-// make-thumbnail: 512 MB (0.29 vCPU) costs $2.57 per million against $9.15 at
-// 1769 MB, within that bound, because its reduced-scale decode is short beside its
-// S3 reads and writes. extract-metadata and index-document wait on S3 and OpenSearch
-// alone: 128 MB. The others fit in 128 MB (peaks from `make lambda-figures`: 10-19 MB
-// idle).
+// functionSpecs lists every Lambda the stack deploys: the steps, then the others.
 func functionSpecs() []FunctionSpec {
+	var specs []FunctionSpec
+	for _, st := range statemachine.Steps() {
+		specs = append(specs, FunctionSpec{
+			Name:                st.Function,
+			Description:         st.Description,
+			MemoryMiB:           float64(st.MemoryMiB),
+			Timeout:             awscdk.Duration_Seconds(jsii.Number(st.TimeoutSeconds)),
+			ReservedConcurrency: float64(st.ReservedConcurrency),
+		})
+	}
+	return append(specs, otherSpecs()...)
+}
+
+// otherSpecs are the Lambdas that are not steps of a state machine. Memory: see
+// statemachine.Steps; these peak at 10-19 MB idle.
+func otherSpecs() []FunctionSpec {
 	return []FunctionSpec{
-		{Name: FnExtractMetadata, Description: "Reads format, dimensions and EXIF from an uploaded image", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		// Rekognition allows about 50 DetectLabels calls a second per account by
-		// default (5 in smaller regions); 20 concurrent calls of ~0.5 s stay under
-		// it. The reservation applies only with -c reservedConcurrency=true. A JPEG or PNG that
-		// Rekognition takes is sent as an S3 reference (one 128 KiB header read);
-		// anything else is rendered to a JPEG first, which peaks at 127 MB for a 12 MP
-		// GIF and 426 MB for a 24 MP TIFF: 1024 MB renders up to about 60 MP. tune
-		// keeps this as its floor (its JPEGs need only 128 MB: $1.10 against $7.42 per
-		// million).
-		{Name: FnDetectLabels, Description: "Detects labels with Amazon Rekognition", MemoryMiB: 1024, Timeout: awscdk.Duration_Seconds(jsii.Number(30)), ReservedConcurrency: 20},
-		{Name: FnMakeThumbnail, Description: "Writes the thumbnail and preview of an uploaded image", MemoryMiB: 512, Timeout: awscdk.Duration_Seconds(jsii.Number(60))},
-		{Name: FnIndexDocument, Description: "Upserts the image's search document", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
-		{Name: FnRemoveDocument, Description: "Removes a deleted image's document, thumbnail and preview", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(30))},
 		{Name: FnSearch, Description: "GET /images: searches the image documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		{Name: FnPing, Description: "GET /ping: counts the indexed documents", MemoryMiB: 128, Timeout: awscdk.Duration_Seconds(jsii.Number(10))},
 		// Signs one POST policy per call (no I/O): the smallest size is plenty.
@@ -68,19 +64,15 @@ func functionSpecs() []FunctionSpec {
 	}
 }
 
-// Lambda names (directories under functions/cmd and build/lambda).
+// Names of the Lambdas that are not steps (directories under functions/cmd and
+// build/lambda); the steps' names are in statemachine.Steps.
 const (
-	FnExtractMetadata = "extract-metadata"
-	FnDetectLabels    = "detect-labels"
-	FnMakeThumbnail   = "make-thumbnail"
-	FnIndexDocument   = "index-document"
-	FnRemoveDocument  = "remove-document"
-	FnSearch          = "search"
-	FnPing            = "ping"
-	FnPresignUpload   = "presign-upload"
-	FnRedrive         = "redrive"
-	FnLoadTester      = "load-tester"
-	FnOperations      = "operations"
+	FnSearch        = "search"
+	FnPing          = "ping"
+	FnPresignUpload = "presign-upload"
+	FnRedrive       = "redrive"
+	FnLoadTester    = "load-tester"
+	FnOperations    = "operations"
 )
 
 // FunctionNames lists every Lambda the stack deploys.

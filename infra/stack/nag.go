@@ -9,6 +9,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // ApplyNag runs the cdk-nag AwsSolutions pack over scope on every synth: an
@@ -90,19 +92,11 @@ func (s *ImagePipe) executeAPIFinding(method, path string) string {
 // why each is acceptable: nothing is suppressed on a function that does not have it.
 func (s *ImagePipe) functionFindings() map[string][]*cdknag.NagPackSuppression {
 	xray := "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) support no resource-level permissions: \"*\" is the only valid resource. No other action of this role has it (infra test TestDeployedStackReview/WildcardResources)."
-	upload := rule("AwsSolutions-IAM5", "Reads (and, on refusal, tags) the uploaded objects: any key under upload/ of the images bucket, and nothing else of it.", s.objectsFinding("upload/"))
 	derived := func(verb string) *cdknag.NagPackSuppression {
 		return rule("AwsSolutions-IAM5", verb+" the thumbnail and preview of any image: keys under thumbnail/ and preview/ of the images bucket only.",
 			s.objectsFinding("thumbnail/"), s.objectsFinding("preview/"))
 	}
-	documents := rule("AwsSolutions-IAM5", "Reads and writes documents by id (GET/PUT/DELETE /images/_doc/{id}): the wildcard is the document id, in the one index of the one domain.",
-		"Resource::<"+s.logicalID(s.Search)+".Arn>/"+SearchIndex+"/_doc/*")
 	out := map[string][]*cdknag.NagPackSuppression{
-		FnExtractMetadata: {upload, rule("AwsSolutions-IAM5", xray, anyResource)},
-		FnDetectLabels:    {upload, rule("AwsSolutions-IAM5", "rekognition:DetectLabels and X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions: \"*\" is the only valid resource. No other action of this role has it (infra test TestDeployedStackReview/WildcardResources).", anyResource)},
-		FnMakeThumbnail:   {upload, derived("Writes"), rule("AwsSolutions-IAM5", xray, anyResource)},
-		FnIndexDocument:   {documents, rule("AwsSolutions-IAM5", xray, anyResource)},
-		FnRemoveDocument:  {documents, derived("Deletes"), rule("AwsSolutions-IAM5", xray, anyResource)},
 		FnSearch: {derived("Presigns GETs of"), rule("AwsSolutions-IAM5", xray, anyResource),
 			rule("AwsSolutions-IAM5", "Reads documents by id (GET /images/_doc/{id}, for GET /images/{id}): the wildcard is the document id, in the one index of the one domain.",
 				"Resource::<"+s.logicalID(s.Search)+".Arn>/"+SearchIndex+"/_doc/*")},
@@ -124,10 +118,58 @@ func (s *ImagePipe) functionFindings() map[string][]*cdknag.NagPackSuppression {
 			rule("AwsSolutions-IAM5", xray, anyResource),
 		},
 	}
+	for _, st := range statemachine.Steps() {
+		out[st.Function] = s.stepFindings(st, xray)
+	}
 	for name := range out {
 		out[name] = append(out[name], rule("AwsSolutions-IAM4", basicExecution, basicExecutionPolicy))
 	}
 	return out
+}
+
+// stepFindings are the wildcard findings a step's row of statemachine.Steps causes:
+// one per object prefix (the wildcard is the key below it), one per index path with
+// a wildcard (the document id), and Resource::* for actions without resource-level
+// permissions and X-Ray.
+func (s *ImagePipe) stepFindings(st statemachine.Step, xray string) []*cdknag.NagPackSuppression {
+	var out []*cdknag.NagPackSuppression
+	var prefixes []string
+	actions := map[string][]string{} // per prefix
+	for _, o := range st.Objects {
+		for _, p := range o.Prefixes {
+			if actions[p] == nil {
+				prefixes = append(prefixes, p)
+			}
+			actions[p] = append(actions[p], o.Actions...)
+		}
+	}
+	for _, p := range prefixes {
+		out = append(out, rule("AwsSolutions-IAM5", strings.Join(actions[p], ", ")+" on any key under "+p+
+			" of the images bucket, and nothing else of it: the wildcard is the object key.", s.objectsFinding(p)))
+	}
+	var paths []string
+	verbs := map[string][]string{} // per wildcard path
+	for _, g := range st.Index {
+		for _, p := range g.Paths {
+			if !strings.HasSuffix(p, "/*") {
+				continue
+			}
+			if verbs[p] == nil {
+				paths = append(paths, p)
+			}
+			verbs[p] = append(verbs[p], g.Actions...)
+		}
+	}
+	for _, p := range paths {
+		out = append(out, rule("AwsSolutions-IAM5", strings.Join(verbs[p], ", ")+" /"+indexPath(strings.TrimSuffix(p, "*"))+
+			"{id}: the wildcard is the document id, in the one index of the one domain.",
+			"Resource::<"+s.logicalID(s.Search)+".Arn>/"+indexPath(p)))
+	}
+	reason := xray
+	if len(st.Actions) > 0 {
+		reason = strings.Join(st.Actions, ", ") + " and " + xray
+	}
+	return append(out, rule("AwsSolutions-IAM5", reason, anyResource))
 }
 
 // suppressFindings records, next to the resource, why each remaining AwsSolutions
@@ -139,13 +181,13 @@ func suppressFindings(s *ImagePipe) {
 	for name, rules := range s.functionFindings() {
 		suppress(s.Functions[name], rules...)
 	}
-	for sm, fns := range map[constructs.IConstruct][]string{
-		s.Pipeline: {FnExtractMetadata, FnDetectLabels, FnMakeThumbnail, FnIndexDocument},
-		s.Remove:   {FnRemoveDocument},
-	} {
+	machines := map[string]constructs.IConstruct{statemachine.MachinePipeline: s.Pipeline, statemachine.MachineRemove: s.Remove}
+	for m, sm := range machines {
 		var versions []string
-		for _, name := range fns {
-			versions = append(versions, "Resource::<"+s.logicalID(s.Functions[name])+".Arn>:*")
+		for _, st := range statemachine.Steps() {
+			if st.Machine == m {
+				versions = append(versions, "Resource::<"+s.logicalID(s.Functions[st.Function])+".Arn>:*")
+			}
 		}
 		suppress(sm,
 			rule("AwsSolutions-IAM5", "The state machine may invoke only its own functions; lambda:InvokeFunction on <arn>:* covers their versions and aliases, which CDK's grantInvoke adds.", versions...),

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/imagepipe/imagepipe/infra/stack"
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // TestDeployedStackReview checks, on the default deploy, what issue 13's review of
@@ -245,7 +246,7 @@ func checkUploads(t *testing.T, sy *synthesized) {
 	if env := sy.env("PresignUploadFunction"); env["IMAGES_BUCKET"] == nil || env["ALLOWED_ORIGIN"] == nil {
 		t.Errorf("presign-upload environment %v: want IMAGES_BUCKET and ALLOWED_ORIGIN", env)
 	}
-	// Only the three pipeline readers may get uploaded objects.
+	// Only the steps whose row of statemachine.Steps reads uploads may get them.
 	readers := map[string]bool{}
 	for id := range sy.byType("AWS::IAM::Role") {
 		for a, res := range sy.actions(id) {
@@ -256,7 +257,16 @@ func checkUploads(t *testing.T, sy *synthesized) {
 		}
 	}
 	got := sortedKeys(readers)
-	if want := []string{"DetectLabels", "ExtractMetadata", "MakeThumbnail"}; !reflect.DeepEqual(got, want) {
+	var want []string
+	for _, st := range statemachine.Steps() {
+		for _, o := range st.Objects {
+			if slices.Contains(o.Actions, "s3:GetObject") && slices.Contains(o.Prefixes, statemachine.PrefixUpload) {
+				want = append(want, functionID(st.Function))
+			}
+		}
+	}
+	slices.Sort(want)
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
 		t.Errorf("roles that may read uploads: %v, want %v", got, want)
 	}
 	sy.tpl.HasResourceProperties(jsii.String("AWS::S3::Bucket"), &map[string]any{
@@ -414,6 +424,17 @@ func addPath(t *testing.T, into map[string]map[string][]string, fn string, actio
 // permissions, so a suppression of Resource::* hides nothing else.
 func checkWildcards(t *testing.T, sy *synthesized) {
 	allowed := map[string]bool{"xray:PutTraceSegments": true, "xray:PutTelemetryRecords": true}
+	// The actions a step's row lists as having no resource-level permissions, each
+	// for that step's role only (rekognition:DetectLabels for detect-labels).
+	tableActions := map[string]string{}
+	for _, st := range statemachine.Steps() {
+		for _, a := range st.Actions {
+			tableActions[a] = functionID(st.Function)
+		}
+	}
+	if tableActions["rekognition:DetectLabels"] != "DetectLabels" {
+		t.Errorf("the Steps table does not give rekognition:DetectLabels to detect-labels: %v", tableActions)
+	}
 	machine := func(id string) bool {
 		return strings.HasPrefix(id, "PipelineRole") || strings.HasPrefix(id, "RemoveRole") || strings.HasPrefix(id, "RedriveRole")
 	}
@@ -423,7 +444,7 @@ func checkWildcards(t *testing.T, sy *synthesized) {
 				continue
 			}
 			for _, a := range st.actions {
-				ok := allowed[a] || a == "rekognition:DetectLabels" && strings.HasPrefix(id, "DetectLabelsFunction") ||
+				ok := allowed[a] || tableActions[a] != "" && strings.HasPrefix(id, tableActions[a]+"Function") ||
 					// Step Functions' log delivery (CloudWatch Logs vended logs) and
 					// its X-Ray sampling
 					machine(id) && (strings.HasPrefix(a, "logs:") || strings.HasPrefix(a, "xray:GetSampling")) ||
@@ -509,4 +530,16 @@ func checkExecutionData(t *testing.T, sy *synthesized, want bool) {
 			t.Errorf("%s: logging %v, want IncludeExecutionData %v", id, lc, want)
 		}
 	}
+}
+
+// functionID is a function's construct id without "Function": extract-metadata is
+// ExtractMetadata.
+func functionID(name string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(name, "-") {
+		if part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }

@@ -386,7 +386,7 @@ func (s *Server) Get(ctx context.Context, bucket, key, version string) ([]byte, 
 	if version != "" && version != "null" {
 		return nil, fmt.Errorf("s3edge: %s/%s version %s: %w", bucket, key, version, fs.ErrNotExist)
 	}
-	_, f, err := s.store.open(bucket, key)
+	r, f, err := s.store.open(bucket, key)
 	if err != nil {
 		if gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) || gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchBucket) {
 			return nil, fmt.Errorf("s3edge: %s/%s: %w", bucket, key, fs.ErrNotExist)
@@ -394,5 +394,11 @@ func (s *Server) Get(ctx context.Context, bucket, key, version string) ([]byte, 
 		return nil, err
 	}
 	defer f.Close()
-	return io.ReadAll(f)
+	// The record knows the size: one allocation instead of io.ReadAll's doubling
+	// (whose zeroing and copies cost ~2 ms per 12 MP photo the labeler reads).
+	data := make([]byte, r.Size)
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, fmt.Errorf("s3edge: read %s/%s: %w", bucket, key, err)
+	}
+	return data, nil
 }

@@ -18,7 +18,16 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, refuse(BodyTooLarge, "request body of %d bytes is over the %d bytes the twin reads to check its hash", r.ContentLength, limit)
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var body []byte
+	var err error
+	if r.ContentLength > 0 {
+		// net/http stops the body at Content-Length: one exact allocation instead of
+		// io.ReadAll's doubling (~3 ms of zeroing and copies per 12 MP upload).
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
 	if err != nil {
 		return nil, err
 	}

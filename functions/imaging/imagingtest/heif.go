@@ -27,6 +27,22 @@ type HEIFSpec struct {
 	CodedBytes int
 }
 
+// heifItem is one item of the file: its id, type and data (stored in mdat).
+type heifItem struct {
+	id   int
+	typ  string
+	data []byte
+}
+
+func box(typ string, parts ...[]byte) []byte {
+	body := bytes.Join(parts, nil)
+	return append(append(binary.BigEndian.AppendUint32(nil, uint32(8+len(body))), typ...), body...)
+}
+
+func full(version byte) []byte { return []byte{version, 0, 0, 0} }
+func u16(v int) []byte         { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
+func u32(v int) []byte         { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
+
 // HEIF lays out s: ftyp, meta (hdlr, pitm, iinf, iloc, iprp, iref), and mdat with
 // the Exif item and each coded image's data (a few bytes of a slice NAL unit).
 func HEIF(s HEIFSpec) []byte {
@@ -36,83 +52,8 @@ func HEIF(s HEIFSpec) []byte {
 	if s.Codec == "" {
 		s.Codec = "hvc1"
 	}
-	be := binary.BigEndian
-	box := func(typ string, parts ...[]byte) []byte {
-		body := bytes.Join(parts, nil)
-		return append(append(be.AppendUint32(nil, uint32(8+len(body))), typ...), body...)
-	}
-	full := func(version byte) []byte { return []byte{version, 0, 0, 0} }
-	u16 := func(v int) []byte { return be.AppendUint16(nil, uint16(v)) }
-	u32 := func(v int) []byte { return be.AppendUint32(nil, uint32(v)) }
-
-	// Items: 1 the primary (a grid or the coded image), 2.. the tiles, then Exif.
-	tiles := 1
-	tw, th := s.Width, s.Height
-	if s.Cols > 0 {
-		tiles, tw, th = s.Cols*s.Rows, s.TileWidth, s.TileHeight
-	}
-	sw, sh := s.SPSWidth, s.SPSHeight
-	if sw == 0 {
-		sw, sh = tw, th
-	}
-	coded := []byte{0, 0, 0, 4, 0x26, 0x01, 0xAF, 0x00} // a 4-byte IDR slice NAL unit, cut short
-	if s.CodedBytes > len(coded) {
-		coded = append(coded, make([]byte, s.CodedBytes-len(coded))...)
-	}
-	type item struct {
-		id   int
-		typ  string
-		data []byte
-	}
-	var items []item
-	codedIDs := []int{1}
-	if s.Cols > 0 {
-		desc := []byte{0, 0, byte(s.Rows - 1), byte(s.Cols - 1)}
-		desc = append(append(desc, u16(s.Width)...), u16(s.Height)...)
-		items = append(items, item{1, "grid", desc})
-		codedIDs = nil
-		for i := range tiles {
-			items = append(items, item{2 + i, s.Codec, coded})
-			codedIDs = append(codedIDs, 2+i)
-		}
-	} else {
-		items = append(items, item{1, s.Codec, coded})
-	}
-	exifID := 0
-	if s.EXIF != nil {
-		exifID = len(items) + 1
-		exif := append(u32(6), "Exif\x00\x00"...)
-		items = append(items, item{exifID, "Exif", append(exif, s.EXIF...)})
-	}
-
-	// Properties: 1 the codec configuration, 2 the tile's ispe, 3 the primary's ispe,
-	// then irot and imir when present.
-	var config []byte
-	if s.Codec == "av01" {
-		config = box("av1C", []byte{0x81, 0x08, 0x0C, 0x00}) // 8-bit 4:2:0
-	} else {
-		config = box("hvcC", hvcC(sw, sh))
-	}
-	props := [][]byte{config, box("ispe", full(0), u32(tw), u32(th)), box("ispe", full(0), u32(s.Width), u32(s.Height))}
-	primaryProps := []byte{0x83}
-	if s.Cols == 0 {
-		primaryProps = []byte{0x81, 0x83}
-	}
-	if s.Rotation >= 0 {
-		props = append(props, box("irot", []byte{byte(s.Rotation)}))
-		primaryProps = append(primaryProps, byte(0x80|len(props)))
-	}
-	if s.Mirror >= 0 {
-		props = append(props, box("imir", []byte{byte(s.Mirror)}))
-		primaryProps = append(primaryProps, byte(0x80|len(props)))
-	}
-	ipma := append(full(0), u32(1+len(codedIDs)*boolInt(s.Cols > 0))...)
-	ipma = append(append(append(ipma, u16(1)...), byte(len(primaryProps))), primaryProps...)
-	if s.Cols > 0 {
-		for _, id := range codedIDs {
-			ipma = append(append(ipma, u16(id)...), 2, 0x81, 0x02)
-		}
-	}
+	items, codedIDs, exifID := heifItems(s)
+	props, ipma := heifProperties(s, codedIDs)
 
 	var infe [][]byte
 	for _, it := range items {
@@ -131,22 +72,12 @@ func HEIF(s HEIFSpec) []byte {
 	}
 	ftyp := box("ftyp", []byte(s.Brand), u32(0), []byte("mif1"+s.Brand))
 	meta := func(dataAt int) []byte {
-		iloc := append(full(0), u16(0x4400)...)
-		iloc = append(iloc, u16(len(items))...)
-		at := dataAt
-		for _, it := range items {
-			iloc = append(iloc, u16(it.id)...)
-			iloc = append(iloc, u16(0)...) // data reference
-			iloc = append(iloc, u16(1)...) // one extent
-			iloc = append(append(iloc, u32(at)...), u32(len(it.data))...)
-			at += len(it.data)
-		}
 		parts := [][]byte{
 			full(0),
 			box("hdlr", full(0), u32(0), []byte("pict"), make([]byte, 12), []byte{0}),
 			box("pitm", full(0), u16(1)),
 			box("iinf", full(0), u16(len(items)), bytes.Join(infe, nil)),
-			box("iloc", iloc),
+			box("iloc", heifILoc(items, dataAt)),
 			box("iprp", box("ipco", props...), box("ipma", ipma)),
 		}
 		if len(iref) > 0 {
@@ -160,6 +91,88 @@ func HEIF(s HEIFSpec) []byte {
 		mdat = append(mdat, it.data...)
 	}
 	return bytes.Join([][]byte{ftyp, meta(dataAt), box("mdat", mdat)}, nil)
+}
+
+// heifItems: 1 the primary (a grid or the coded image), 2.. the tiles, then Exif.
+func heifItems(s HEIFSpec) (items []heifItem, codedIDs []int, exifID int) {
+	coded := []byte{0, 0, 0, 4, 0x26, 0x01, 0xAF, 0x00} // a 4-byte IDR slice NAL unit, cut short
+	if s.CodedBytes > len(coded) {
+		coded = append(coded, make([]byte, s.CodedBytes-len(coded))...)
+	}
+	codedIDs = []int{1}
+	if s.Cols > 0 {
+		desc := []byte{0, 0, byte(s.Rows - 1), byte(s.Cols - 1)}
+		desc = append(append(desc, u16(s.Width)...), u16(s.Height)...)
+		items = append(items, heifItem{1, "grid", desc})
+		codedIDs = nil
+		for i := range s.Cols * s.Rows {
+			items = append(items, heifItem{2 + i, s.Codec, coded})
+			codedIDs = append(codedIDs, 2+i)
+		}
+	} else {
+		items = append(items, heifItem{1, s.Codec, coded})
+	}
+	if s.EXIF != nil {
+		exifID = len(items) + 1
+		exif := append(u32(6), "Exif\x00\x00"...)
+		items = append(items, heifItem{exifID, "Exif", append(exif, s.EXIF...)})
+	}
+	return items, codedIDs, exifID
+}
+
+// heifProperties: 1 the codec configuration, 2 the tile's ispe, 3 the primary's ispe,
+// then irot and imir when present; and ipma, which associates them with the items.
+func heifProperties(s HEIFSpec, codedIDs []int) (props [][]byte, ipma []byte) {
+	tw, th := s.Width, s.Height
+	if s.Cols > 0 {
+		tw, th = s.TileWidth, s.TileHeight
+	}
+	sw, sh := s.SPSWidth, s.SPSHeight
+	if sw == 0 {
+		sw, sh = tw, th
+	}
+	var config []byte
+	if s.Codec == "av01" {
+		config = box("av1C", []byte{0x81, 0x08, 0x0C, 0x00}) // 8-bit 4:2:0
+	} else {
+		config = box("hvcC", hvcC(sw, sh))
+	}
+	props = [][]byte{config, box("ispe", full(0), u32(tw), u32(th)), box("ispe", full(0), u32(s.Width), u32(s.Height))}
+	primaryProps := []byte{0x83}
+	if s.Cols == 0 {
+		primaryProps = []byte{0x81, 0x83}
+	}
+	if s.Rotation >= 0 {
+		props = append(props, box("irot", []byte{byte(s.Rotation)}))
+		primaryProps = append(primaryProps, byte(0x80|len(props)))
+	}
+	if s.Mirror >= 0 {
+		props = append(props, box("imir", []byte{byte(s.Mirror)}))
+		primaryProps = append(primaryProps, byte(0x80|len(props)))
+	}
+	ipma = append(full(0), u32(1+len(codedIDs)*boolInt(s.Cols > 0))...)
+	ipma = append(append(append(ipma, u16(1)...), byte(len(primaryProps))), primaryProps...)
+	if s.Cols > 0 {
+		for _, id := range codedIDs {
+			ipma = append(append(ipma, u16(id)...), 2, 0x81, 0x02)
+		}
+	}
+	return props, ipma
+}
+
+// heifILoc places each item's data one after another from dataAt.
+func heifILoc(items []heifItem, dataAt int) []byte {
+	iloc := append(full(0), u16(0x4400)...)
+	iloc = append(iloc, u16(len(items))...)
+	at := dataAt
+	for _, it := range items {
+		iloc = append(iloc, u16(it.id)...)
+		iloc = append(iloc, u16(0)...) // data reference
+		iloc = append(iloc, u16(1)...) // one extent
+		iloc = append(append(iloc, u32(at)...), u32(len(it.data))...)
+		at += len(it.data)
+	}
+	return iloc
 }
 
 func boolInt(b bool) int {

@@ -20,7 +20,7 @@ func (d *decoder) finish() (image.Image, error) {
 			need := c.need
 			for by := 0; by < c.bh; by++ {
 				for bx := 0; bx < c.bw; bx++ {
-					co := c.coefs[(by*c.bw+bx)*64:]
+					co := c.coefs[(by*c.bw+bx)*c.ncoef:]
 					last := 0
 					for z := 0; z <= need; z++ {
 						blk[z] = int32(co[z])

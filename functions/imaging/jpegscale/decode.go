@@ -2,9 +2,11 @@
 // scale in the DCT domain, so a thumbnail never pays for pixels it throws away.
 //
 // At 1/8 each 8×8 block becomes one pixel from its DC coefficient alone (no IDCT);
-// at 1/4 and 1/2 a 2×2 or 4×4 IDCT runs on the block's low frequencies. Every
-// coefficient is still entropy-decoded (Huffman codes have no skip index), but only
-// the kept ones are stored, dequantised and transformed. Subsampled chroma is
+// at 1/4 and 1/2 a 2×2 or 4×4 IDCT runs on the block's low frequencies. In a
+// sequential scan every coefficient is still entropy-decoded (Huffman codes have no
+// skip index), but only the kept ones are stored, dequantised and transformed. A
+// progressive file's AC scans of a component kept at DC alone (luma at 1/8) are
+// skipped whole, without entropy decoding: most of such a file is never decoded. Subsampled chroma is
 // reconstructed directly at the output resolution where the scale allows it (a 4:2:0
 // chroma block becomes 2×2 pixels at 1/8), otherwise replicated.
 //
@@ -167,8 +169,12 @@ type component struct {
 	fx, fy   int // replication factors from this plane to the output
 	plane    []uint8
 	stride   int
-	coefs    []int16 // progressive: 64 per block, zigzag order
-	pred     int32
+	coefs    []int16 // progressive: ncoef per block, zigzag order
+	// ncoef is how many coefficients a progressive block keeps: 1 when only the DC
+	// coefficient is read (its AC scans are skipped, see parseSOS), else 64
+	// (refinement scans need every coefficient of their band).
+	ncoef int
+	pred  int32
 }
 
 type decoder struct {
@@ -274,52 +280,14 @@ func (d *decoder) parse(data []byte, decodeScans bool) error {
 			return nil
 		case m >= 0xD0 && m <= 0xD7, m == 0x01: // stray RST or TEM: no payload
 			continue
-		case m == 0xC0 || m == 0xC1 || m == 0xC2:
-			p, err := d.segment()
-			if err != nil {
+		case m >= 0xC0 && m <= 0xCF && m != 0xC4:
+			if stop, err := d.frameMarker(m, decodeScans); err != nil || stop {
 				return err
 			}
-			if err := d.parseSOF(p, m == 0xC2); err != nil {
+		case m == 0xDB || m == 0xC4 || m == 0xDD:
+			if err := d.tableMarker(m); err != nil {
 				return err
 			}
-			if !decodeScans {
-				return nil
-			}
-			d.denom = d.pick(d.width, d.height)
-			d.setScale()
-		case m == 0xC3:
-			return &UnsupportedError{"lossless (SOF3)"}
-		case m >= 0xC5 && m <= 0xC7, m == 0xCD || m == 0xCE || m == 0xCF:
-			return &UnsupportedError{"hierarchical JPEG"}
-		case m == 0xC9 || m == 0xCA || m == 0xCB || m == 0xCC:
-			return &UnsupportedError{"arithmetic coding"}
-		case m == 0xC8:
-			return &UnsupportedError{"JPG extension"}
-		case m == 0xDB:
-			p, err := d.segment()
-			if err != nil {
-				return err
-			}
-			if err := d.parseDQT(p); err != nil {
-				return err
-			}
-		case m == 0xC4:
-			p, err := d.segment()
-			if err != nil {
-				return err
-			}
-			if err := d.parseDHT(p); err != nil {
-				return err
-			}
-		case m == 0xDD:
-			p, err := d.segment()
-			if err != nil {
-				return err
-			}
-			if len(p) != 2 {
-				return formatErr("DRI length")
-			}
-			d.restart = int(p[0])<<8 | int(p[1])
 		case m == 0xDC:
 			return &UnsupportedError{"DNL marker"}
 		case m == 0xDA:
@@ -337,16 +305,8 @@ func (d *decoder) parse(data []byte, decodeScans bool) error {
 				return err
 			}
 		case m == 0xE0 || m == 0xEE:
-			p, err := d.segment()
-			if err != nil {
+			if err := d.appMarker(m); err != nil {
 				return err
-			}
-			if m == 0xE0 && len(p) >= 5 && string(p[:5]) == "JFIF\x00" {
-				d.jfif = true
-			}
-			if m == 0xEE && len(p) >= 12 && string(p[:5]) == "Adobe" {
-				d.adobe = true
-				d.adobeXform = p[11]
 			}
 		default: // APPn, COM and anything else with a length
 			if _, err := d.segment(); err != nil {
@@ -354,6 +314,70 @@ func (d *decoder) parse(data []byte, decodeScans bool) error {
 			}
 		}
 	}
+}
+
+// frameMarker handles SOFn (0xC0-0xCF but DHT): the frame header of the processes
+// this decoder implements, an *UnsupportedError for the others. It stops the parse
+// at the frame header when scans are not decoded.
+func (d *decoder) frameMarker(m byte, decodeScans bool) (stop bool, err error) {
+	switch {
+	case m == 0xC3:
+		return false, &UnsupportedError{"lossless (SOF3)"}
+	case m >= 0xC5 && m <= 0xC7, m == 0xCD || m == 0xCE || m == 0xCF:
+		return false, &UnsupportedError{"hierarchical JPEG"}
+	case m == 0xC9 || m == 0xCA || m == 0xCB || m == 0xCC:
+		return false, &UnsupportedError{"arithmetic coding"}
+	case m == 0xC8:
+		return false, &UnsupportedError{"JPG extension"}
+	}
+	p, err := d.segment()
+	if err != nil {
+		return false, err
+	}
+	if err := d.parseSOF(p, m == 0xC2); err != nil {
+		return false, err
+	}
+	if !decodeScans {
+		return true, nil
+	}
+	d.denom = d.pick(d.width, d.height)
+	d.setScale()
+	return false, nil
+}
+
+// tableMarker reads DQT, DHT or DRI.
+func (d *decoder) tableMarker(m byte) error {
+	p, err := d.segment()
+	if err != nil {
+		return err
+	}
+	switch m {
+	case 0xDB:
+		return d.parseDQT(p)
+	case 0xC4:
+		return d.parseDHT(p)
+	}
+	if len(p) != 2 {
+		return formatErr("DRI length")
+	}
+	d.restart = int(p[0])<<8 | int(p[1])
+	return nil
+}
+
+// appMarker reads APP0 (JFIF) and APP14 (Adobe), which decide the colour transform.
+func (d *decoder) appMarker(m byte) error {
+	p, err := d.segment()
+	if err != nil {
+		return err
+	}
+	if m == 0xE0 && len(p) >= 5 && string(p[:5]) == "JFIF\x00" {
+		d.jfif = true
+	}
+	if m == 0xEE && len(p) >= 12 && string(p[:5]) == "Adobe" {
+		d.adobe = true
+		d.adobeXform = p[11]
+	}
+	return nil
 }
 
 func (d *decoder) parseSOF(p []byte, progressive bool) error {

@@ -328,3 +328,73 @@ func TestLibjpegFiles(t *testing.T) {
 		}
 	})
 }
+
+// lastScanData returns the offsets of the entropy-coded data of data's last scan,
+// which ends at EOI.
+func lastScanData(t *testing.T, data []byte) (start, end int) {
+	t.Helper()
+	start = -1
+	for i := 2; i+1 < len(data); {
+		if data[i] != 0xFF {
+			i++
+			continue
+		}
+		switch m := data[i+1]; {
+		case m == 0x00 || m == 0xFF || m >= 0xD0 && m <= 0xD7:
+			i++
+		case m == 0xD9:
+			if start < 0 {
+				t.Fatal("no scan")
+			}
+			return start, i
+		case i+3 >= len(data):
+			t.Fatal("truncated segment")
+		case m == 0xDA:
+			start = i + 2 + (int(data[i+2])<<8 | int(data[i+3]))
+			i = start
+		default:
+			i += 2 + (int(data[i+2])<<8 | int(data[i+3]))
+		}
+	}
+	t.Fatal("no EOI")
+	return 0, 0
+}
+
+// At 1/8 a progressive file's luma AC scans are skipped, not decoded: scrambling the
+// last one (jpegtran's script ends with the luma AC refinement) leaves the 1/8 image
+// exactly as it was, while the full-size decode sees the damage.
+func TestProgressiveSkipsUnneededACScans(t *testing.T) {
+	jpegtran := tool(t, "jpegtran")
+	prog := run(t, encodeGo(t, photo(403, 299, 11), 90), jpegtran, "-progressive")
+	start, end := lastScanData(t, prog)
+	if end-start < 100 {
+		t.Fatalf("last scan holds %d bytes", end-start)
+	}
+	bad := bytes.Clone(prog)
+	for i := start; i < end; i++ {
+		if bad[i] != 0xFF && (i == start || bad[i-1] != 0xFF) {
+			bad[i] ^= 0x5A
+			if bad[i] == 0xFF {
+				bad[i] = 0x7F
+			}
+		}
+	}
+	want, err := DecodeScale(prog, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeScale(bad, 8)
+	if err != nil {
+		t.Fatalf("1/8 decode read the scrambled AC scan: %v", err)
+	}
+	if p := psnr(t, got, want); p != 99 {
+		t.Errorf("1/8 decode changed (PSNR %.1f dB): it read the luma AC scan", p)
+	}
+	full, err := DecodeScale(prog, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if damaged, err := DecodeScale(bad, 1); err == nil && psnr(t, damaged, full) == 99 {
+		t.Error("the scrambled scan changed nothing even at full size: the test scrambled the wrong bytes")
+	}
+}

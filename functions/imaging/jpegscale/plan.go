@@ -14,7 +14,8 @@ type Plan struct {
 	Denom         int  // the scale Decode will use
 	// Bytes is the most DecodeBytes will hold at once: every component's plane at
 	// the chosen scale, the coefficients of a progressive file (64 per block at
-	// full resolution: refinement scans need them all) and the output image.
+	// full resolution when any AC coefficient is kept: refinement scans need them
+	// all; 1 when only DC is) and the output image.
 	Bytes int64
 }
 
@@ -38,7 +39,7 @@ func PlanBytes(data []byte, minSide int) (p Plan, err error) {
 	for _, c := range d.comps {
 		p.Bytes += int64(c.stride) * int64(c.bh*c.ky)
 		if d.progressive {
-			p.Bytes += int64(c.bw) * int64(c.bh) * 64 * 2
+			p.Bytes += int64(c.bw) * int64(c.bh) * int64(c.ncoef) * 2
 		}
 	}
 	w, h := (d.width+d.denom-1)/d.denom, (d.height+d.denom-1)/d.denom

@@ -1,5 +1,7 @@
 package jpegscale
 
+import "bytes"
+
 // Pixels per block side for each denominator.
 func blockSize(denom int) int { return 8 / denom }
 
@@ -31,6 +33,10 @@ func (d *decoder) setScale() {
 		}
 		c.kx, c.ky, c.fx, c.fy = k0*mx, k0*my, rx/mx, ry/my
 		c.need = needIndex(c.kx, c.ky)
+		c.ncoef = 64
+		if c.need == 0 {
+			c.ncoef = 1
+		}
 		c.stride = c.bw * c.kx
 	}
 }
@@ -54,7 +60,7 @@ func (d *decoder) allocate(c *component, ss int, ah uint) error {
 	}
 	c.plane = make([]uint8, c.stride*c.bh*c.ky)
 	if d.progressive {
-		c.coefs = make([]int16, c.bw*c.bh*64)
+		c.coefs = make([]int16, c.bw*c.bh*c.ncoef)
 	}
 	return nil
 }
@@ -116,6 +122,18 @@ func (d *decoder) parseSOS(p []byte) error {
 			return err
 		}
 	}
+	if d.progressive && ss > 0 && sc[0].ncoef == 1 {
+		// An AC scan (first pass or refinement; AC scans hold one component) of a
+		// component of which only DC is kept changes nothing we output: at 1/8 the
+		// luma AC scans — most of the file — are skipped without entropy decoding.
+		// Only all of a component's AC scans may go: a refinement scan's codes
+		// depend on which coefficients of its band earlier passes made nonzero.
+		if err := d.skipScan(); err != nil {
+			return err
+		}
+		d.scans++
+		return nil
+	}
 	d.br = bitReader{data: d.data, pos: d.pos}
 	d.eobrun = 0
 	for _, c := range sc {
@@ -136,6 +154,29 @@ func (d *decoder) parseSOS(p []byte) error {
 	d.pos = d.br.pos
 	d.scans++
 	return nil
+}
+
+// skipScan moves past a scan's entropy-coded data without decoding it: the data
+// ends at the first marker other than a restart marker (T.81 B.1.1.5: 0xFF 0x00 is a
+// stuffed 0xFF byte, 0xFF 0xFF fill before a marker).
+func (d *decoder) skipScan() error {
+	data := d.data
+	for i := d.pos; ; {
+		j := bytes.IndexByte(data[i:], 0xFF)
+		if j < 0 || i+j+1 >= len(data) {
+			return formatErr("entropy-coded data truncated")
+		}
+		i += j
+		switch m := data[i+1]; {
+		case m == 0x00, m >= 0xD0 && m <= 0xD7:
+			i += 2
+		case m == 0xFF:
+			i++
+		default:
+			d.pos = i
+			return nil
+		}
+	}
 }
 
 // restartSync handles the end of a restart interval: drop the partial byte, step
@@ -219,20 +260,23 @@ func (d *decoder) block(c *component, x, y int, blk *[64]int32, ss, se int, ah, 
 		idct(c.kx, c.ky, blk, &d.quant[c.tq], last, c.plane[off:], c.stride)
 		return nil
 	}
-	coefs := (*[64]int16)(c.coefs[(y*c.bw+x)*64:])
+	i := (y*c.bw + x) * c.ncoef
 	switch {
 	case ss == 0 && ah == 0:
-		return d.dcFirst(c, coefs, al)
+		return d.dcFirst(c, &c.coefs[i], al)
 	case ss == 0:
 		if d.br.bit() {
-			coefs[0] |= 1 << al
+			c.coefs[i] |= 1 << al
 		}
 		return nil
-	case ah == 0:
-		return d.acFirst(c, coefs, ss, se, al)
-	default:
-		return d.acRefine(c, coefs, ss, se, al)
 	}
+	// AC scans reach here only for components that keep 64 coefficients (parseSOS
+	// skips the others' AC scans).
+	coefs := (*[64]int16)(c.coefs[i:])
+	if ah == 0 {
+		return d.acFirst(c, coefs, ss, se, al)
+	}
+	return d.acRefine(c, coefs, ss, se, al)
 }
 
 // decodeSequential entropy-decodes one baseline block, keeping coefficients up to
@@ -318,7 +362,15 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int32, need int) (int,
 		}
 		k++
 	}
+	br.acc, br.n = acc, n
 	// The rest of the block is decoded only to find where it ends.
+	return last, skipBlockTail(br, act, k)
+}
+
+// skipBlockTail entropy-decodes and drops a block's coefficients from zigzag index k
+// to its end (EOB or index 63), by whole runs where the tables allow.
+func skipBlockTail(br *bitReader, act *huffTable, k int) error {
+	acc, n := br.acc, br.n
 	skip, run := &act.skip, &act.run
 	for k < 64 {
 		if n < 32 {
@@ -354,7 +406,7 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int32, need int) (int,
 		br.acc, br.n = acc, n
 		sym, err := br.decodeSym(act)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		br.bits(uint(sym & 15))
 		acc, n = br.acc, br.n
@@ -368,10 +420,10 @@ func (d *decoder) decodeSequential(c *component, blk *[64]int32, need int) (int,
 		k += int(sym>>4) + 1
 	}
 	br.acc, br.n = acc, n
-	return last, nil
+	return nil
 }
 
-func (d *decoder) dcFirst(c *component, coefs *[64]int16, al uint) error {
+func (d *decoder) dcFirst(c *component, dc *int16, al uint) error {
 	br := &d.br
 	sym, err := br.decodeSym(&d.dc[c.td])
 	if err != nil {
@@ -381,7 +433,7 @@ func (d *decoder) dcFirst(c *component, coefs *[64]int16, al uint) error {
 		return formatErr("DC size %d", sym)
 	}
 	c.pred += extend(br.bits(uint(sym)), int32(sym))
-	coefs[0] = int16(c.pred << al)
+	*dc = int16(c.pred << al)
 	return nil
 }
 
