@@ -164,7 +164,7 @@ func checkOperationsFunction(t *testing.T, sy *synthesized) {
 	got := sy.actions(sy.functionRole("OperationsFunction"))
 	want := []string{"lambda:InvokeFunction", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
 		"states:DescribeExecution", "states:DescribeStateMachineForExecution", "states:GetExecutionHistory",
-		"states:ListExecutions", "states:RedriveExecution", "states:StopExecution",
+		"states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "states:StopExecution",
 		"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 	if a := sortedKeys(got); !reflect.DeepEqual(a, want) {
 		t.Errorf("operations actions %v, want %v", a, want)
@@ -184,6 +184,15 @@ func checkOperationsFunction(t *testing.T, sy *synthesized) {
 		case a == "states:ListExecutions":
 			if j := strings.Join(res, " "); len(res) != 2 || !strings.Contains(j, `"Ref":"Pipeline`) || !strings.Contains(j, `"Ref":"Remove`) {
 				t.Errorf("%s on %v, want both state machines", a, res)
+			}
+		case a == "states:StartExecution": // POST /failures/redrive starts the redrive job
+			if j := strings.Join(res, " "); len(res) != 1 || !strings.Contains(j, `"Ref":"Redrive`) {
+				t.Errorf("%s on %v, want the redrive job only", a, res)
+			}
+		case a == "states:DescribeExecution", a == "states:GetExecutionHistory", a == "states:DescribeStateMachineForExecution":
+			// and follows it, as it reads the pipeline's executions
+			if j := strings.Join(res, " "); len(res) != 3 || strings.Count(j, `:execution:",{"Fn::GetAtt":[`) != 3 || !strings.Contains(j, `["Redrive`) {
+				t.Errorf("%s on %v, want the two state machines' and the redrive job's executions", a, res)
 			}
 		case strings.HasPrefix(a, "states:"):
 			if j := strings.Join(res, " "); len(res) != 2 || strings.Count(j, `:execution:",{"Fn::GetAtt":[`) != 2 {

@@ -271,7 +271,7 @@ func TestStack(t *testing.T) {
 			}
 		}
 		slices.Sort(actions)
-		if want := []string{"execute-api:Invoke", "execute-api:Invoke"}; !reflect.DeepEqual(actions, want) {
+		if want := []string{"execute-api:Invoke"}; !reflect.DeepEqual(actions, want) {
 			t.Errorf("guest actions = %v, want %v", actions, want)
 		}
 	})

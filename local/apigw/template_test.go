@@ -32,12 +32,19 @@ func TestProjectTemplate(t *testing.T) {
 	if api.ID() != testAPIID || api.Stage() != "prod" {
 		t.Errorf("ID %q, Stage %q", api.ID(), api.Stage())
 	}
-	want := []Method{
-		{"/", "OPTIONS", "NONE"},
-		{"/images", "GET", "AWS_IAM"},
-		{"/images", "OPTIONS", "NONE"},
-		{"/ping", "GET", "AWS_IAM"},
-		{"/ping", "OPTIONS", "NONE"},
+	// Every method but the CORS preflights is AWS_IAM.
+	want := []Method{{"/", "OPTIONS", "NONE"}}
+	for _, r := range []struct{ path, method string }{
+		{"/executions", "GET"}, {"/executions/{arn}", "GET"}, {"/executions/{arn}/redrive", "POST"},
+		{"/executions/{arn}/stop", "POST"}, {"/failures", "GET"}, {"/failures/discard", "POST"},
+		{"/failures/redrive", "POST"}, {"/images", "GET"}, {"/images/{id}", "GET"}, {"/ping", "GET"},
+		{"/uploads", "POST"},
+	} {
+		m := []Method{{r.path, r.method, "AWS_IAM"}, {r.path, "OPTIONS", "NONE"}}
+		if r.method == "POST" { // sorted by method within a path
+			m[0], m[1] = m[1], m[0]
+		}
+		want = append(want, m...)
 	}
 	if got := api.Methods(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Methods:\n%v\nwant\n%v", got, want)
@@ -74,7 +81,7 @@ func TestProjectTemplate(t *testing.T) {
 	} {
 		w := e.do("OPTIONS", "/api/ping", nil, "Origin", origin, "Access-Control-Request-Method", "GET")
 		if w.Code != 204 || w.Header().Get("Access-Control-Allow-Origin") != allowed ||
-			w.Header().Get("Access-Control-Allow-Methods") != "GET,OPTIONS" {
+			w.Header().Get("Access-Control-Allow-Methods") != "GET,POST,OPTIONS" {
 			t.Errorf("preflight from %s: %d %v", origin, w.Code, w.Header())
 		}
 	}

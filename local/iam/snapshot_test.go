@@ -179,9 +179,12 @@ func (s *stack) checks() []check {
 		{"remove-events", "states:StartExecution", s.sm["pipeline"], nil, false},
 		{"guest", "execute-api:Invoke", api("GET", "/images"), nil, true},
 		{"guest", "execute-api:Invoke", api("GET", "/ping"), nil, false},
-		{"guest", "s3:PutObject", obj("upload/" + sub + "/a.jpg"), web, true},
-		{"guest", "s3:PutObject", obj("upload/us-east-1:another/a.jpg"), web, false},
-		{"guest", "s3:PutObject", obj("upload/" + sub + "/a.jpg"), map[string][]string{"cognito-identity.amazonaws.com:sub": {sub}}, false}, // without If-None-Match
+		// Web identities upload through POST /uploads (presign-upload's POST policy),
+		// never with S3 permissions of their own.
+		{"guest", "execute-api:Invoke", api("POST", "/uploads"), nil, true},
+		{"guest", "s3:PutObject", obj("upload/" + sub + "/a.jpg"), web, false},
+		{"guest", "execute-api:Invoke", api("GET", "/failures"), nil, false},
+		{"user", "execute-api:Invoke", api("GET", "/executions"), nil, false},
 		{"user", "execute-api:Invoke", api("GET", "/ping"), nil, true},
 	}
 	for _, fn := range []string{"extract-metadata", "detect-labels", "make-thumbnail", "index-document"} {
