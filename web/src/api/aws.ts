@@ -35,6 +35,8 @@ export interface Auth {
   signUp(email: string, password: string): Promise<void>;
   confirm(username: string, code: string): Promise<void>;
   signOut(): void;
+  /** subscribe hears every sign-in and sign-out (the twin's operator signs in at start). */
+  subscribe(listener: () => void): () => void;
 }
 
 function isDenied(e: unknown): boolean {
@@ -404,10 +406,22 @@ export function parseLoadReport(payload: Uint8Array | undefined, functionError: 
 }
 
 class UserPoolAuth implements Auth {
+  private readonly listeners = new Set<() => void>();
+
   constructor(
     private readonly cfg: AwsConfig,
-    private readonly changed: () => void,
+    private readonly reset: () => void,
   ) {}
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed() {
+    this.reset();
+    for (const l of this.listeners) l();
+  }
 
   private async idp() {
     const m = await import("@aws-sdk/client-cognito-identity-provider");

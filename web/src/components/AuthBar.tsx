@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { Auth } from "../api/aws";
 
 export function AuthBar({ auth }: { auth: Auth }) {
@@ -7,9 +7,10 @@ export function AuthBar({ auth }: { auth: Auth }) {
   const [step, setStep] = useState<"in" | "up" | "confirm">("in");
   const [msg, setMsg] = useState("");
   const [busy, setBusy] = useState(false);
+  useEffect(() => auth.subscribe(() => setUser(auth.user())), [auth]);
   if (user) {
     return (
-      <span class="auth">
+      <span class="auth" data-testid="auth-user">
         {user}{" "}
         <button type="button" onClick={() => { auth.signOut(); setUser(undefined); }}>
           Sign out
@@ -19,7 +20,7 @@ export function AuthBar({ auth }: { auth: Auth }) {
   }
   if (!open) {
     return (
-      <button type="button" class="auth" onClick={() => setOpen(true)}>
+      <button type="button" class="auth" data-testid="sign-in" onClick={() => setOpen(true)}>
         Sign in
       </button>
     );
