@@ -274,12 +274,13 @@ func (tw *Twin) burstAPI(t *testing.T, n int) (throttled, ok int) {
 	var wg sync.WaitGroup
 	statuses := map[string]int{}
 	ready := make(chan struct{})
+	api := tw.API() // the stage is AWS_IAM: each request signed, as a client's would be
 	for range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-ready
-			resp, err := http.Get(tw.HTTPURL + "/api/ping")
+			resp, err := api.Get(tw.HTTPURL + "/api/ping")
 			key := ""
 			if err != nil {
 				key = err.Error()

@@ -135,6 +135,15 @@ func TestLambdasUnderRIE(t *testing.T) {
 				`"body":"{\"name\":\"red flower.jpg\",\"size\":12345,\"contentType\":\"image/jpeg\"}"}`,
 			check: rieHas(`"statusCode":200`, `upload/us-east-1:0f6c5a4e-2b1d-4c3a-9e8f-7a6b5c4d3e2f/`, `X-Amz-Signature`, `\"maxBytes\":52428800`),
 		},
+		"operations": {
+			// A discard without messages is refused before any call: the route, the
+			// body check and the error shape, under the emulator.
+			env: []string{"AWS_ENDPOINT_URL=" + sqsFake.URL, "FAILURE_QUEUE_URL=" + sqsFake.URL + "/000000000000/failures",
+				"REDRIVE_FUNCTION_NAME=redrive", "PIPELINE_STATE_MACHINE_ARN=arn:aws:states:us-east-1:000000000000:stateMachine:imagepipe-pipeline"},
+			payload: `{"httpMethod":"POST","resource":"/failures/discard","path":"/failures/discard","body":"{}",` +
+				`"requestContext":{"identity":{"userArn":"arn:aws:iam::000000000000:user/developer"}}}`,
+			check: rieHas(`"statusCode":400`, `discard takes messageIds`),
+		},
 		"ping": {
 			env:     []string{"OPENSEARCH_ENDPOINT=" + osFake.URL},
 			payload: `{"httpMethod":"GET","path":"/ping"}`,
