@@ -493,7 +493,7 @@ func TestAccessLog(t *testing.T) {
 		t.Fatalf("access records: %v", records)
 	}
 	want := []map[string]string{
-		{"ip": "192.0.2.10", "user": "-", "caller": "-", "requestTime": "04/Mar/2024:19:15:17 +0000", "httpMethod": "GET",
+		{"ip": "192.0.2.10", "user": "developer", "caller": "developer", "requestTime": "04/Mar/2024:19:15:17 +0000", "httpMethod": "GET",
 			"resourcePath": "/images", "status": "200", "protocol": "HTTP/1.1", "responseLength": "2"},
 		{"resourcePath": "-", "status": "403", "responseLength": "42"},
 	}

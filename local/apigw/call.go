@@ -164,6 +164,8 @@ func (c *call) contextVar(path string) (string, bool) {
 		return c.sourceIP(), true
 	case "identity.userAgent":
 		return c.r.Header.Get("User-Agent"), c.r.Header.Get("User-Agent") != ""
+	case "identity.caller", "identity.user", "identity.userArn", "identity.accessKey", "identity.cognitoIdentityId":
+		return c.callerVar(path)
 	case "path":
 		return c.stagePath(), true
 	case "protocol":
@@ -270,4 +272,16 @@ func (rep *reply) write(w http.ResponseWriter, r *http.Request) {
 func (c *call) stamp(h http.Header) {
 	h["x-amzn-RequestId"] = []string{c.requestID}
 	h["x-amz-apigw-id"] = []string{c.extendedID}
+}
+
+// callerVar is an $context.identity.* variable of an AWS_IAM method's verified caller.
+func (c *call) callerVar(path string) (string, bool) {
+	if c.caller == nil {
+		return "", false
+	}
+	v := map[string]string{
+		"identity.caller": c.caller.Caller, "identity.user": c.caller.User, "identity.userArn": c.caller.UserARN,
+		"identity.accessKey": c.caller.AccessKey, "identity.cognitoIdentityId": c.caller.CognitoIdentityID,
+	}[path]
+	return v, v != ""
 }
