@@ -262,12 +262,18 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		if status != "SUCCEEDED" {
 			t.Errorf("execution of %s: status %q", key, status)
 		}
+		// The graph's edges: Next, Catch and one into each Parallel branch, each drawn.
+		edges := eval[map[string]int](b, `[...document.querySelectorAll('svg.edges g.edge')].filter(g => g.querySelector('path').getAttribute('d')).reduce((m, g) => (m[g.dataset.edge] = (m[g.dataset.edge] ?? 0) + 1, m), {})`)
+		if edges["next"] < 1 || edges["catch"] < 1 || edges["branch"] < 3 {
+			t.Errorf("execution of %s: edges drawn %v, want next, catch and three branches", key, edges)
+		}
 		if i == 0 {
 			b.shot("execution")
 		}
 	}
 
 	failedExec := failuresFlow(t, b, base, dir)
+	redriveFlow(t, b, base, failedExec)
 	phoneFlow(t, b, base, token, failedExec)
 
 	// Status: the ping count covers the two images.
@@ -453,6 +459,38 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 	b.waitJS("discarded and gone", fmt.Sprintf(`(document.querySelector('[data-testid="failure-report"]')?.textContent ?? '') === 'Discard: discarded 1 message.' && !%s`, row(badKeys[1])), 30*time.Second)
 	b.shot("failures-after")
 	return failedExec
+}
+
+// redriveFlow redrives the failed corrupt-file execution from its page: Step Functions
+// starts it again from the state that failed (the Fail state its Catch led to), so it
+// runs and fails again, and counts one redrive.
+func redriveFlow(t *testing.T, b *browser, base, failedExec string) {
+	b.run("open the failed execution", chromedp.Navigate(base+"/?redrive=1"+failedExec))
+	b.waitJS("redrive offered", `(() => { const r = document.querySelector('[data-testid="execution-redrive"]'); return r && !r.disabled &&
+		document.querySelector('h1 [data-testid="execution-status"]')?.textContent === 'FAILED'; })()`, 30*time.Second)
+	if d := eval[bool](b, `document.querySelector('[data-testid="execution-stop"]').disabled`); !d {
+		t.Errorf("Stop is enabled on a FAILED execution")
+	}
+	b.run("click Redrive", chromedp.Click(chromedp.CSS(`[data-testid="execution-redrive"]`)))
+	b.waitJS("redriven once, and FAILED again", `document.querySelector('[data-testid="execution-redrive-count"]')?.textContent === '1×' &&
+		document.querySelector('h1 [data-testid="execution-status"]')?.textContent === 'FAILED' &&
+		[...document.querySelectorAll('[data-testid="history-row"]')].some(r => r.dataset.type === 'ExecutionRedriven')`, time.Minute)
+	types := eval[[]string](b, `[...document.querySelectorAll('[data-testid="history-row"]')].map(r => r.dataset.type)`)
+	// After the redrive the history goes on: redriven, the failed state again, failed.
+	i := indexOf(types, "ExecutionRedriven")
+	if i < 0 || types[len(types)-1] != "ExecutionFailed" || indexOf(types[i:], "ExecutionFailed") < 0 {
+		t.Errorf("history after the redrive: %v", types)
+	}
+	b.shot("execution-redriven")
+}
+
+func indexOf(xs []string, x string) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
 }
 
 // phoneFlow checks the pages at 390×844: nothing scrolls sideways.

@@ -68,7 +68,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
         {x.redriveCount ? (
           <>
             <dt>Redriven</dt>
-            <dd>{x.redriveCount}×</dd>
+            <dd data-testid="execution-redrive-count">{x.redriveCount}×</dd>
           </>
         ) : null}
       </dl>
