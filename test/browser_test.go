@@ -272,6 +272,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		}
 	}
 
+	bulkUploadFlow(t, b, base, dir, token)
 	failedExec := failuresFlow(t, b, base, dir)
 	redriveFlow(t, b, base, failedExec)
 	phoneFlow(t, b, base, token, failedExec)
@@ -459,6 +460,53 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 	b.waitJS("discarded and gone", fmt.Sprintf(`(document.querySelector('[data-testid="failure-report"]')?.textContent ?? '') === 'Discard: discarded 1 message.' && !%s`, row(badKeys[1])), 30*time.Second)
 	b.shot("failures-after")
 	return failedExec
+}
+
+// bulkUploadFlow uploads 20 photos at once, with an empty file and a text file the
+// page must refuse before uploading; every photo's row reaches its execution, which
+// succeeds, and links to the image.
+func bulkUploadFlow(t *testing.T, b *browser, base, dir, token string) {
+	var files []string
+	for i := range 20 {
+		p := filepath.Join(dir, fmt.Sprintf("bulk-%02d.jpg", i))
+		data := jpegWithEXIF(t, photo(320, 240, uint8(10*i)), exifFacts{Make: "Bulktest", Model: "Bulk" + token, DateTimeOriginal: "2022:01:02 03:04:05", Orientation: 1})
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for name, data := range map[string]string{"empty.jpg": "", "notes.txt": "not a photo"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	b.run("upload 20 photos and two files the pipeline cannot read",
+		chromedp.Navigate(base+"/#/upload"),
+		chromedp.Reload(), // a fresh upload list
+		chromedp.WaitReady(chromedp.CSS(`[data-testid="upload-input"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="upload-input"]`), files),
+	)
+	b.waitJS("every photo reaches its execution, which succeeds, and links to its image", `(() => {
+		const rows = [...document.querySelectorAll('[data-testid="upload-row"]')];
+		const photos = rows.filter(r => r.dataset.state !== 'refused');
+		return rows.length === 22 && photos.length === 20 && photos.every(r =>
+			/^#\/executions\/arn/.test(r.querySelector('a.exec-link')?.getAttribute('href') ?? '') &&
+			r.querySelector('[data-testid="upload-execution-status"]')?.textContent === 'SUCCEEDED' &&
+			/^#\/search\?id=[0-9a-f]{64}$/.test(r.querySelector('[data-testid="upload-image"]')?.getAttribute('href') ?? ''));
+	})()`, 3*time.Minute)
+	refused := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('[data-testid="upload-row"][data-state="refused"]')].map(r => [r.querySelector('strong').textContent, r.querySelector('[data-testid="upload-refused"]').textContent]))`)
+	if !strings.Contains(refused["empty.jpg"], "empty") || !strings.Contains(refused["notes.txt"], "not an image") {
+		t.Errorf("refused rows: %v, want empty.jpg (empty) and notes.txt (not an image)", refused)
+	}
+	if v := eval[float64](b, `document.querySelector('[data-testid="upload-overall"]').value`); v != 1 {
+		t.Errorf("overall progress %v after every upload, want 1", v)
+	}
+	b.shot("upload-bulk")
+	// The image link opens the detail view of that image.
+	b.run("open an uploaded image", chromedp.Click(chromedp.CSS(`[data-testid="upload-image"]`)))
+	b.waitJS("its detail view", `!!document.querySelector('dialog.detail[open]') && location.hash.startsWith('#/search?id=')`, 30*time.Second)
 }
 
 // redriveFlow redrives the failed corrupt-file execution from its page: Step Functions
