@@ -3,6 +3,8 @@ package test
 import (
 	"github.com/imagepipe/imagepipe/functions/testkit"
 
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,9 +104,19 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // waitJS polls a JavaScript expression until it is truthy, up to timeout.
+// A poll that starts while a navigation replaces the page can lose its execution
+// context ("Cannot find context with specified id"); it is started again in the new one.
 func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 	b.t.Helper()
-	b.run(what, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	poll := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout))
+	err := chromedp.Do(b.ctx, poll)
+	for i := 0; i < 2 && err != nil && strings.Contains(err.Error(), "Cannot find context"); i++ {
+		err = chromedp.Do(b.ctx, poll)
+	}
+	if err != nil {
+		b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v", what, err)
+	}
 }
 
 // eval evaluates a JavaScript expression into v.
@@ -116,6 +128,27 @@ func eval[T any](b *browser, expr string) T {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// axe runs axe-core (web/node_modules/axe-core, a devDependency of the web app) on
+// the page as it stands and fails the test on any violation: the page is injected with
+// its source on first use.
+func (b *browser) axe(page string) {
+	b.t.Helper()
+	if !eval[bool](b, `typeof window.axe === 'object'`) {
+		src, err := os.ReadFile(filepath.Join(repoRoot(), "web", "node_modules", "axe-core", "axe.min.js"))
+		if err != nil {
+			b.t.Fatalf("axe-core: %v (npm ci in web/)", err)
+		}
+		b.run("inject axe-core", chromedp.Evaluate[chromedp.Void](string(src)+"; 0"))
+	}
+	b.run("axe "+page, chromedp.Evaluate[chromedp.Void](`window.__axe = undefined; axe.run(document, {resultTypes: ['violations']}).then(
+		r => window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')),
+		e => window.__axe = ['axe failed: ' + e]); 0`))
+	b.waitJS("axe results for "+page, `window.__axe !== undefined`, 30*time.Second)
+	for _, v := range eval[[]string](b, `window.__axe`) {
+		b.t.Errorf("axe-core on %s: %s", page, v)
+	}
 }
 
 // shot writes a full-page PNG to test/artifacts/<name>.png.
@@ -223,6 +256,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		t.Errorf("search found %v, want %v", found, sorted(keys))
 	}
 	b.shot("search")
+	b.axe("search")
 
 	searchDetailFlow(t, b, base, token, keys)
 
@@ -230,6 +264,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 	b.run("executions list", chromedp.Navigate(base+"/#/executions"))
 	b.waitJS("execution rows", `document.querySelectorAll('[data-testid="execution-row"]').length >= 2`, 30*time.Second)
 	b.shot("executions")
+	b.axe("executions")
 	for i, key := range keys {
 		b.run("executions for "+key, chromedp.Navigate(base+"/#/executions?key="+key))
 		b.waitJS("a row for "+key, fmt.Sprintf(`(() => { const r = document.querySelectorAll('[data-testid="execution-row"]'); return r.length >= 1 && [...r].every(x => x.dataset.key === %q); })()`, key), 30*time.Second)
@@ -269,6 +304,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		}
 		if i == 0 {
 			b.shot("execution")
+			b.axe("execution")
 		}
 	}
 
@@ -281,6 +317,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 	b.run("status", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/#/status"))
 	b.waitJS("ping count", `(() => { const c = document.querySelector('[data-testid="ping-count"]')?.textContent ?? ''; return /^\d+$/.test(c) && Number(c) >= 2; })()`, 30*time.Second)
 	b.shot("status")
+	b.axe("status")
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -344,6 +381,7 @@ func searchDetailFlow(t *testing.T, b *browser, base, token string, keys []strin
 		}
 	}
 	b.shot("search-detail")
+	b.axe("search detail")
 	b.run("next image", chromedp.Click(chromedp.CSS(`[data-testid="detail-next"]`)))
 	b.waitJS("the next image shown", fmt.Sprintf(`document.querySelector('dialog.detail[open]')?.dataset.id === %q && location.hash.includes('id=%s')`, second, second), 10*time.Second)
 	if d := eval[bool](b, `document.querySelector('[data-testid="detail-next"]').disabled`); !d {
@@ -431,6 +469,7 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 	b.run("filter the history", chromedp.SendKeys(chromedp.CSS(`[data-testid="history-filter"]`), "TaskFailed"))
 	b.waitJS("only TaskFailed rows", `(() => { const r = [...document.querySelectorAll('[data-testid="history-row"]')]; return r.length >= 1 && r.every(x => x.dataset.type === 'TaskFailed'); })()`, 10*time.Second)
 	b.shot("execution-failed")
+	b.axe("failed execution")
 
 	// Failures: both files listed as permanent, with links; redrive one, discard the other.
 	b.run("failures", chromedp.Navigate(base+"/#/failures"))
@@ -450,6 +489,7 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 		t.Errorf("failure row links to execution %q", link)
 	}
 	b.shot("failures")
+	b.axe("failures")
 	b.run("redrive one failure", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="failure-row"][data-key=%q] [data-testid="failure-redrive"]`, badKeys[0]))))
 	b.waitJS("the redrive's result", `/^Redrive: /.test(document.querySelector('[data-testid="failure-report"]')?.textContent ?? '')`, 30*time.Second)
 	report := eval[string](b, `document.querySelector('[data-testid="failure-report"]').textContent`)
@@ -504,6 +544,7 @@ func bulkUploadFlow(t *testing.T, b *browser, base, dir, token string) {
 		t.Errorf("overall progress %v after every upload, want 1", v)
 	}
 	b.shot("upload-bulk")
+	b.axe("upload")
 	// The image link opens the detail view of that image.
 	b.run("open an uploaded image", chromedp.Click(chromedp.CSS(`[data-testid="upload-image"]`)))
 	b.waitJS("its detail view", `!!document.querySelector('dialog.detail[open]') && location.hash.startsWith('#/search?id=')`, 30*time.Second)
@@ -558,6 +599,7 @@ func phoneFlow(t *testing.T, b *browser, base, token, failedExec string) {
 		b.waitJS("phone "+p.name+" ready", p.ready, 30*time.Second)
 		w := eval[[]float64](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`)
 		b.shot("phone-" + p.name)
+		b.axe("phone " + p.name)
 		if w[0] > w[1] {
 			wide := eval[string](b, `[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 ||
 				(e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + (e.innerText ?? '').slice(0, 40)).join(' | ')`)
@@ -584,4 +626,33 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestFirstPaintBundle keeps what the first paint loads (web/dist/assets/index-*.js and
+// index-*.css; the SDK chunks load later) under 60 KB gzipped.
+func TestFirstPaintBundle(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "web", "dist", "assets", "index-*"))
+	if err != nil || len(files) == 0 {
+		testkit.SkipUnlessCI(t, "web/dist is not built (`make build-web`)")
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes, %d gzipped", filepath.Base(f), len(data), buf.Len())
+		total += buf.Len()
+	}
+	if total > 60*1024 {
+		t.Errorf("first paint: %d bytes gzipped, want at most 60 KB", total)
+	}
 }
