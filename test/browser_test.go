@@ -309,6 +309,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 	}
 
 	bulkUploadFlow(t, b, base, dir, token)
+	searchFiltersFlow(t, b, base, token)
 	failedExec := failuresFlow(t, b, base, dir)
 	redriveFlow(t, b, base, failedExec)
 	phoneFlow(t, b, base, token, failedExec)
@@ -548,6 +549,30 @@ func bulkUploadFlow(t *testing.T, b *browser, base, dir, token string) {
 	// The image link opens the detail view of that image.
 	b.run("open an uploaded image", chromedp.Click(chromedp.CSS(`[data-testid="upload-image"]`)))
 	b.waitJS("its detail view", `!!document.querySelector('dialog.detail[open]') && location.hash.startsWith('#/search?id=')`, 30*time.Second)
+}
+
+// searchFiltersFlow filters the library by camera (the 20 bulk photos), by location
+// (only the two photos with GPS), both at once (none), and sorts by date taken; the
+// filters live in the URL.
+func searchFiltersFlow(t *testing.T, b *browser, base, token string) {
+	count := func(what, frag string, want int) {
+		b.t.Helper()
+		b.run(what, chromedp.Navigate(base+"/?filters="+strings.ReplaceAll(what, " ", "-")+frag))
+		b.waitJS(what, fmt.Sprintf(`(() => { const c = document.querySelector('[data-testid="result-count"]')?.textContent ?? '';
+			return new RegExp('^%d images?( for .*)? \\(filtered\\)$').test(c) && document.querySelectorAll('.grid li').length === %d; })()`, want, want), 30*time.Second)
+	}
+	count("by camera", "#/search?camera=Bulk"+token, 20)
+	count("with a location", fmt.Sprintf("#/search?q=%s&loc=1", strings.ToLower(token)), 2)
+	count("camera and location", "#/search?camera=Bulk"+token+"&loc=1", 0)
+	// The controls: the camera typed in, the sort chosen; the URL follows.
+	b.run("filter by typing a camera", chromedp.Navigate(base+"/?filters=typed#/search"))
+	b.waitJS("filters shown", `!!document.querySelector('[data-testid="filter-camera"]')`, 10*time.Second)
+	b.run("type a camera", chromedp.SendKeys(chromedp.CSS(`[data-testid="filter-camera"]`), "Bulk"+token+"\r"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="search-sort"]`), "taken"))
+	b.run("choose the sort", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="search-sort"]').dispatchEvent(new Event('change', {bubbles: true})); 0`))
+	b.waitJS("20 photos, sorted by date taken, in the URL", fmt.Sprintf(`document.querySelectorAll('.grid li').length === 20 && location.hash.includes('camera=Bulk%s') && location.hash.includes('sort=taken')`, token), 30*time.Second)
+	b.shot("search-filters")
+	b.axe("search filters")
 }
 
 // redriveFlow redrives the failed corrupt-file execution from its page: Step Functions
