@@ -3,6 +3,8 @@ package test
 import (
 	"github.com/imagepipe/imagepipe/functions/testkit"
 
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -102,9 +104,19 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 }
 
 // waitJS polls a JavaScript expression until it is truthy, up to timeout.
+// A poll that starts while a navigation replaces the page can lose its execution
+// context ("Cannot find context with specified id"); it is started again in the new one.
 func (b *browser) waitJS(what, expr string, timeout time.Duration) {
 	b.t.Helper()
-	b.run(what, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	poll := chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(timeout))
+	err := chromedp.Do(b.ctx, poll)
+	for i := 0; i < 2 && err != nil && strings.Contains(err.Error(), "Cannot find context"); i++ {
+		err = chromedp.Do(b.ctx, poll)
+	}
+	if err != nil {
+		b.shot("failed-" + strings.ReplaceAll(what, " ", "-"))
+		b.t.Fatalf("%s: %v", what, err)
+	}
 }
 
 // eval evaluates a JavaScript expression into v.
@@ -116,6 +128,27 @@ func eval[T any](b *browser, expr string) T {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
 	return v
+}
+
+// axe runs axe-core (web/node_modules/axe-core, a devDependency of the web app) on
+// the page as it stands and fails the test on any violation: the page is injected with
+// its source on first use.
+func (b *browser) axe(page string) {
+	b.t.Helper()
+	if !eval[bool](b, `typeof window.axe === 'object'`) {
+		src, err := os.ReadFile(filepath.Join(repoRoot(), "web", "node_modules", "axe-core", "axe.min.js"))
+		if err != nil {
+			b.t.Fatalf("axe-core: %v (npm ci in web/)", err)
+		}
+		b.run("inject axe-core", chromedp.Evaluate[chromedp.Void](string(src)+"; 0"))
+	}
+	b.run("axe "+page, chromedp.Evaluate[chromedp.Void](`window.__axe = undefined; axe.run(document, {resultTypes: ['violations']}).then(
+		r => window.__axe = r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', ')),
+		e => window.__axe = ['axe failed: ' + e]); 0`))
+	b.waitJS("axe results for "+page, `window.__axe !== undefined`, 30*time.Second)
+	for _, v := range eval[[]string](b, `window.__axe`) {
+		b.t.Errorf("axe-core on %s: %s", page, v)
+	}
 }
 
 // shot writes a full-page PNG to test/artifacts/<name>.png.
@@ -223,6 +256,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		t.Errorf("search found %v, want %v", found, sorted(keys))
 	}
 	b.shot("search")
+	b.axe("search")
 
 	searchDetailFlow(t, b, base, token, keys)
 
@@ -230,6 +264,7 @@ func browserFlow(t *testing.T, b *browser, base string) {
 	b.run("executions list", chromedp.Navigate(base+"/#/executions"))
 	b.waitJS("execution rows", `document.querySelectorAll('[data-testid="execution-row"]').length >= 2`, 30*time.Second)
 	b.shot("executions")
+	b.axe("executions")
 	for i, key := range keys {
 		b.run("executions for "+key, chromedp.Navigate(base+"/#/executions?key="+key))
 		b.waitJS("a row for "+key, fmt.Sprintf(`(() => { const r = document.querySelectorAll('[data-testid="execution-row"]'); return r.length >= 1 && [...r].every(x => x.dataset.key === %q); })()`, key), 30*time.Second)
@@ -262,18 +297,28 @@ func browserFlow(t *testing.T, b *browser, base string) {
 		if status != "SUCCEEDED" {
 			t.Errorf("execution of %s: status %q", key, status)
 		}
+		// The graph's edges: Next, Catch and one into each Parallel branch, each drawn.
+		edges := eval[map[string]int](b, `[...document.querySelectorAll('svg.edges g.edge')].filter(g => g.querySelector('path').getAttribute('d')).reduce((m, g) => (m[g.dataset.edge] = (m[g.dataset.edge] ?? 0) + 1, m), {})`)
+		if edges["next"] < 1 || edges["catch"] < 1 || edges["branch"] < 3 {
+			t.Errorf("execution of %s: edges drawn %v, want next, catch and three branches", key, edges)
+		}
 		if i == 0 {
 			b.shot("execution")
+			b.axe("execution")
 		}
 	}
 
+	bulkUploadFlow(t, b, base, dir, token)
+	searchFiltersFlow(t, b, base, token)
 	failedExec := failuresFlow(t, b, base, dir)
+	redriveFlow(t, b, base, failedExec)
 	phoneFlow(t, b, base, token, failedExec)
 
 	// Status: the ping count covers the two images.
 	b.run("status", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/#/status"))
 	b.waitJS("ping count", `(() => { const c = document.querySelector('[data-testid="ping-count"]')?.textContent ?? ''; return /^\d+$/.test(c) && Number(c) >= 2; })()`, 30*time.Second)
 	b.shot("status")
+	b.axe("status")
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -337,6 +382,7 @@ func searchDetailFlow(t *testing.T, b *browser, base, token string, keys []strin
 		}
 	}
 	b.shot("search-detail")
+	b.axe("search detail")
 	b.run("next image", chromedp.Click(chromedp.CSS(`[data-testid="detail-next"]`)))
 	b.waitJS("the next image shown", fmt.Sprintf(`document.querySelector('dialog.detail[open]')?.dataset.id === %q && location.hash.includes('id=%s')`, second, second), 10*time.Second)
 	if d := eval[bool](b, `document.querySelector('[data-testid="detail-next"]').disabled`); !d {
@@ -424,6 +470,7 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 	b.run("filter the history", chromedp.SendKeys(chromedp.CSS(`[data-testid="history-filter"]`), "TaskFailed"))
 	b.waitJS("only TaskFailed rows", `(() => { const r = [...document.querySelectorAll('[data-testid="history-row"]')]; return r.length >= 1 && r.every(x => x.dataset.type === 'TaskFailed'); })()`, 10*time.Second)
 	b.shot("execution-failed")
+	b.axe("failed execution")
 
 	// Failures: both files listed as permanent, with links; redrive one, discard the other.
 	b.run("failures", chromedp.Navigate(base+"/#/failures"))
@@ -443,6 +490,7 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 		t.Errorf("failure row links to execution %q", link)
 	}
 	b.shot("failures")
+	b.axe("failures")
 	b.run("redrive one failure", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="failure-row"][data-key=%q] [data-testid="failure-redrive"]`, badKeys[0]))))
 	b.waitJS("the redrive's result", `/^Redrive: /.test(document.querySelector('[data-testid="failure-report"]')?.textContent ?? '')`, 30*time.Second)
 	report := eval[string](b, `document.querySelector('[data-testid="failure-report"]').textContent`)
@@ -453,6 +501,110 @@ func failuresFlow(t *testing.T, b *browser, base, dir string) string {
 	b.waitJS("discarded and gone", fmt.Sprintf(`(document.querySelector('[data-testid="failure-report"]')?.textContent ?? '') === 'Discard: discarded 1 message.' && !%s`, row(badKeys[1])), 30*time.Second)
 	b.shot("failures-after")
 	return failedExec
+}
+
+// bulkUploadFlow uploads 20 photos at once, with an empty file and a text file the
+// page must refuse before uploading; every photo's row reaches its execution, which
+// succeeds, and links to the image.
+func bulkUploadFlow(t *testing.T, b *browser, base, dir, token string) {
+	var files []string
+	for i := range 20 {
+		p := filepath.Join(dir, fmt.Sprintf("bulk-%02d.jpg", i))
+		data := jpegWithEXIF(t, photo(320, 240, uint8(10*i)), exifFacts{Make: "Bulktest", Model: "Bulk" + token, DateTimeOriginal: "2022:01:02 03:04:05", Orientation: 1})
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	for name, data := range map[string]string{"empty.jpg": "", "notes.txt": "not a photo"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	b.run("upload 20 photos and two files the pipeline cannot read",
+		chromedp.Navigate(base+"/#/upload"),
+		chromedp.Reload(), // a fresh upload list
+		chromedp.WaitReady(chromedp.CSS(`[data-testid="upload-input"]`)),
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid="upload-input"]`), files),
+	)
+	b.waitJS("every photo reaches its execution, which succeeds, and links to its image", `(() => {
+		const rows = [...document.querySelectorAll('[data-testid="upload-row"]')];
+		const photos = rows.filter(r => r.dataset.state !== 'refused');
+		return rows.length === 22 && photos.length === 20 && photos.every(r =>
+			/^#\/executions\/arn/.test(r.querySelector('a.exec-link')?.getAttribute('href') ?? '') &&
+			r.querySelector('[data-testid="upload-execution-status"]')?.textContent === 'SUCCEEDED' &&
+			/^#\/search\?id=[0-9a-f]{64}$/.test(r.querySelector('[data-testid="upload-image"]')?.getAttribute('href') ?? ''));
+	})()`, 3*time.Minute)
+	refused := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('[data-testid="upload-row"][data-state="refused"]')].map(r => [r.querySelector('strong').textContent, r.querySelector('[data-testid="upload-refused"]').textContent]))`)
+	if !strings.Contains(refused["empty.jpg"], "empty") || !strings.Contains(refused["notes.txt"], "not an image") {
+		t.Errorf("refused rows: %v, want empty.jpg (empty) and notes.txt (not an image)", refused)
+	}
+	if v := eval[float64](b, `document.querySelector('[data-testid="upload-overall"]').value`); v != 1 {
+		t.Errorf("overall progress %v after every upload, want 1", v)
+	}
+	b.shot("upload-bulk")
+	b.axe("upload")
+	// The image link opens the detail view of that image.
+	b.run("open an uploaded image", chromedp.Click(chromedp.CSS(`[data-testid="upload-image"]`)))
+	b.waitJS("its detail view", `!!document.querySelector('dialog.detail[open]') && location.hash.startsWith('#/search?id=')`, 30*time.Second)
+}
+
+// searchFiltersFlow filters the library by camera (the 20 bulk photos), by location
+// (only the two photos with GPS), both at once (none), and sorts by date taken; the
+// filters live in the URL.
+func searchFiltersFlow(t *testing.T, b *browser, base, token string) {
+	count := func(what, frag string, want int) {
+		b.t.Helper()
+		b.run(what, chromedp.Navigate(base+"/?filters="+strings.ReplaceAll(what, " ", "-")+frag))
+		b.waitJS(what, fmt.Sprintf(`(() => { const c = document.querySelector('[data-testid="result-count"]')?.textContent ?? '';
+			return new RegExp('^%d images?( for .*)? \\(filtered\\)$').test(c) && document.querySelectorAll('.grid li').length === %d; })()`, want, want), 30*time.Second)
+	}
+	count("by camera", "#/search?camera=Bulk"+token, 20)
+	count("with a location", fmt.Sprintf("#/search?q=%s&loc=1", strings.ToLower(token)), 2)
+	count("camera and location", "#/search?camera=Bulk"+token+"&loc=1", 0)
+	// The controls: the camera typed in, the sort chosen; the URL follows.
+	b.run("filter by typing a camera", chromedp.Navigate(base+"/?filters=typed#/search"))
+	b.waitJS("filters shown", `!!document.querySelector('[data-testid="filter-camera"]')`, 10*time.Second)
+	b.run("type a camera", chromedp.SendKeys(chromedp.CSS(`[data-testid="filter-camera"]`), "Bulk"+token+"\r"),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="search-sort"]`), "taken"))
+	b.run("choose the sort", chromedp.Evaluate[chromedp.Void](`document.querySelector('[data-testid="search-sort"]').dispatchEvent(new Event('change', {bubbles: true})); 0`))
+	b.waitJS("20 photos, sorted by date taken, in the URL", fmt.Sprintf(`document.querySelectorAll('.grid li').length === 20 && location.hash.includes('camera=Bulk%s') && location.hash.includes('sort=taken')`, token), 30*time.Second)
+	b.shot("search-filters")
+	b.axe("search filters")
+}
+
+// redriveFlow redrives the failed corrupt-file execution from its page: Step Functions
+// starts it again from the state that failed (the Fail state its Catch led to), so it
+// runs and fails again, and counts one redrive.
+func redriveFlow(t *testing.T, b *browser, base, failedExec string) {
+	b.run("open the failed execution", chromedp.Navigate(base+"/?redrive=1"+failedExec))
+	b.waitJS("redrive offered", `(() => { const r = document.querySelector('[data-testid="execution-redrive"]'); return r && !r.disabled &&
+		document.querySelector('h1 [data-testid="execution-status"]')?.textContent === 'FAILED'; })()`, 30*time.Second)
+	if d := eval[bool](b, `document.querySelector('[data-testid="execution-stop"]').disabled`); !d {
+		t.Errorf("Stop is enabled on a FAILED execution")
+	}
+	b.run("click Redrive", chromedp.Click(chromedp.CSS(`[data-testid="execution-redrive"]`)))
+	b.waitJS("redriven once, and FAILED again", `document.querySelector('[data-testid="execution-redrive-count"]')?.textContent === '1×' &&
+		document.querySelector('h1 [data-testid="execution-status"]')?.textContent === 'FAILED' &&
+		[...document.querySelectorAll('[data-testid="history-row"]')].some(r => r.dataset.type === 'ExecutionRedriven')`, time.Minute)
+	types := eval[[]string](b, `[...document.querySelectorAll('[data-testid="history-row"]')].map(r => r.dataset.type)`)
+	// After the redrive the history goes on: redriven, the failed state again, failed.
+	i := indexOf(types, "ExecutionRedriven")
+	if i < 0 || types[len(types)-1] != "ExecutionFailed" || indexOf(types[i:], "ExecutionFailed") < 0 {
+		t.Errorf("history after the redrive: %v", types)
+	}
+	b.shot("execution-redriven")
+}
+
+func indexOf(xs []string, x string) int {
+	for i, y := range xs {
+		if y == x {
+			return i
+		}
+	}
+	return -1
 }
 
 // phoneFlow checks the pages at 390×844: nothing scrolls sideways.
@@ -472,6 +624,7 @@ func phoneFlow(t *testing.T, b *browser, base, token, failedExec string) {
 		b.waitJS("phone "+p.name+" ready", p.ready, 30*time.Second)
 		w := eval[[]float64](b, `[document.documentElement.scrollWidth, document.documentElement.clientWidth]`)
 		b.shot("phone-" + p.name)
+		b.axe("phone " + p.name)
 		if w[0] > w[1] {
 			wide := eval[string](b, `[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 ||
 				(e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible')).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + (e.innerText ?? '').slice(0, 40)).join(' | ')`)
@@ -498,4 +651,33 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestFirstPaintBundle keeps what the first paint loads (web/dist/assets/index-*.js and
+// index-*.css; the SDK chunks load later) under 60 KB gzipped.
+func TestFirstPaintBundle(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join(repoRoot(), "web", "dist", "assets", "index-*"))
+	if err != nil || len(files) == 0 {
+		testkit.SkipUnlessCI(t, "web/dist is not built (`make build-web`)")
+	}
+	total := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		if _, err := zw.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %d bytes, %d gzipped", filepath.Base(f), len(data), buf.Len())
+		total += buf.Len()
+	}
+	if total > 60*1024 {
+		t.Errorf("first paint: %d bytes gzipped, want at most 60 KB", total)
+	}
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -136,7 +138,54 @@ func ParseSearch(req events.APIGatewayProxyRequest) (searchindex.Query, error) {
 	if from+size > searchindex.MaxWindow {
 		return searchindex.Query{}, &pipeline.InvalidParameterError{Name: "from", Reason: fmt.Sprintf("from+size must not exceed %d", searchindex.MaxWindow)}
 	}
-	return searchindex.Query{Text: q, From: from, Size: size}, nil
+	query := searchindex.Query{Text: q, From: from, Size: size}
+	if err := parseFilters(p, &query); err != nil {
+		return searchindex.Query{}, err
+	}
+	return query, nil
+}
+
+// parseFilters reads the search's sort and filters: sort (uploaded, taken), label and
+// camera (exact names), hasLocation (true, false) and load (include, exclude, only:
+// the load tester's images).
+func parseFilters(p map[string]string, q *searchindex.Query) error {
+	oneOf := func(name string, allowed map[string]string) (string, error) {
+		v, given := p[name]
+		if !given {
+			return "", nil
+		}
+		out, ok := allowed[v]
+		if !ok {
+			names := slices.Sorted(maps.Keys(allowed))
+			return "", &pipeline.InvalidParameterError{Name: name, Reason: fmt.Sprintf("must be one of %s", strings.Join(names, ", "))}
+		}
+		return out, nil
+	}
+	var err error
+	if q.Sort, err = oneOf("sort", map[string]string{"relevance": searchindex.SortRelevance, "uploaded": searchindex.SortUploaded, "taken": searchindex.SortTaken}); err != nil {
+		return err
+	}
+	if q.Load, err = oneOf("load", map[string]string{"include": searchindex.LoadInclude, "exclude": searchindex.LoadExclude, "only": searchindex.LoadOnly}); err != nil {
+		return err
+	}
+	loc, err := oneOf("hasLocation", map[string]string{"true": "true", "false": ""})
+	if err != nil {
+		return err
+	}
+	q.HasLocation = loc == "true"
+	for name, dst := range map[string]*string{"label": &q.Label, "camera": &q.Camera} {
+		v := p[name]
+		switch {
+		case !utf8.ValidString(v):
+			return &pipeline.InvalidParameterError{Name: name, Reason: "not valid UTF-8"}
+		case utf8.RuneCountInString(v) > MaxSearchLength:
+			return &pipeline.InvalidParameterError{Name: name, Reason: fmt.Sprintf("longer than %d characters", MaxSearchLength)}
+		case strings.IndexFunc(v, unicode.IsControl) >= 0:
+			return &pipeline.InvalidParameterError{Name: name, Reason: "contains control characters"}
+		}
+		*dst = v
+	}
+	return nil
 }
 
 func intParam(p map[string]string, name string, def, lo, hi int) (int, error) {

@@ -135,6 +135,11 @@ func TestSearchBadParameters(t *testing.T) {
 		"window":       {"search": "a", "from": "9950", "size": "100"},
 		"from float":   {"search": "a", "from": "1.5"},
 		"huge integer": {"search": "a", "from": "99999999999999999999"},
+		"sort":         {"sort": "size"},
+		"load":         {"load": "hide"},
+		"hasLocation":  {"hasLocation": "yes"},
+		"label long":   {"label": strings.Repeat("a", MaxSearchLength+1)},
+		"camera ctrl":  {"camera": "EOS\n40D"},
 	} {
 		r := invoke(t, s.Handle, request(params))
 		var e map[string]string
@@ -162,6 +167,54 @@ func TestSearchBadParameters(t *testing.T) {
 	b, _ = json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "POST"})
 	if r := invoke(t, s.Handle, b); r.StatusCode != 405 {
 		t.Errorf("POST: %d", r.StatusCode)
+	}
+}
+
+func TestSearchFiltersAndSorts(t *testing.T) {
+	ix := searchindextest.New()
+	docs := []pipeline.Document{
+		{Key: "upload/a/harbour.jpg", TakenAt: "2020-05-01T10:00:00Z", Camera: &pipeline.Camera{Make: "Canon", Model: "Canon EOS 40D"},
+			Location: &pipeline.Location{Lat: 43.4, Lon: 11.8}, Labels: []pipeline.Label{{Name: "Boat", Confidence: 90}}},
+		{Key: "upload/a/meadow.jpg", TakenAt: "2022-05-01T10:00:00Z", Labels: []pipeline.Label{{Name: "Grass", Confidence: 90}}},
+		{Key: "upload/load/run1/0001.jpg", Labels: []pipeline.Label{{Name: "Boat", Confidence: 90}}},
+	}
+	for i, d := range docs {
+		d.ID, d.Bucket, d.Format, d.UploadedAt = pipeline.DocumentID("images", d.Key), "images", "jpeg", time.Unix(int64(i), 0)
+		if _, err := ix.Upsert(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := Search{Index: ix, URLs: pathURLs{}, Logger: quiet}
+	keys := func(params map[string]string) []string {
+		r := invoke(t, s.Handle, request(params))
+		var ans SearchResponse
+		if err := json.Unmarshal([]byte(r.Body), &ans); err != nil || r.StatusCode != 200 {
+			t.Fatalf("%v: %d %s", params, r.StatusCode, r.Body)
+		}
+		var out []string
+		for _, d := range ans.Images {
+			out = append(out, d.Key[strings.LastIndexByte(d.Key, '/')+1:])
+		}
+		return out
+	}
+	for _, c := range []struct {
+		params map[string]string
+		want   string
+	}{
+		{map[string]string{}, "0001.jpg meadow.jpg harbour.jpg"},
+		{map[string]string{"load": "exclude"}, "meadow.jpg harbour.jpg"},
+		{map[string]string{"load": "only"}, "0001.jpg"},
+		{map[string]string{"sort": "taken", "load": "exclude"}, "meadow.jpg harbour.jpg"},
+		{map[string]string{"sort": "taken"}, "meadow.jpg harbour.jpg 0001.jpg"},
+		{map[string]string{"label": "Boat"}, "0001.jpg harbour.jpg"},
+		{map[string]string{"label": "boat"}, ""},
+		{map[string]string{"camera": "Canon EOS 40D"}, "harbour.jpg"},
+		{map[string]string{"hasLocation": "true"}, "harbour.jpg"},
+		{map[string]string{"search": "boat", "load": "exclude"}, "harbour.jpg"},
+	} {
+		if got := strings.Join(keys(c.params), " "); got != c.want {
+			t.Errorf("%v: %q, want %q", c.params, got, c.want)
+		}
 	}
 }
 

@@ -54,11 +54,33 @@ const MaxObjectMatches = 20
 // lookup) returns: a bound on work, far above any real number of copies.
 const MaxGroup = 1000
 
-// Query is a free-text search. Text "" or "*" lists everything, newest first.
+// Query is a free-text search. Text "" or "*" lists everything, newest first; the
+// filters narrow either, and Sort orders by a date instead of relevance.
 type Query struct {
 	Text       string
 	From, Size int
+	// Sort is SortRelevance (""), SortUploaded or SortTaken, newest first.
+	Sort string
+	// Label and Camera are exact: a label's name, a camera's model.
+	Label, Camera string
+	// HasLocation keeps the images with a GPS position.
+	HasLocation bool
+	// Load is LoadInclude (""), LoadExclude or LoadOnly: the load tester's images,
+	// whose keys start with LoadPrefix.
+	Load string
 }
+
+// Sort orders and load-test choices of a Query.
+const (
+	SortRelevance = ""
+	SortUploaded  = "uploaded"
+	SortTaken     = "taken"
+	LoadInclude   = ""
+	LoadExclude   = "exclude"
+	LoadOnly      = "only"
+	// LoadPrefix starts every key the load tester uploads (functions/loadgen).
+	LoadPrefix = "upload/load/"
+)
 
 // Result is one page of matches.
 type Result struct {

@@ -384,13 +384,41 @@ func (o *OpenSearch) Count(ctx context.Context) (int64, error) {
 func SearchBody(q Query) map[string]any {
 	q = q.Normalized()
 	body := map[string]any{"from": q.From, "size": q.Size, "track_total_hits": true}
-	notDuplicate := []any{map[string]any{"exists": map[string]any{"field": "duplicateOf"}}}
+	mustNot := []any{map[string]any{"exists": map[string]any{"field": "duplicateOf"}}}
+	var filter []any
+	if q.Label != "" {
+		filter = append(filter, map[string]any{"term": map[string]any{"labels.name.raw": q.Label}})
+	}
+	if q.Camera != "" {
+		filter = append(filter, map[string]any{"term": map[string]any{"camera.model.raw": q.Camera}})
+	}
+	if q.HasLocation {
+		filter = append(filter, map[string]any{"exists": map[string]any{"field": "location"}})
+	}
+	loadPrefix := map[string]any{"prefix": map[string]any{"key.raw": LoadPrefix}}
+	switch q.Load {
+	case LoadExclude:
+		mustNot = append(mustNot, loadPrefix)
+	case LoadOnly:
+		filter = append(filter, loadPrefix)
+	}
+	boolQ := map[string]any{"must_not": mustNot}
+	if len(filter) > 0 {
+		boolQ["filter"] = filter
+	}
+	newest := map[string]any{"uploadedAt": map[string]any{"order": "desc"}}
+	switch q.Sort {
+	case SortUploaded:
+		body["sort"] = []any{newest}
+	case SortTaken:
+		body["sort"] = []any{map[string]any{"takenAt": map[string]any{"order": "desc"}}, newest}
+	}
 	if matchAll(q.Text) {
-		body["query"] = map[string]any{"bool": map[string]any{
-			"must":     []any{map[string]any{"match_all": map[string]any{}}},
-			"must_not": notDuplicate,
-		}}
-		body["sort"] = []any{map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
+		boolQ["must"] = []any{map[string]any{"match_all": map[string]any{}}}
+		body["query"] = map[string]any{"bool": boolQ}
+		if body["sort"] == nil {
+			body["sort"] = []any{newest}
+		}
 		return body
 	}
 	text := strings.Join(Words(q.Text), " ")
@@ -404,8 +432,12 @@ func SearchBody(q Query) map[string]any {
 			strings.Split(f, "^")[0]: map[string]any{"query": text},
 		}})
 	}
-	body["query"] = map[string]any{"bool": map[string]any{"should": should, "minimum_should_match": 1, "must_not": notDuplicate}}
-	body["sort"] = []any{"_score", map[string]any{"uploadedAt": map[string]any{"order": "desc"}}}
+	boolQ["should"] = should
+	boolQ["minimum_should_match"] = 1
+	body["query"] = map[string]any{"bool": boolQ}
+	if body["sort"] == nil {
+		body["sort"] = []any{"_score", newest}
+	}
 	return body
 }
 

@@ -399,3 +399,36 @@ func TestOldMappingGainsFields(t *testing.T) {
 		t.Errorf("a: %d %v", st, out)
 	}
 }
+
+// The search's filters and date sorts, as the adapter sends them, against the twin.
+func TestSearchFilters(t *testing.T) {
+	tw := newTwin(t)
+	seed(t, tw.ix)
+	load := doc("upload/load/run1/0001.jpg", "0D", t0.Add(3*time.Hour), "Cat")
+	load.TakenAt = "2019-01-01T00:00:00Z"
+	load.Location = &pipeline.Location{Lat: 1, Lon: 2}
+	upsert(t, tw.ix, searchindex.OutcomeCreated, load)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		q    searchindex.Query
+		want []string
+	}{
+		{searchindex.Query{Load: searchindex.LoadExclude}, []string{redCar, cat, lighthouse}},
+		{searchindex.Query{Load: searchindex.LoadOnly}, []string{load.Key}},
+		{searchindex.Query{Text: "cat", Load: searchindex.LoadExclude}, []string{cat, redCar}}, // car: one edit from cat
+		{searchindex.Query{Label: "Cat"}, []string{load.Key, cat}},
+		{searchindex.Query{Camera: "Nokia 8.3 5G"}, []string{redCar}},
+		{searchindex.Query{HasLocation: true}, []string{load.Key}},
+		{searchindex.Query{Sort: searchindex.SortTaken}, []string{load.Key, redCar, cat, lighthouse}},     // undated last, newest upload first
+		{searchindex.Query{Text: "cat", Sort: searchindex.SortUploaded}, []string{load.Key, redCar, cat}}, // newest upload, not the best match, first
+	} {
+		tc.q.Size = 10
+		res, err := tw.ix.Search(ctx, tc.q)
+		if err != nil {
+			t.Fatalf("%+v: %v", tc.q, err)
+		}
+		if fmt.Sprint(keys(res)) != fmt.Sprint(tc.want) {
+			t.Errorf("%+v: got %v, want %v", tc.q, keys(res), tc.want)
+		}
+	}
+}

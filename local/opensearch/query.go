@@ -49,6 +49,8 @@ func (c *compiler) compile(raw json.RawMessage) (query.Query, error) {
 			return c.multiMatch(body)
 		case "match_phrase_prefix":
 			return c.phrasePrefix(body)
+		case "prefix":
+			return c.prefix(body)
 		}
 		return nil, unsupported("the query clause [%s] is", kind)
 	}
@@ -162,6 +164,36 @@ func (c *compiler) exists(body json.RawMessage) (query.Query, error) {
 	t := bleve.NewTermQuery(e["field"])
 	t.SetField(fieldNamesField)
 	return t, nil
+}
+
+// prefix: {"<field>": "<prefix>"} or {"<field>": {"value": "<prefix>"}} on a keyword
+// field, unanalysed, as the search's load-test filter sends it (key.raw). A prefix
+// on a text field (its analysed terms) is outside the subset.
+func (c *compiler) prefix(body json.RawMessage) (query.Query, error) {
+	path, v, err := single(body, "prefix")
+	if err != nil {
+		return nil, err
+	}
+	if obj, err := objectOf(v, "[prefix]"); err == nil {
+		if onlyKeys(obj, "[prefix]", "value") != nil || obj["value"] == nil {
+			return nil, unsupported("[prefix] parameters other than [value] are")
+		}
+		v = obj["value"]
+	}
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return nil, parsing("[prefix] query requires a string value")
+	}
+	f := c.m.lookup(path)
+	switch {
+	case f == nil:
+		return nil, nil // an unmapped field matches nothing
+	case f.Type != "keyword":
+		return nil, unsupported("[prefix] on a field of type [%s] ([%s]) is", f.Type, path)
+	}
+	q := bleve.NewPrefixQuery(s)
+	q.SetField(path)
+	return q, nil
 }
 
 // single reads {"<field>": <value>} with exactly one field.

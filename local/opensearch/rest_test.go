@@ -319,6 +319,10 @@ func TestSearchMatches(t *testing.T) {
 		{"should with minimum", `{"query":{"bool":{"should":[{"term":{"id":"p1"}},{"term":{"dup":"p2"}},{"term":{"id":"p2"}}],"minimum_should_match":2}}}`, []string{"p1"}},
 		{"should without must: at least one", `{"query":{"bool":{"should":[{"term":{"id":"p1"}},{"term":{"id":"p3"}}]}},"sort":["id"]}`, []string{"p1", "p3"}},
 		{"must and filter", `{"query":{"bool":{"must":{"match_all":{}},"filter":[{"term":{"id":"p3"}}]}}}`, []string{"p3"}},
+		{"prefix", `{"query":{"prefix":{"key.raw":"upload/c"}}}`, []string{"p2"}},
+		{"prefix, value form", `{"query":{"prefix":{"key.raw":{"value":"upload/"}}},"sort":["id"]}`, []string{"p1", "p2"}},
+		{"must_not prefix", `{"query":{"bool":{"must_not":[{"prefix":{"key.raw":"upload/c"}}]}},"sort":["id"]}`, []string{"p1", "p3", "p4"}},
+		{"prefix on an unmapped field", `{"query":{"prefix":{"nothing":"x"}}}`, []string{}},
 		{"a must that matches nothing", `{"query":{"bool":{"must":[{"term":{"nothing":"x"}}],"must_not":[{"exists":{"field":"dup"}}]}}}`, []string{}},
 	} {
 		st, out := tw.call("POST", "/images/_search", tc.body)
@@ -378,6 +382,8 @@ func TestSearchAnswers(t *testing.T) {
 		"sort mode":                `{"sort":[{"size":{"order":"asc","mode":"avg"}}]}`,
 		"source wildcard":          `{"_source":["k*"]}`,
 		"match_all boost":          `{"query":{"match_all":{"boost":2}}}`,
+		"prefix on text":           `{"query":{"prefix":{"key":"cat"}}}`,
+		"prefix rewrite":           `{"query":{"prefix":{"key.raw":{"value":"u","rewrite":"constant_score"}}}}`,
 		"fuzziness 3":              `{"query":{"multi_match":{"query":"cat","fields":["key"],"fuzziness":3}}}`,
 	} {
 		st, out := tw.call("POST", "/images/_search", body)

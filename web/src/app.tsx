@@ -7,6 +7,7 @@ import { ExecutionPage } from "./pages/Execution";
 import { FailuresPage } from "./pages/Failures";
 import { StatusPage } from "./pages/Status";
 import { AuthBar } from "./components/AuthBar";
+import type { Uploads } from "./uploads";
 
 const tabs: [string, string][] = [
   ["upload", "Upload"],
@@ -16,7 +17,7 @@ const tabs: [string, string][] = [
   ["status", "Status"],
 ];
 
-export function App({ api }: { api: Api }) {
+export function App({ api, uploads }: { api: Api; uploads: Uploads }) {
   const route = useRoute();
   const page = route.path[0] ?? "upload";
   let body;
@@ -34,7 +35,7 @@ export function App({ api }: { api: Api }) {
       body = <StatusPage api={api} />;
       break;
     case "upload":
-      body = <UploadPage api={api} />;
+      body = <UploadPage uploads={uploads} />;
       break;
     default:
       body = <p role="alert">There is no page called “{page}”.</p>;

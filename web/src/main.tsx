@@ -2,13 +2,15 @@ import { render } from "preact";
 import { loadConfig } from "./config";
 import { AwsApi } from "./api/aws";
 import { App } from "./app";
+import { Uploads } from "./uploads";
 import "./style.css";
 
 async function boot() {
   const root = document.getElementById("app")!;
   try {
     const cfg = await loadConfig();
-    render(<App api={new AwsApi(cfg)} />, root);
+    const api = new AwsApi(cfg);
+    render(<App api={api} uploads={new Uploads(api)} />, root);
   } catch (e) {
     render(
       <main class="boot-error">

@@ -122,12 +122,24 @@ func (m *Memory) Search(_ context.Context, q searchindex.Query) (searchindex.Res
 		switch {
 		case d.DuplicateOf != "":
 			dups = append(dups, clone(d))
-		case all || matches(d, words):
+		case (all || matches(d, words)) && passes(d, q):
 			hits = append(hits, clone(d))
 		}
 	}
 	m.mu.Unlock()
 	slices.SortFunc(hits, func(a, b pipeline.Document) int {
+		if q.Sort == searchindex.SortTaken {
+			// Newest taken first; images without a date last, as OpenSearch sorts missing values.
+			switch {
+			case a.TakenAt == "" && b.TakenAt != "":
+				return 1
+			case a.TakenAt != "" && b.TakenAt == "":
+				return -1
+			}
+			if c := strings.Compare(b.TakenAt, a.TakenAt); c != 0 {
+				return c
+			}
+		}
 		if c := b.UploadedAt.Compare(a.UploadedAt); c != 0 {
 			return c
 		}
@@ -139,6 +151,22 @@ func (m *Memory) Search(_ context.Context, q searchindex.Query) (searchindex.Res
 	}
 	searchindex.FoldAlsoKeys(res.Images, dups)
 	return res, nil
+}
+
+// passes reports whether d meets q's filters.
+func passes(d pipeline.Document, q searchindex.Query) bool {
+	load := strings.HasPrefix(d.Key, searchindex.LoadPrefix)
+	switch {
+	case q.Label != "" && !slices.ContainsFunc(d.Labels, func(l pipeline.Label) bool { return l.Name == q.Label }):
+		return false
+	case q.Camera != "" && (d.Camera == nil || d.Camera.Model != q.Camera):
+		return false
+	case q.HasLocation && d.Location == nil:
+		return false
+	case q.Load == searchindex.LoadExclude && load, q.Load == searchindex.LoadOnly && !load:
+		return false
+	}
+	return true
 }
 
 // matches reports whether any query word matches any of d's searchable words.

@@ -128,8 +128,8 @@ export class AwsApi implements Api {
     return (await res.json()) as T;
   }
 
-  async search(q: string, from: number, size: number): Promise<SearchResult> {
-    const p = new URLSearchParams({ search: q, from: String(from), size: String(size) });
+  async search(q: string, from: number, size: number, params: Record<string, string> = {}): Promise<SearchResult> {
+    const p = new URLSearchParams({ search: q, from: String(from), size: String(size), ...params });
     const r = await this.call<SearchResult>("GET", `/images?${p}`, "Search");
     const creds = await this.credentials();
     // Thumbnails are private objects: presign a short-lived GET for each.

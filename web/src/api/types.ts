@@ -116,7 +116,8 @@ export interface Api {
   readonly where?: string;
   /** the images bucket, where uploads go and documents point. */
   readonly bucket: string;
-  search(q: string, from: number, size: number): Promise<SearchResult>;
+  /** search sends params (sort and filters, see searchFilters.ts) beside the words. */
+  search(q: string, from: number, size: number, params?: Record<string, string>): Promise<SearchResult>;
   /** getImage reads one document by id, where the API offers it. */
   getImage?(id: string): Promise<ImageDoc>;
   ping(): Promise<{ count: number }>;

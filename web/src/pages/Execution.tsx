@@ -68,7 +68,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
         {x.redriveCount ? (
           <>
             <dt>Redriven</dt>
-            <dd>{x.redriveCount}×</dd>
+            <dd data-testid="execution-redrive-count">{x.redriveCount}×</dd>
           </>
         ) : null}
       </dl>
@@ -79,7 +79,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
       {(x.error || x.cause) && (
         <div class="error" role="alert">
           <strong>{x.error}</strong>
-          {x.cause && <pre>{pretty(x.cause)}</pre>}
+          {x.cause && <pre tabIndex={0}>{pretty(x.cause)}</pre>}
         </div>
       )}
       <div class="exec-layout">
@@ -122,7 +122,7 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
                     {s.errors.map((e) => (
                       <li>
                         <strong>{e.error}</strong>
-                        {e.cause && <pre>{pretty(e.cause)}</pre>}
+                        {e.cause && <pre tabIndex={0}>{pretty(e.cause)}</pre>}
                       </li>
                     ))}
                   </ol>
@@ -143,9 +143,9 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
                 </>
               ) : null}
               <h3>Input</h3>
-              <pre class="json">{s?.input !== undefined ? pretty(s.input) : "—"}</pre>
+              <pre class="json" tabIndex={0}>{s?.input !== undefined ? pretty(s.input) : "—"}</pre>
               <h3>Output</h3>
-              <pre class="json">{s?.output !== undefined ? pretty(s.output) : "—"}</pre>
+              <pre class="json" tabIndex={0}>{s?.output !== undefined ? pretty(s.output) : "—"}</pre>
             </>
           ) : (
             <p class="muted">Choose a state.</p>
@@ -156,9 +156,9 @@ export function ExecutionPage({ api, arn }: { api: Api; arn: string }) {
       <details>
         <summary>Execution input and output</summary>
         <h3>Input</h3>
-        <pre class="json">{pretty(x.input) || "—"}</pre>
+        <pre class="json" tabIndex={0}>{pretty(x.input) || "—"}</pre>
         <h3>Output</h3>
-        <pre class="json">{pretty(x.output) || "—"}</pre>
+        <pre class="json" tabIndex={0}>{pretty(x.output) || "—"}</pre>
       </details>
       <p>
         <a href={href(["executions"])}>All executions</a>

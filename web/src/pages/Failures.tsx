@@ -141,7 +141,7 @@ function FailureRow({
         </div>
         <details>
           <summary>Message</summary>
-          <pre class="json">{pretty(b)}</pre>
+          <pre class="json" tabIndex={0}>{pretty(b)}</pre>
         </details>
       </div>
     </li>

@@ -5,6 +5,7 @@ import { href, parseHash, replaceQuery, type Route } from "../router";
 import { ErrorBox, useLoad } from "../components/common";
 import { cameraName, exifSummary, exifValue } from "../exif";
 import { GRID_SIZES, thumbSrcset } from "../thumbs";
+import { apiParams, filtersFrom, filtersQuery, isFiltered, type SearchFilters } from "../searchFilters";
 
 /** setRoute changes the URL without a history entry and tells the router. */
 function replaceRoute(query: Record<string, string | undefined>) {
@@ -22,6 +23,8 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   const [term, setTerm] = useState(q);
   const [from, setFrom] = useState(Number(route.query.get("from") ?? 0) || 0);
   const openId = route.query.get("id") ?? undefined;
+  const [filters, setFilters] = useState<SearchFilters>(() => filtersFrom(route.query));
+  const fkey = JSON.stringify(filters);
 
   // Debounce typing so each keystroke is not a request.
   useEffect(() => {
@@ -35,13 +38,17 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   }, [q]);
   useEffect(() => {
     const id = parseHash(location.hash).query.get("id") ?? undefined;
-    replaceQuery(["search"], { q: term || undefined, from: from ? String(from) : undefined, id });
-  }, [term, from]);
+    replaceQuery(["search"], { q: term || undefined, from: from ? String(from) : undefined, ...filtersQuery(filters), id });
+  }, [term, from, fkey]);
 
-  const { data, error, loading, reload } = useLoad(() => api.search(term, from, PAGE), [term, from]);
+  const { data, error, loading, reload } = useLoad(() => api.search(term, from, PAGE, apiParams(filters)), [term, from, fkey]);
   const total = data?.total ?? 0;
   const images = error ? [] : (data?.images ?? []);
-  const query = (id?: string) => ({ q: term || undefined, from: from ? String(from) : undefined, id });
+  const query = (id?: string) => ({ q: term || undefined, from: from ? String(from) : undefined, ...filtersQuery(filters), id });
+  const setFilter = (p: Partial<SearchFilters>) => {
+    setFilters({ ...filters, ...p });
+    setFrom(0);
+  };
   const openDoc = (id: string) => {
     pushedDetail = true;
     location.hash = href(["search"], query(id));
@@ -94,9 +101,16 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
         />
         <button>Search</button>
       </form>
+      <Filters filters={filters} onChange={setFilter} />
       <ErrorBox error={error} />
       <p role="status" class="muted" data-testid="result-count">
-        {loading ? "Searching…" : error ? "" : data ? `${total} image${total === 1 ? "" : "s"}${term ? ` for “${term}”` : ""}` : ""}
+        {loading
+          ? "Searching…"
+          : error
+            ? ""
+            : data
+              ? `${total} image${total === 1 ? "" : "s"}${term ? ` for “${term}”` : ""}${isFiltered(filters) ? " (filtered)" : ""}`
+              : ""}
       </p>
       <ul class="grid" aria-busy={loading}>
         {images.map((d) => (
@@ -152,6 +166,60 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
         />
       )}
     </section>
+  );
+}
+
+/** Filters: the sort, exact label and camera, with a location, and the load tester's images. */
+function Filters({ filters: f, onChange }: { filters: SearchFilters; onChange: (p: Partial<SearchFilters>) => void }) {
+  return (
+    <fieldset class="filters" data-testid="search-filters">
+      <legend class="visually-hidden">Sort and filter</legend>
+      <label>
+        Sort{" "}
+        <select value={f.sort} data-testid="search-sort" onChange={(e) => onChange({ sort: (e.target as HTMLSelectElement).value as SearchFilters["sort"] })}>
+          <option value="">best match</option>
+          <option value="uploaded">newest upload</option>
+          <option value="taken">newest taken</option>
+        </select>
+      </label>
+      <label>
+        Label <FilterText value={f.label} testid="filter-label" onChange={(label) => onChange({ label })} />
+      </label>
+      <label>
+        Camera <FilterText value={f.camera} testid="filter-camera" onChange={(camera) => onChange({ camera })} />
+      </label>
+      <label>
+        <input type="checkbox" checked={f.hasLocation} data-testid="filter-location" onChange={(e) => onChange({ hasLocation: (e.target as HTMLInputElement).checked })} /> with a
+        location
+      </label>
+      <label>
+        <input type="checkbox" checked={f.includeLoad} data-testid="filter-load" onChange={(e) => onChange({ includeLoad: (e.target as HTMLInputElement).checked })} /> show
+        load-test images
+      </label>
+    </fieldset>
+  );
+}
+
+/** FilterText applies its value when the person leaves the field or presses Enter, not per keystroke. */
+function FilterText({ value, testid, onChange }: { value: string; testid: string; onChange: (v: string) => void }) {
+  const [v, setV] = useState(value);
+  useEffect(() => setV(value), [value]);
+  const apply = () => v !== value && onChange(v);
+  return (
+    <input
+      type="text"
+      value={v}
+      size={12}
+      data-testid={testid}
+      onInput={(e) => setV((e.target as HTMLInputElement).value)}
+      onBlur={apply}
+      onKeyDown={(e) => {
+        if (e.key === "Enter") {
+          e.preventDefault();
+          apply();
+        }
+      }}
+    />
   );
 }
 
