@@ -85,6 +85,9 @@ type Report struct {
 	Bucket     string   `json:"bucket"`
 	Prefix     string   `json:"prefix"`
 	Errors     []string `json:"errors,omitempty"` // the first few, for the report
+	// Timeline is the run second by second (by when each upload was answered), for a
+	// chart of throughput and latency over time.
+	Timeline []Second `json:"timeline,omitempty"`
 	// Upload* are the S3 PUT durations (request sent → answered), accepted or not.
 	UploadP50 float64 `json:"uploadP50Ms"`
 	UploadP95 float64 `json:"uploadP95Ms"`
@@ -138,6 +141,23 @@ func (c *Config) defaults(now time.Time) error {
 	return nil
 }
 
+// Second is one second of a run: the uploads answered in it (accepted or refused) and
+// their PUT durations' median and maximum.
+type Second struct {
+	T         int     `json:"t"` // seconds since the first upload was due
+	Sent      int     `json:"sent"`
+	Failed    int     `json:"failed"`
+	UploadP50 float64 `json:"uploadP50Ms"`
+	UploadMax float64 `json:"uploadMaxMs"`
+}
+
+// upload is one answered PUT, for the timeline.
+type upload struct {
+	at     time.Duration // answered, since the start
+	took   time.Duration
+	failed bool
+}
+
 type run struct {
 	cfg   Config
 	start time.Time
@@ -147,6 +167,7 @@ type run struct {
 	pending   map[string]time.Time // key → upload finished
 	latencies []time.Duration
 	uploads   []time.Duration // PUT durations
+	answered  []upload        // the same, with when and how each ended
 	lastDone  time.Time
 	lastSent  time.Time
 	uploading int // scheduled or in flight
@@ -262,6 +283,7 @@ func (r *run) upload(ctx context.Context, i int, body []byte) {
 	r.uploading--
 	r.lastSent = now
 	r.uploads = append(r.uploads, now.Sub(began))
+	r.answered = append(r.answered, upload{at: now.Sub(r.start), took: now.Sub(began), failed: err != nil})
 	if err != nil {
 		r.stats.UploadFailed++
 		r.noteErr(fmt.Sprintf("upload %s: %v", key, err))
@@ -336,7 +358,42 @@ func (r *run) report() Report {
 	if len(u) > 0 {
 		rep.UploadMax = ms(u[len(u)-1])
 	}
+	rep.Timeline = timeline(r.answered)
 	return rep
+}
+
+// timeline buckets answered uploads by second; a second without any is present, with
+// zeros, so a chart shows the gap.
+func timeline(ups []upload) []Second {
+	if len(ups) == 0 {
+		return nil
+	}
+	last := 0
+	for _, u := range ups {
+		last = max(last, int(u.at/time.Second))
+	}
+	took := make([][]time.Duration, last+1)
+	out := make([]Second, last+1)
+	for i := range out {
+		out[i].T = i
+	}
+	for _, u := range ups {
+		i := max(int(u.at/time.Second), 0)
+		if u.failed {
+			out[i].Failed++
+		} else {
+			out[i].Sent++
+		}
+		took[i] = append(took[i], u.took)
+	}
+	for i, d := range took {
+		slices.Sort(d)
+		out[i].UploadP50 = ms(Percentile(d, 50))
+		if len(d) > 0 {
+			out[i].UploadMax = ms(d[len(d)-1])
+		}
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

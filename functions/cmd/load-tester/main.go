@@ -56,6 +56,8 @@ type Output struct {
 	UploadP99Ms float64  `json:"uploadP99Ms"`
 	UploadMaxMs float64  `json:"uploadMaxMs"`
 	Errors      []string `json:"errors,omitempty"` // the first few
+	// Timeline is the run second by second: uploads answered and their latency.
+	Timeline []loadgen.Second `json:"timeline,omitempty"`
 }
 
 // Limits of one invocation.
@@ -159,7 +161,7 @@ func (h handler) handle(ctx context.Context, in Input) (Output, error) {
 		Planned: rep.Planned, Sent: rep.Sent, Failed: rep.UploadFailed, Complete: complete,
 		ElapsedMs: float64(rep.Elapsed) / float64(time.Millisecond), SentRate: rep.SentRate,
 		UploadP50Ms: rep.UploadP50, UploadP95Ms: rep.UploadP95, UploadP99Ms: rep.UploadP99, UploadMaxMs: rep.UploadMax,
-		Errors: rep.Errors,
+		Errors: rep.Errors, Timeline: rep.Timeline,
 	}
 	h.log.InfoContext(ctx, "load test: done", "runId", id, "planned", out.Planned, "sent", out.Sent, "failed", out.Failed,
 		"complete", out.Complete, "elapsedMs", out.ElapsedMs, "uploadP95Ms", out.UploadP95Ms)

@@ -18,6 +18,7 @@ import {
   type FailureMessage,
   type ImageDoc,
   type ListExecutionsParams,
+  type LoadSecond,
   type LoadStatus,
   type RedriveReport,
   type RedriveRequest,
@@ -274,7 +275,7 @@ export class AwsApi implements Api {
     const m = await import("@aws-sdk/client-lambda");
     // One attempt: a retried invocation would start a second run.
     const client = new m.LambdaClient({ region: this.cfg.region, endpoint: this.cfg.endpoint, credentials: () => this.credentials(), maxAttempts: 1 });
-    const run: LoadRun = { id: `load-${Date.now()}`, started: Date.now(), baseline };
+    const run: LoadRun = { id: `load-${Date.now()}`, started: Date.now(), durationMs: durationMs(duration), baseline };
     run.done = client
       .send(
         new m.InvokeCommand({
@@ -329,6 +330,9 @@ export class AwsApi implements Api {
       failed: r?.failed ?? 0,
       p50Ms: r?.uploadP50Ms,
       p95Ms: r?.uploadP95Ms,
+      startedAt: run.started,
+      durationMs: run.durationMs,
+      timeline: r?.timeline,
     };
   }
 
@@ -350,17 +354,26 @@ export interface LoadReport {
   uploadP50Ms?: number;
   uploadP95Ms?: number;
   errors?: string[];
+  timeline?: LoadSecond[];
 }
 
 interface LoadRun {
   id: string;
   started: number;
+  durationMs: number;
   baseline?: number; // documents indexed when the run started
   indexed?: number;
   done?: Promise<void>;
   report?: LoadReport;
   error?: Error;
   finishedAt?: number;
+}
+
+/** durationMs reads a Go duration of the form the page accepts (500ms, 30s, 2m). */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(d.trim());
+  if (!m) return 0;
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] as "ms" | "s" | "m"];
 }
 
 /** How long the page follows a redrive job before it says so. */

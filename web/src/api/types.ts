@@ -101,6 +101,20 @@ export interface LoadStatus {
   failed: number;
   p50Ms?: number;
   p95Ms?: number;
+  /** when the run was started (ms since epoch) and how long it uploads, for progress by time. */
+  startedAt?: number;
+  durationMs?: number;
+  /** the run second by second, once the load tester answered. */
+  timeline?: LoadSecond[];
+}
+
+/** LoadSecond is one second of a load run (functions/loadgen Second). */
+export interface LoadSecond {
+  t: number;
+  sent: number;
+  failed: number;
+  uploadP50Ms: number;
+  uploadMaxMs: number;
 }
 
 export interface ListExecutionsParams {

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { NotAvailable, type Api, type LoadStatus } from "../api/types";
 import { ErrorBox, useInterval, useLoad } from "../components/common";
+import { LoadChart } from "../components/LoadChart";
 
 export function StatusPage({ api }: { api: Api }) {
   const ping = useLoad(() => api.ping(), []);
@@ -74,7 +75,8 @@ function LoadTest({ api }: { api: Api }) {
       {(
         <p class="hint">
           Operators only. The load-tester Lambda uploads 1024×768 sample photos under <code>upload/load/</code>; it reports what it sent when the run ends, and
-          Indexed counts documents added to the index since the start.
+          Indexed counts documents added to the index since the start. A run cannot be stopped once started (an invoked Lambda runs to its end): it
+          stops itself at its duration, at most 5 minutes.
         </p>
       )}
       <form class="load" onSubmit={start}>
@@ -103,7 +105,26 @@ function LoadTest({ api }: { api: Api }) {
           <dd>{status.p95Ms !== undefined ? `${Math.round(status.p95Ms)} ms` : "—"}</dd>
         </dl>
       )}
-      {status && status.sent > 0 && <progress max={status.sent} value={status.indexed + status.failed} aria-label="processed of sent" />}
+      {status?.running && status.startedAt !== undefined && status.durationMs ? <TimeProgress startedAt={status.startedAt} durationMs={status.durationMs} /> : null}
+      {status && status.sent > 0 && (
+        <label class="block">
+          Processed {status.indexed + status.failed} of {status.sent} sent
+          <progress max={status.sent} value={status.indexed + status.failed} />
+        </label>
+      )}
+      {status?.timeline && <LoadChart timeline={status.timeline} />}
     </div>
+  );
+}
+
+/** TimeProgress shows how far the run is through its duration (the Lambda reports only at its end). */
+function TimeProgress({ startedAt, durationMs }: { startedAt: number; durationMs: number }) {
+  const elapsed = Math.min(Date.now() - startedAt, durationMs);
+  const left = Math.max(0, Math.ceil((durationMs - elapsed) / 1000));
+  return (
+    <label class="block" data-testid="load-time">
+      {left > 0 ? `Uploading: ${left} s left of ${Math.round(durationMs / 1000)} s` : "Uploads done: waiting for the load tester's report and the pipeline"}
+      <progress max={durationMs} value={elapsed} />
+    </label>
   );
 }
