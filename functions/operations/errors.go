@@ -10,7 +10,7 @@ import (
 	"github.com/imagepipe/imagepipe/functions/apiproxy"
 )
 
-// awsError is the status and body for an error from Step Functions, SQS or Lambda:
+// awsError is the status and body for an error from Step Functions, SQS, Lambda or S3:
 // the service's error name and message, with a status that says whose fault it is.
 func awsError(err error) (int, apiproxy.ErrorBody) {
 	var api smithy.APIError
@@ -36,7 +36,7 @@ func statusOf(code string) int {
 		"ValidationException", "InvalidParameterValue", "InvalidRequestContentException":
 		return http.StatusBadRequest
 	case "ThrottlingException", "TooManyRequestsException", "RequestThrottled", "ServiceUnavailable",
-		"ServiceUnavailableException", "OverLimit", "EC2ThrottledException", "ExecutionLimitExceeded":
+		"ServiceUnavailableException", "SlowDown", "OverLimit", "EC2ThrottledException", "ExecutionLimitExceeded":
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusBadGateway

@@ -14,6 +14,9 @@
 //	                                  redrive job (202 {"executionArn"}), followed with
 //	                                  GET /executions/{arn}; without a job, one round
 //	POST /failures/discard            {"messageIds"}
+//	POST /images/delete               {"key": "upload/..."}: deletes the upload
+//	                                  (202 {"key", "deleted"}); the remove pipeline
+//	                                  then removes its document and derived objects
 //
 // Every answer is JSON with the stage's CORS header; errors are {"error", "code"?}.
 package operations
@@ -40,6 +43,9 @@ type Handler struct {
 	SFN    StepFunctions
 	Queue  QueueAPI
 	Lambda LambdaAPI
+	S3     ObjectDeleter
+	// Bucket is the images bucket, whose uploads POST /images/delete deletes.
+	Bucket string
 	// QueueURL is the failure queue; RedriveFunction the redrive Lambda's name or ARN.
 	QueueURL, RedriveFunction string
 	// PipelineArn and RemoveArn are the state machines whose executions it shows;
@@ -91,6 +97,12 @@ func (h Handler) Handle(ctx context.Context, req events.APIGatewayProxyRequest) 
 			return h.fail(ctx, route, err), nil
 		}
 		return h.failureAction(ctx, strings.TrimPrefix(req.Resource, "/failures/"), body), nil
+	case "POST /images/delete":
+		body, err := requestBody(req)
+		if err != nil {
+			return h.fail(ctx, route, err), nil
+		}
+		return h.deleteImage(ctx, body), nil
 	}
 	return h.error(http.StatusNotFound, "no operations route "+req.HTTPMethod+" "+req.Resource), nil
 }

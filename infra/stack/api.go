@@ -67,7 +67,7 @@ func (s *ImagePipe) newAPI(webOrigin *string, origins []*string) awsapigateway.R
 		RequestParameters: &map[string]*bool{"method.request.path.id": jsii.Bool(true)},
 		RequestValidator:  validator,
 	})
-	s.addOperationsRoutes(api, validator, origins)
+	s.addOperationsRoutes(api, images, validator, origins)
 	ping := api.Root().AddResource(jsii.String("ping"), nil)
 	ping.AddMethod(jsii.String("GET"), awsapigateway.NewLambdaIntegration(s.Functions[FnPing], nil), &awsapigateway.MethodOptions{
 		AuthorizationType: awsapigateway.AuthorizationType_IAM,

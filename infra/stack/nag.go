@@ -111,6 +111,7 @@ func (s *ImagePipe) functionFindings() map[string][]*cdknag.NagPackSuppression {
 		},
 		FnOperations: {
 			rule("AwsSolutions-IAM5", "The operators' API reads, redrives and stops executions, whose names are only known at run time: the wildcard is the execution name under each of this stack's two state machines, and under the redrive job it starts and follows.", append(s.executionFindings(), s.executionFinding(s.RedriveJob))...),
+			rule("AwsSolutions-IAM5", "POST /images/delete deletes the upload an operator names: s3:DeleteObject only, on keys under upload/ of the images bucket only (the remove pipeline deletes the derived objects); the wildcard is the object key.", s.objectsFinding("upload/")),
 			rule("AwsSolutions-IAM5", xray, anyResource),
 		},
 		FnLoadTester: {

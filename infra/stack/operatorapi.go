@@ -5,6 +5,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/imagepipe/imagepipe/statemachine"
 )
 
 // Route is one method of the REST API: its HTTP method and resource path.
@@ -20,6 +22,9 @@ var OperationsRoutes = []Route{
 	{"GET", "/failures"},
 	{"POST", "/failures/redrive"},
 	{"POST", "/failures/discard"},
+	// Deletes one upload (body {"key"}): the remove pipeline does the rest. The
+	// document id cannot name it (a hash of bucket/key), hence POST with the key.
+	{"POST", "/images/delete"},
 }
 
 // executeAPIPath is path as an execute-api resource: each {param} becomes *.
@@ -41,8 +46,8 @@ func executeAPIPath(path string) string {
 // newOperationsFunction is the operations Lambda: its role may list both state
 // machines' executions, read, redrive and stop them, peek at the failure queue
 // (receive, hand back, count), invoke the redrive Lambda, and start and follow the
-// redrive job; nothing else (no
-// bucket, no index, no deletes: discarding is the redrive Lambda's).
+// redrive job, and delete uploads (POST /images/delete); nothing else (no other
+// object, no index, no message deletes: discarding is the redrive Lambda's).
 func (s *ImagePipe) newOperationsFunction(dir string, specs []FunctionSpec, webOrigin *string) {
 	var spec FunctionSpec
 	for _, sp := range specs {
@@ -58,8 +63,12 @@ func (s *ImagePipe) newOperationsFunction(dir string, specs []FunctionSpec, webO
 		"REDRIVE_FUNCTION_NAME":      redrive.FunctionName(),
 		"REDRIVE_STATE_MACHINE_ARN":  s.RedriveJob.StateMachineArn(),
 		"ALLOWED_ORIGIN":             webOrigin,
+		"IMAGES_BUCKET":              s.Bucket.BucketName(),
 	})
 	s.Functions[FnOperations] = fn
+	// POST /images/delete deletes the upload only; the remove pipeline deletes the
+	// thumbnail, preview and document with its own roles.
+	fn.AddToRolePolicy(s.objectsStatement([]string{"s3:DeleteObject"}, statemachine.PrefixUpload))
 	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("states:ListExecutions"),
 		Resources: jsii.Strings(*s.Pipeline.StateMachineArn(), *s.Remove.StateMachineArn()),
@@ -90,8 +99,9 @@ func (s *ImagePipe) newOperationsFunction(dir string, specs []FunctionSpec, webO
 }
 
 // addOperationsRoutes puts OperationsRoutes on api, IAM-authorized, with a CORS
-// preflight that allows POST (the search API's allows GET only).
-func (s *ImagePipe) addOperationsRoutes(api awsapigateway.RestApi, validator awsapigateway.IRequestValidator, origins []*string) {
+// preflight that allows POST (the search API's allows GET only). images is the
+// search API's /images resource, which /images/delete goes under.
+func (s *ImagePipe) addOperationsRoutes(api awsapigateway.RestApi, images awsapigateway.IResource, validator awsapigateway.IRequestValidator, origins []*string) {
 	opts := &awsapigateway.ResourceOptions{DefaultCorsPreflightOptions: &awsapigateway.CorsOptions{
 		AllowOrigins: jsii.Strings(strs(origins)...),
 		AllowMethods: jsii.Strings("GET", "POST", "OPTIONS"),
@@ -101,7 +111,7 @@ func (s *ImagePipe) addOperationsRoutes(api awsapigateway.RestApi, validator aws
 	// One integration; no test-invoke permissions (the console's Test button), so
 	// the function's resource policy names only the stage's methods.
 	integration := awsapigateway.NewLambdaIntegration(s.Functions[FnOperations], &awsapigateway.LambdaIntegrationOptions{AllowTestInvoke: jsii.Bool(false)})
-	resources := map[string]awsapigateway.IResource{"": api.Root()}
+	resources := map[string]awsapigateway.IResource{"": api.Root(), "/images": images}
 	var resource func(path string) awsapigateway.IResource
 	resource = func(path string) awsapigateway.IResource {
 		if r, ok := resources[path]; ok {

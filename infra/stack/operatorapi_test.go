@@ -99,6 +99,7 @@ func checkOperationsAPI(t *testing.T, sy *synthesized) {
 		"/executions": "/executions", "/executions/{arn}": "/executions/" + execution,
 		"/executions/{arn}/redrive": "/executions/" + execution + "/redrive", "/executions/{arn}/stop": "/executions/" + execution + "/stop",
 		"/failures": "/failures", "/failures/redrive": "/failures/redrive", "/failures/discard": "/failures/discard",
+		"/images/delete": "/images/delete",
 	}
 	roles := map[string]string{}
 	for _, r := range []string{"GuestRole", "UserRole", "OperatorRole"} {
@@ -156,13 +157,13 @@ func checkOperationsAPI(t *testing.T, sy *synthesized) {
 // exactly what its routes need, on this stack's resources.
 func checkOperationsFunction(t *testing.T, sy *synthesized) {
 	env := sy.env("OperationsFunction")
-	for _, k := range []string{"PIPELINE_STATE_MACHINE_ARN", "REMOVE_STATE_MACHINE_ARN", "FAILURE_QUEUE_URL", "REDRIVE_FUNCTION_NAME", "ALLOWED_ORIGIN"} {
+	for _, k := range []string{"PIPELINE_STATE_MACHINE_ARN", "REMOVE_STATE_MACHINE_ARN", "FAILURE_QUEUE_URL", "REDRIVE_FUNCTION_NAME", "ALLOWED_ORIGIN", "IMAGES_BUCKET"} {
 		if env[k] == nil {
 			t.Errorf("operations environment lacks %s: %v", k, env)
 		}
 	}
 	got := sy.actions(sy.functionRole("OperationsFunction"))
-	want := []string{"lambda:InvokeFunction", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
+	want := []string{"lambda:InvokeFunction", "s3:DeleteObject", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "sqs:ReceiveMessage",
 		"states:DescribeExecution", "states:DescribeStateMachineForExecution", "states:GetExecutionHistory",
 		"states:ListExecutions", "states:RedriveExecution", "states:StartExecution", "states:StopExecution",
 		"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
@@ -176,6 +177,10 @@ func checkOperationsFunction(t *testing.T, sy *synthesized) {
 		case a == "lambda:InvokeFunction":
 			if !reflect.DeepEqual(res, []string{redrive}) {
 				t.Errorf("%s on %v, want the redrive function only", a, res)
+			}
+		case a == "s3:DeleteObject": // POST /images/delete: uploads, nothing else
+			if len(res) != 1 || !strings.HasSuffix(res[0], `"/upload/*"]]}`) || !strings.Contains(res[0], `"`+sy.logicalID("Images", "AWS::S3::Bucket")+`"`) {
+				t.Errorf("%s on %v, want upload/* of the images bucket only", a, res)
 			}
 		case strings.HasPrefix(a, "sqs:"):
 			if !reflect.DeepEqual(res, []string{queue}) {

@@ -37,7 +37,7 @@ func TestProjectTemplate(t *testing.T) {
 	for _, r := range []struct{ path, method string }{
 		{"/executions", "GET"}, {"/executions/{arn}", "GET"}, {"/executions/{arn}/redrive", "POST"},
 		{"/executions/{arn}/stop", "POST"}, {"/failures", "GET"}, {"/failures/discard", "POST"},
-		{"/failures/redrive", "POST"}, {"/images", "GET"}, {"/images/{id}", "GET"}, {"/ping", "GET"},
+		{"/failures/redrive", "POST"}, {"/images", "GET"}, {"/images/delete", "POST"}, {"/images/{id}", "GET"}, {"/ping", "GET"},
 		{"/uploads", "POST"},
 	} {
 		m := []Method{{r.path, r.method, "AWS_IAM"}, {r.path, "OPTIONS", "NONE"}}

@@ -84,6 +84,16 @@ describe("AwsApi", () => {
     ]);
   });
 
+  it("deletes an image by key, and tells a non-operator it is for operators", async () => {
+    const calls: Call[] = [];
+    const r = await api(stub(202, { key: "upload/a b.jpg", deleted: true }, calls)).deleteImage("upload/a b.jpg");
+    expect(r).toEqual({ key: "upload/a b.jpg", deleted: true });
+    expect(calls.map((c) => [c.url, c.init?.method, c.init?.body])).toEqual([["http://127.0.0.1:8080/api/images/delete", "POST", '{"key":"upload/a b.jpg"}']]);
+    const denied = stub(403, { Message: "User: arn:aws:sts::0:assumed-role/UserRole/CognitoIdentityCredentials is not authorized" });
+    await expect(api(denied).deleteImage("upload/a.jpg")).rejects.toThrow("Deleting an image is for operators: sign in as an operator.");
+    await expect(api(stub(400, { error: 'key: "thumbnail/a.jpg" is not an upload' })).deleteImage("thumbnail/a.jpg")).rejects.toThrow(/not an upload \(HTTP 400\)/);
+  });
+
   it("presigns thumbnails path-style on the twin's endpoint", async () => {
     const a = api(stub(200, { total: 1, images: [{ id: "x", bucket: "images", key: "upload/a b.jpg", thumbnail: "thumbnail/a b.jpg" }] }));
     const r = await a.search("", 0, 1);

@@ -4,7 +4,7 @@
 // operators group's role invoke them.
 //
 // Environment: PIPELINE_STATE_MACHINE_ARN, FAILURE_QUEUE_URL and
-// REDRIVE_FUNCTION_NAME (required), REMOVE_STATE_MACHINE_ARN, REDRIVE_STATE_MACHINE_ARN, ALLOWED_ORIGIN
+// REDRIVE_FUNCTION_NAME (required), IMAGES_BUCKET (POST /images/delete), REMOVE_STATE_MACHINE_ARN, REDRIVE_STATE_MACHINE_ARN, ALLOWED_ORIGIN
 // (default *).
 package main
 
@@ -27,6 +27,8 @@ func main() {
 		SFN:             operations.SDKStepFunctions{Client: sfn.NewFromConfig(cfg)},
 		Queue:           sqs.NewFromConfig(cfg),
 		Lambda:          lambdasdk.NewFromConfig(cfg),
+		S3:              lambdaenv.S3(cfg),
+		Bucket:          lambdaenv.String("IMAGES_BUCKET", ""),
 		QueueURL:        lambdaenv.Required("FAILURE_QUEUE_URL"),
 		RedriveFunction: lambdaenv.Required("REDRIVE_FUNCTION_NAME"),
 		PipelineArn:     lambdaenv.Required("PIPELINE_STATE_MACHINE_ARN"),

@@ -221,6 +221,10 @@ export class AwsApi implements Api {
     await this.operatorsOnly("Stopping the execution", () => this.call("POST", `/executions/${encodeURIComponent(arn)}/stop`, "Stopping the execution", {}));
   }
 
+  deleteImage(key: string): Promise<{ key: string; deleted: boolean }> {
+    return this.operatorsOnly("Deleting an image", () => this.call("POST", "/images/delete", "Deleting the image", { key }));
+  }
+
   listFailures(): Promise<{ messages: FailureMessage[] }> {
     return this.operatorsOnly("Reading the failure queue", () => this.call("GET", "/failures", "Reading the failure queue"));
   }

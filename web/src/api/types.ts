@@ -150,6 +150,12 @@ export interface Api {
   /** redriveExecution and stopExecution exist where the deployment offers them. */
   redriveExecution?(arn: string): Promise<void>;
   stopExecution?(arn: string): Promise<void>;
+  /**
+   * deleteImage deletes an upload from the bucket (operators only: POST
+   * /images/delete); its document, thumbnail and preview go once the remove
+   * pipeline, started by S3's delete event, has run.
+   */
+  deleteImage?(key: string): Promise<{ key: string; deleted: boolean }>;
   startLoad(rate: number, duration: string): Promise<{ id: string }>;
   loadStatus(): Promise<LoadStatus>;
   /** consoleUrl links to the AWS console for an execution, when there is one. */

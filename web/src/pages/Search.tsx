@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { Api, ImageDoc } from "../api/types";
+import { ApiError, type Api, type ImageDoc } from "../api/types";
 import { formatBytes, formatDate } from "../format";
 import { href, parseHash, replaceQuery, type Route } from "../router";
 import { ErrorBox, useLoad } from "../components/common";
@@ -70,6 +70,7 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   useEffect(() => {
     if (!openId) pushedDetail = false;
   }, [openId]);
+  const removal = useRemoval(api, reload);
   const idx = openId ? images.findIndex((d) => d.id === openId) : -1;
   const step = (by: number) => {
     const d = images[idx + by];
@@ -154,10 +155,19 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
           </button>
         </nav>
       )}
+      {removal.message && (
+        <p role="status" class="notice" data-testid="delete-status">
+          {removal.message}
+        </p>
+      )}
       {openId && (
         <DetailLoader
           api={api}
           id={openId}
+          onDeleted={(d) => {
+            closeDoc();
+            removal.follow(d);
+          }}
           doc={idx >= 0 ? images[idx] : undefined}
           onClose={closeDoc}
           onFilter={filterBy}
@@ -235,6 +245,8 @@ function altText(d: ImageDoc): string {
 
 interface DetailProps {
   onClose: () => void;
+  /** onDeleted hears that S3 deleted the image's upload (POST /images/delete). */
+  onDeleted: (doc: ImageDoc) => void;
   onFilter: (words: string) => void;
   onPrev?: () => void;
   onNext?: () => void;
@@ -257,10 +269,106 @@ function DetailLoader({ api, id, doc, ...p }: DetailProps & { api: Api; id: stri
   }, [id, doc]);
   if (err) return <ErrorBox error={err} />;
   const d = doc ?? (loaded?.id === id ? loaded : undefined);
-  return d ? <Detail doc={d} {...p} /> : null;
+  return d ? <Detail api={api} doc={d} {...p} /> : null;
 }
 
-function Detail({ doc, onClose, onFilter, onPrev, onNext }: DetailProps & { doc: ImageDoc }) {
+// How long the page waits for the remove pipeline to drop a deleted image's document.
+const REMOVAL_WAIT_MS = 60_000;
+
+/**
+ * useRemoval follows deleted images: S3 has deleted the upload, and the remove
+ * pipeline (started by S3's delete event) drops the document a few seconds later.
+ * It polls GET /images/{id} until 404, then searches again, so that the result
+ * leaves the grid only once it has really left the index.
+ */
+function useRemoval(api: Api, reload: () => void) {
+  const [message, setMessage] = useState("");
+  const live = useRef(true);
+  useEffect(
+    () => () => {
+      live.current = false;
+    },
+    [],
+  );
+  const follow = async (doc: ImageDoc) => {
+    const name = baseName(doc.key);
+    setMessage(`Deleted ${name}; removing it from the index…`);
+    const deadline = Date.now() + REMOVAL_WAIT_MS;
+    for (;;) {
+      if (!live.current) return;
+      let gone = false;
+      try {
+        if (api.getImage) await api.getImage(doc.id);
+      } catch (e) {
+        gone = e instanceof ApiError && e.status === 404;
+        if (!gone) {
+          setMessage(`Deleted ${name}, but checking the index failed: ${(e as Error).message}`);
+          return;
+        }
+      }
+      if (gone || !api.getImage) break;
+      if (Date.now() > deadline) {
+        setMessage(`Deleted ${name}; the index still has it after ${REMOVAL_WAIT_MS / 1000} s: see the remove pipeline's executions.`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    if (!live.current) return;
+    setMessage(`Deleted ${name}.`);
+    reload();
+  };
+  return { message, follow };
+}
+
+/**
+ * DeleteImage asks before deleting the upload (through S3, so that the remove
+ * pipeline runs). Everyone sees it; the API refuses all but operators, in words.
+ */
+function DeleteImage({ api, doc, onDeleted }: { api: Api; doc: ImageDoc; onDeleted: (doc: ImageDoc) => void }) {
+  const [asking, setAsking] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<unknown>();
+  useEffect(() => {
+    setAsking(false);
+    setErr(undefined);
+  }, [doc.id]);
+  if (!api.deleteImage) return null;
+  const del = async () => {
+    setBusy(true);
+    setErr(undefined);
+    try {
+      await api.deleteImage!(doc.key);
+      onDeleted(doc);
+    } catch (e) {
+      setErr(e);
+      setAsking(false);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="detail-delete">
+      {asking ? (
+        <p role="group" aria-label="Confirm the delete">
+          Delete <code>{doc.key}</code>? Its thumbnail, preview and search entry go too.{" "}
+          <button type="button" disabled={busy} onClick={del} data-testid="detail-delete-confirm">
+            {busy ? "Deleting…" : "Delete"}
+          </button>{" "}
+          <button type="button" disabled={busy} onClick={() => setAsking(false)} data-testid="detail-delete-cancel">
+            Cancel
+          </button>
+        </p>
+      ) : (
+        <button type="button" onClick={() => setAsking(true)} data-testid="detail-delete">
+          Delete…
+        </button>
+      )}
+      <ErrorBox error={err} />
+    </div>
+  );
+}
+
+function Detail({ api, doc, onClose, onDeleted, onFilter, onPrev, onNext }: DetailProps & { api: Api; doc: ImageDoc }) {
   const ref = useRef<HTMLDialogElement>(null);
   const closeRef = useRef(onClose);
   closeRef.current = onClose;
@@ -388,6 +496,7 @@ function Detail({ doc, onClose, onFilter, onPrev, onNext }: DetailProps & { doc:
               <a href={href(["executions"], { key: doc.key })}>All executions for this image</a>
               {doc.labelsFrom && <span class="muted"> · labels copied from an earlier upload of the same bytes</span>}
             </p>
+            <DeleteImage api={api} doc={doc} onDeleted={onDeleted} />
             <h3>Labels</h3>
             {doc.labels?.length ? (
               <ul class="labels">
