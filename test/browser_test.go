@@ -391,19 +391,36 @@ func searchDetailFlow(t *testing.T, b *browser, base, token string, keys []strin
 	b.run("Back", chromedp.Evaluate[chromedp.Void](`history.back()`))
 	b.waitJS("Back closed the detail and stayed on the search", `!document.querySelector('dialog.detail') && location.hash.startsWith('#/search') && !location.hash.includes('id=') && document.querySelectorAll('[data-testid="result-thumb"]').length === 2`, 10*time.Second)
 
-	// A label chip filters by its label; the image is among the results.
+	// A label chip sets the exact label filter in place of the words: in the URL and
+	// the filter row; the image is among the results. Its camera chip then adds the
+	// exact camera filter.
 	b.run("open detail for labels", chromedp.Click(chromedp.CSS(`[data-testid="result-thumb"]`)))
 	b.waitJS("label chips", `document.querySelectorAll('dialog.detail[open] [data-testid="label-chip"]').length > 0`, 10*time.Second)
 	label := eval[string](b, `document.querySelector('[data-testid="label-chip"]').dataset.label`)
 	firstKey := eval[string](b, `document.querySelector('[data-testid="result-thumb"]').dataset.key`)
 	b.run("click label chip", chromedp.Click(chromedp.CSS(`[data-testid="label-chip"]`)))
-	b.waitJS("results filtered by "+label, fmt.Sprintf(`(() => {
-		const q = new URLSearchParams(location.hash.split('?')[1] ?? '').get('q');
-		const keys = [...document.querySelectorAll('[data-testid="result-thumb"]')].map(i => i.dataset.key);
-		return q === %q && !document.querySelector('dialog.detail') && document.querySelector('[data-testid="search-input"]').value === %q &&
-			/^\d+ images? for/.test(document.querySelector('[data-testid="result-count"]').textContent) && keys.includes(%q);
-	})()`, label, label, firstKey), 30*time.Second)
+	filteredBy := func(what, param, value, input string) {
+		b.t.Helper()
+		b.waitJS(what, fmt.Sprintf(`(() => {
+			const p = new URLSearchParams(location.hash.split('?')[1] ?? '');
+			const keys = [...document.querySelectorAll('[data-testid="result-thumb"]')].map(i => i.dataset.key);
+			return p.get(%q) === %q && !p.get('q') && !document.querySelector('dialog.detail') &&
+				document.querySelector('[data-testid="search-input"]').value === '' && document.querySelector('[data-testid="%s"]').value === %q &&
+				/^\d+ images? \(filtered\)$/.test(document.querySelector('[data-testid="result-count"]').textContent) && keys.includes(%q);
+		})()`, param, value, input, value, firstKey), 30*time.Second)
+	}
+	filteredBy("results filtered by the label "+label, "label", label, "filter-label")
 	b.shot("search-label")
+	b.run("open the same image", chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="result-thumb"][data-key=%q]`, firstKey))))
+	b.waitJS("camera chip", `!!document.querySelector('dialog.detail[open] [data-testid="camera-chip"]')`, 10*time.Second)
+	if c := eval[string](b, `document.querySelector('[data-testid="camera-chip"]').dataset.camera`); c != token {
+		t.Errorf("camera chip for %q, want the model %q", c, token)
+	}
+	b.run("click camera chip", chromedp.Click(chromedp.CSS(`[data-testid="camera-chip"]`)))
+	filteredBy("results filtered by the camera "+token+" and still the label", "camera", token, "filter-camera")
+	if l := eval[string](b, `new URLSearchParams(location.hash.split('?')[1] ?? '').get('label') ?? ''`); l != label {
+		t.Errorf("the camera chip dropped the label filter: label=%q, want %q", l, label)
+	}
 
 	// The detail view by its URL, in a fresh page: a link someone shared.
 	b.run("open detail by URL", chromedp.Navigate(fmt.Sprintf("%s/?shared=1#/search?q=%s&id=%s", base, strings.ToLower(token), second)))
@@ -564,6 +581,21 @@ func searchFiltersFlow(t *testing.T, b *browser, base, token string) {
 	count("by camera", "#/search?camera=Bulk"+token, 20)
 	count("with a location", fmt.Sprintf("#/search?q=%s&loc=1", strings.ToLower(token)), 2)
 	count("camera and location", "#/search?camera=Bulk"+token+"&loc=1", 0)
+	// Date taken: the two photos of the token were taken on 2021-07-14.
+	q := strings.ToLower(token)
+	count("taken after that day", "#/search?q="+q+"&takenFrom=2021-07-15", 0)
+	count("taken before that day", "#/search?q="+q+"&takenFrom=2021-07-01&takenTo=2021-07-13", 0)
+	// The date inputs: that day from and to; the URL follows.
+	b.run("choose the days taken", chromedp.Evaluate[chromedp.Void](`(() => {
+		for (const id of ['filter-taken-from', 'filter-taken-to']) {
+			const i = document.querySelector('[data-testid="' + id + '"]');
+			i.value = '2021-07-14';
+			i.dispatchEvent(new Event('change', {bubbles: true}));
+		}
+	})(); 0`))
+	b.waitJS("taken on that day, in the URL", `(() => { const c = document.querySelector('[data-testid="result-count"]')?.textContent ?? '';
+		return /^2 images for .* \(filtered\)$/.test(c) && document.querySelectorAll('.grid li').length === 2 &&
+			location.hash.includes('takenFrom=2021-07-14') && location.hash.includes('takenTo=2021-07-14'); })()`, 30*time.Second)
 	// The controls: the camera typed in, the sort chosen; the URL follows.
 	b.run("filter by typing a camera", chromedp.Navigate(base+"/?filters=typed#/search"))
 	b.waitJS("filters shown", `!!document.querySelector('[data-testid="filter-camera"]')`, 10*time.Second)

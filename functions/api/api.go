@@ -146,8 +146,8 @@ func ParseSearch(req events.APIGatewayProxyRequest) (searchindex.Query, error) {
 }
 
 // parseFilters reads the search's sort and filters: sort (uploaded, taken), label and
-// camera (exact names), hasLocation (true, false) and load (include, exclude, only:
-// the load tester's images).
+// camera (exact names), hasLocation (true, false), load (include, exclude, only: the
+// load tester's images), and takenFrom and takenTo (days the image was taken).
 func parseFilters(p map[string]string, q *searchindex.Query) error {
 	oneOf := func(name string, allowed map[string]string) (string, error) {
 		v, given := p[name]
@@ -184,6 +184,26 @@ func parseFilters(p map[string]string, q *searchindex.Query) error {
 			return &pipeline.InvalidParameterError{Name: name, Reason: "contains control characters"}
 		}
 		*dst = v
+	}
+	return parseTakenRange(p, q)
+}
+
+// parseTakenRange reads takenFrom and takenTo: calendar days (YYYY-MM-DD), both
+// inclusive, either may be absent.
+func parseTakenRange(p map[string]string, q *searchindex.Query) error {
+	for name, dst := range map[string]*time.Time{"takenFrom": &q.TakenFrom, "takenTo": &q.TakenTo} {
+		v, given := p[name]
+		if !given {
+			continue
+		}
+		t, err := time.Parse(searchindex.DayLayout, v)
+		if err != nil {
+			return &pipeline.InvalidParameterError{Name: name, Reason: "not a date in the form YYYY-MM-DD"}
+		}
+		*dst = t
+	}
+	if !q.TakenFrom.IsZero() && !q.TakenTo.IsZero() && q.TakenTo.Before(q.TakenFrom) {
+		return &pipeline.InvalidParameterError{Name: "takenTo", Reason: "before takenFrom"}
 	}
 	return nil
 }

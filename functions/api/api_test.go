@@ -125,21 +125,26 @@ func TestSearchWithoutATermListsEverything(t *testing.T) {
 func TestSearchBadParameters(t *testing.T) {
 	s := Search{Index: seeded(t), URLs: pathURLs{}, Logger: quiet}
 	for name, params := range map[string]map[string]string{
-		"too long":     {"search": strings.Repeat("a", MaxSearchLength+1)},
-		"control":      {"search": "a\x00b"},
-		"size zero":    {"search": "a", "size": "0"},
-		"size big":     {"search": "a", "size": "101"},
-		"size text":    {"search": "a", "size": "ten"},
-		"from neg":     {"search": "a", "from": "-1"},
-		"from big":     {"search": "a", "from": "10001"},
-		"window":       {"search": "a", "from": "9950", "size": "100"},
-		"from float":   {"search": "a", "from": "1.5"},
-		"huge integer": {"search": "a", "from": "99999999999999999999"},
-		"sort":         {"sort": "size"},
-		"load":         {"load": "hide"},
-		"hasLocation":  {"hasLocation": "yes"},
-		"label long":   {"label": strings.Repeat("a", MaxSearchLength+1)},
-		"camera ctrl":  {"camera": "EOS\n40D"},
+		"too long":        {"search": strings.Repeat("a", MaxSearchLength+1)},
+		"control":         {"search": "a\x00b"},
+		"size zero":       {"search": "a", "size": "0"},
+		"size big":        {"search": "a", "size": "101"},
+		"size text":       {"search": "a", "size": "ten"},
+		"from neg":        {"search": "a", "from": "-1"},
+		"from big":        {"search": "a", "from": "10001"},
+		"window":          {"search": "a", "from": "9950", "size": "100"},
+		"from float":      {"search": "a", "from": "1.5"},
+		"huge integer":    {"search": "a", "from": "99999999999999999999"},
+		"sort":            {"sort": "size"},
+		"load":            {"load": "hide"},
+		"hasLocation":     {"hasLocation": "yes"},
+		"label long":      {"label": strings.Repeat("a", MaxSearchLength+1)},
+		"camera ctrl":     {"camera": "EOS\n40D"},
+		"takenFrom":       {"takenFrom": "14/07/2021"},
+		"takenTo day":     {"takenTo": "2021-02-30"},
+		"takenTo time":    {"takenTo": "2021-07-14T10:00:00Z"},
+		"takenFrom empty": {"takenFrom": ""},
+		"range order":     {"takenFrom": "2021-07-15", "takenTo": "2021-07-14"},
 	} {
 		r := invoke(t, s.Handle, request(params))
 		var e map[string]string
@@ -147,6 +152,11 @@ func TestSearchBadParameters(t *testing.T) {
 		if r.StatusCode != 400 || e["error"] == "" {
 			t.Errorf("%s: %d %s", name, r.StatusCode, r.Body)
 		}
+	}
+	// The reason is in the answer.
+	r := invoke(t, s.Handle, request(map[string]string{"takenFrom": "2021-07-14", "takenTo": "2021-7-15"}))
+	if r.StatusCode != 400 || !strings.Contains(r.Body, "takenTo") || !strings.Contains(r.Body, "YYYY-MM-DD") {
+		t.Errorf("bad takenTo: %d %s", r.StatusCode, r.Body)
 	}
 	// Repeated parameter.
 	b, _ := json.Marshal(events.APIGatewayProxyRequest{HTTPMethod: "GET", QueryStringParameters: map[string]string{"search": "b"},
@@ -175,7 +185,7 @@ func TestSearchFiltersAndSorts(t *testing.T) {
 	docs := []pipeline.Document{
 		{Key: "upload/a/harbour.jpg", TakenAt: "2020-05-01T10:00:00Z", Camera: &pipeline.Camera{Make: "Canon", Model: "Canon EOS 40D"},
 			Location: &pipeline.Location{Lat: 43.4, Lon: 11.8}, Labels: []pipeline.Label{{Name: "Boat", Confidence: 90}}},
-		{Key: "upload/a/meadow.jpg", TakenAt: "2022-05-01T10:00:00Z", Labels: []pipeline.Label{{Name: "Grass", Confidence: 90}}},
+		{Key: "upload/a/meadow.jpg", TakenAt: "2022-05-01T06:00:00+10:00", Labels: []pipeline.Label{{Name: "Grass", Confidence: 90}}},
 		{Key: "upload/load/run1/0001.jpg", Labels: []pipeline.Label{{Name: "Boat", Confidence: 90}}},
 	}
 	for i, d := range docs {
@@ -211,6 +221,12 @@ func TestSearchFiltersAndSorts(t *testing.T) {
 		{map[string]string{"camera": "Canon EOS 40D"}, "harbour.jpg"},
 		{map[string]string{"hasLocation": "true"}, "harbour.jpg"},
 		{map[string]string{"search": "boat", "load": "exclude"}, "harbour.jpg"},
+		{map[string]string{"takenFrom": "2020-05-01", "takenTo": "2020-05-01"}, "harbour.jpg"}, // one day, inclusive
+		{map[string]string{"takenFrom": "2020-05-02"}, "meadow.jpg"},
+		{map[string]string{"takenTo": "2020-04-30"}, ""},
+		{map[string]string{"takenFrom": "2019-01-01", "takenTo": "2022-05-01", "label": "Boat"}, "harbour.jpg"}, // undated 0001.jpg left out
+		{map[string]string{"takenFrom": "2022-05-01", "takenTo": "2022-05-01"}, ""},                             // 20:00 the day before, in UTC
+		{map[string]string{"takenFrom": "2022-04-30", "takenTo": "2022-04-30"}, "meadow.jpg"},
 	} {
 		if got := strings.Join(keys(c.params), " "); got != c.want {
 			t.Errorf("%v: %q, want %q", c.params, got, c.want)

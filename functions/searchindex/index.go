@@ -8,6 +8,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
@@ -68,6 +69,30 @@ type Query struct {
 	// Load is LoadInclude (""), LoadExclude or LoadOnly: the load tester's images,
 	// whose keys start with LoadPrefix.
 	Load string
+	// TakenFrom and TakenTo keep the images taken on those days or between them,
+	// both inclusive; only their calendar date counts, and the days are UTC days,
+	// as the index compares instants. A zero time is no bound. With either set,
+	// images without a date taken are left out.
+	TakenFrom, TakenTo time.Time
+}
+
+// DayLayout is the form of TakenFrom and TakenTo in requests: a calendar day.
+const DayLayout = "2006-01-02"
+
+// TakenRange is q's date-taken range as the instants [from, to): from the start of
+// TakenFrom's day to the start of the day after TakenTo; a zero time is no bound.
+func (q Query) TakenRange() (from, to time.Time) {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	if !q.TakenFrom.IsZero() {
+		from = day(q.TakenFrom)
+	}
+	if !q.TakenTo.IsZero() {
+		to = day(q.TakenTo).AddDate(0, 0, 1)
+	}
+	return from, to
 }
 
 // Sort orders and load-test choices of a Query.

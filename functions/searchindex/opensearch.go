@@ -379,6 +379,26 @@ func (o *OpenSearch) Count(ctx context.Context) (int64, error) {
 	return out.Count, err
 }
 
+// takenRange is the range query on takenAt for q's date-taken filter, nil without
+// one. Whole days in the date field's default format (strict_date_optional_time),
+// the upper bound as "lt" the next day: OpenSearch rounds a day given as "lte" up to
+// its last millisecond, but "lt" with the next day says the same with no rounding
+// rule involved (https://docs.opensearch.org/latest/query-dsl/term/range/).
+func takenRange(q Query) map[string]any {
+	from, to := q.TakenRange()
+	bounds := map[string]any{}
+	if !from.IsZero() {
+		bounds["gte"] = from.Format(DayLayout)
+	}
+	if !to.IsZero() {
+		bounds["lt"] = to.Format(DayLayout)
+	}
+	if len(bounds) == 0 {
+		return nil
+	}
+	return map[string]any{"range": map[string]any{"takenAt": bounds}}
+}
+
 // SearchBody is the request body for q: structured queries only; user text is a
 // value, never parsed as query syntax.
 func SearchBody(q Query) map[string]any {
@@ -394,6 +414,9 @@ func SearchBody(q Query) map[string]any {
 	}
 	if q.HasLocation {
 		filter = append(filter, map[string]any{"exists": map[string]any{"field": "location"}})
+	}
+	if r := takenRange(q); r != nil {
+		filter = append(filter, r)
 	}
 	loadPrefix := map[string]any{"prefix": map[string]any{"key.raw": LoadPrefix}}
 	switch q.Load {

@@ -463,3 +463,27 @@ func FuzzSearchBody(f *testing.F) {
 		}
 	})
 }
+
+// The date-taken range goes out as a range query on takenAt in the date field's
+// default format, the last day as "lt" the next day; no bound, no range.
+func TestSearchBodyTakenRange(t *testing.T) {
+	july14 := time.Date(2021, 7, 14, 2, 0, 0, 0, time.FixedZone("x", 5*3600)) // only the date counts
+	for _, tc := range []struct {
+		q    Query
+		want string
+	}{
+		{Query{}, ""},
+		{Query{TakenFrom: july14, TakenTo: july14}, `{"range":{"takenAt":{"gte":"2021-07-14","lt":"2021-07-15"}}}`},
+		{Query{TakenFrom: july14}, `{"range":{"takenAt":{"gte":"2021-07-14"}}}`},
+		{Query{Text: "cat", TakenTo: time.Date(2021, 12, 31, 0, 0, 0, 0, time.UTC)}, `{"range":{"takenAt":{"lt":"2022-01-01"}}}`},
+	} {
+		raw, _ := json.Marshal(SearchBody(tc.q)["query"])
+		n := strings.Count(string(raw), `"range"`)
+		switch {
+		case tc.want == "" && n != 0:
+			t.Errorf("%+v: a range in %s", tc.q, raw)
+		case tc.want != "" && (n != 1 || !strings.Contains(string(raw), `"filter":[`+tc.want+`]`)):
+			t.Errorf("%+v: %s, want the filter %s", tc.q, raw, tc.want)
+		}
+	}
+}

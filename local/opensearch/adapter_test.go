@@ -11,6 +11,7 @@ import (
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
+	"github.com/imagepipe/imagepipe/functions/searchindex/searchindextest"
 )
 
 // The tests below run the Lambdas' real adapter (searchindex.OpenSearch, through
@@ -429,6 +430,48 @@ func TestSearchFilters(t *testing.T) {
 		}
 		if fmt.Sprint(keys(res)) != fmt.Sprint(tc.want) {
 			t.Errorf("%+v: got %v, want %v", tc.q, keys(res), tc.want)
+		}
+	}
+}
+
+// The date-taken range as the adapter sends it, against the twin and against the
+// in-memory fake the API's tests use: both answer the same.
+func TestSearchTakenRange(t *testing.T) {
+	tw := newTwin(t)
+	fake := searchindextest.New()
+	var docs []pipeline.Document
+	for i, taken := range []string{"2021-07-14T00:00:00Z", "2021-07-14T23:59:59Z", "2021-07-15T00:00:00Z", "2021-07-15T01:30:00+02:00", "2021-07-13T23:59:59.999Z", ""} {
+		d := doc(fmt.Sprintf("upload/%d.jpg", i), "0A", t0.Add(time.Duration(-i)*time.Minute), "Cat")
+		d.TakenAt = taken
+		docs = append(docs, d)
+	}
+	upsert(t, tw.ix, searchindex.OutcomeCreated, docs...)
+	upsert(t, fake, searchindex.OutcomeCreated, docs...)
+	day := func(s string) time.Time {
+		d, err := time.Parse(searchindex.DayLayout, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		q    searchindex.Query
+		want string
+	}{
+		{searchindex.Query{}, "[upload/0.jpg upload/1.jpg upload/2.jpg upload/3.jpg upload/4.jpg upload/5.jpg]"},
+		{searchindex.Query{TakenFrom: day("2021-07-14"), TakenTo: day("2021-07-14")}, "[upload/0.jpg upload/1.jpg upload/3.jpg]"}, // 3: 23:30 the 14th in UTC
+		{searchindex.Query{TakenFrom: day("2021-07-15")}, "[upload/2.jpg]"},
+		{searchindex.Query{TakenTo: day("2021-07-13")}, "[upload/4.jpg]"},
+		{searchindex.Query{TakenFrom: day("2021-07-16")}, "[]"},
+		{searchindex.Query{Text: "cat", TakenFrom: day("2021-07-13"), TakenTo: day("2021-07-15"), Sort: searchindex.SortTaken}, "[upload/2.jpg upload/1.jpg upload/3.jpg upload/0.jpg upload/4.jpg]"},
+	} {
+		tc.q.Size = 10
+		for name, ix := range map[string]searchindex.Index{"twin": tw.ix, "fake": fake} {
+			res, err := ix.Search(ctx, tc.q)
+			if got := fmt.Sprint(keys(res)); err != nil || got != tc.want || res.Total != int64(len(res.Images)) {
+				t.Errorf("%s %+v: %s (total %d) %v, want %s", name, tc.q, got, res.Total, err, tc.want)
+			}
 		}
 	}
 }

@@ -8,8 +8,9 @@
 //	GET    /<index>/_doc/<id>    realtime get, with _seq_no, _primary_term, _version
 //	PUT    /<index>/_doc/<id>    index; refresh, op_type, if_seq_no, if_primary_term
 //	DELETE /<index>/_doc/<id>    delete; refresh, if_seq_no, if_primary_term
-//	POST   /<index>/_search      the bool, match_all, exists, term, terms, multi_match and
-//	                             match_phrase_prefix queries; sort, from, size,
+//	POST   /<index>/_search      the bool, match_all, exists, term, terms, multi_match,
+//	                             match_phrase_prefix, prefix (keyword) and range (date,
+//	                             number; gte/gt/lte/lt) queries; sort, from, size,
 //	                             track_total_hits, _source includes
 //	GET    /<index>/_count       every document
 //

@@ -51,6 +51,8 @@ func (c *compiler) compile(raw json.RawMessage) (query.Query, error) {
 			return c.phrasePrefix(body)
 		case "prefix":
 			return c.prefix(body)
+		case "range":
+			return c.rangeQuery(body)
 		}
 		return nil, unsupported("the query clause [%s] is", kind)
 	}

@@ -323,6 +323,26 @@ func TestSearchMatches(t *testing.T) {
 		{"prefix, value form", `{"query":{"prefix":{"key.raw":{"value":"upload/"}}},"sort":["id"]}`, []string{"p1", "p2"}},
 		{"must_not prefix", `{"query":{"bool":{"must_not":[{"prefix":{"key.raw":"upload/c"}}]}},"sort":["id"]}`, []string{"p1", "p3", "p4"}},
 		{"prefix on an unmapped field", `{"query":{"prefix":{"nothing":"x"}}}`, []string{}},
+		{"range on a date, one day", `{"query":{"range":{"uploadedAt":{"gte":"2024-05-01","lt":"2024-05-02"}}},"sort":["id"]}`, []string{"p1", "p2", "p3"}},
+		{"range lte a day: its last millisecond", `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01"}}},"sort":["id"]}`, []string{"p1", "p2", "p3"}},
+		{"range lt a day: its first", `{"query":{"range":{"uploadedAt":{"lt":"2024-05-01"}}}}`, []string{}},
+		{"range gt a day: after all of it", `{"query":{"range":{"uploadedAt":{"gt":"2024-05-01"}}}}`, []string{}},
+		{"range gt the day before", `{"query":{"range":{"uploadedAt":{"gt":"2024-04-30"}}},"sort":["id"]}`, []string{"p1", "p2", "p3"}},
+		{"range gte an hour", `{"query":{"range":{"uploadedAt":{"gte":"2024-05-01T12"}}},"sort":["id"]}`, []string{"p1", "p2"}},
+		{"range gt an hour: after its last millisecond", `{"query":{"range":{"uploadedAt":{"gt":"2024-05-01T12"}}}}`, []string{"p2"}},
+		{"range lte an hour", `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01T12"}}},"sort":["id"]}`, []string{"p1", "p3"}},
+		{"range lte a minute", `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01T11:00Z"}}}}`, []string{"p3"}},
+		{"range lte seconds: up to .999", `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01T13:00:00Z"}}},"sort":["id"]}`, []string{"p1", "p2", "p3"}},
+		{"range lte a fraction: exact", `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01T13:00:00.122Z"}}},"sort":["id"]}`, []string{"p1", "p3"}},
+		{"range with a zone", `{"query":{"range":{"uploadedAt":{"lt":"2024-05-01T14:00:00+02:00"}}}}`, []string{"p3"}},
+		{"range in epoch millis", `{"query":{"range":{"uploadedAt":{"gte":1714564800000}}},"sort":["id"]}`, []string{"p1", "p2"}},
+		{"range in epoch millis, a string", `{"query":{"range":{"uploadedAt":{"lt":"1714564800000"}}}}`, []string{"p3"}},
+		{"range with a null bound", `{"query":{"range":{"uploadedAt":{"gte":null,"lt":"2024-05-01T12:00:00Z"}}}}`, []string{"p3"}},
+		{"range without bounds: every value", `{"query":{"range":{"uploadedAt":{}}},"sort":["id"]}`, []string{"p1", "p2", "p3"}},
+		{"range on a long", `{"query":{"range":{"size":{"gt":5}}}}`, []string{"p2"}},
+		{"range on a long, a string and a fraction", `{"query":{"range":{"size":{"gte":"5","lte":6.5}}}}`, []string{"p1"}},
+		{"range on an unmapped field", `{"query":{"range":{"nothing":{"gte":1}}}}`, []string{}},
+		{"range as a filter", `{"query":{"bool":{"filter":[{"range":{"uploadedAt":{"gte":"2024-05-01"}}}],"must_not":[{"exists":{"field":"dup"}}]}},"sort":["id"]}`, []string{"p2", "p3"}},
 		{"a must that matches nothing", `{"query":{"bool":{"must":[{"term":{"nothing":"x"}}],"must_not":[{"exists":{"field":"dup"}}]}}}`, []string{}},
 	} {
 		st, out := tw.call("POST", "/images/_search", tc.body)
@@ -366,10 +386,27 @@ func TestSearchAnswers(t *testing.T) {
 	expectError(t, "sort on an unmapped field", st, out, 400, "search_phase_execution_exception", "query_shard_exception", "No mapping found for [nothing] in order to sort on")
 	st, out = tw.call("POST", "/images/_search", `{"size":-1}`)
 	expectError(t, "negative size", st, out, 400, "illegal_argument_exception", "illegal_argument_exception", "[size] parameter cannot be negative")
+	for _, bad := range []string{"yesterday", "2024-13-01", "2024-05-01T25:00"} {
+		st, out = tw.call("POST", "/images/_search", `{"query":{"range":{"uploadedAt":{"gte":"`+bad+`"}}}}`)
+		expectError(t, "range on a bad date", st, out, 400, "search_phase_execution_exception", "parse_exception",
+			"failed to parse date field ["+bad+"] with format [strict_date_optional_time||epoch_millis]")
+	}
+	st, out = tw.call("POST", "/images/_search", `{"query":{"range":{"size":{"gte":"five"}}}}`)
+	expectError(t, "range on a long, not a number", st, out, 400, "illegal_argument_exception", "illegal_argument_exception", `For input string: "five"`)
 
 	// Refused because the twin does not serve them.
 	for what, body := range map[string]string{
-		"range":                    `{"query":{"range":{"size":{"gte":1}}}}`,
+		"range on a keyword":       `{"query":{"range":{"id":{"gte":"p1"}}}}`,
+		"range on text":            `{"query":{"range":{"key":{"gte":"a"}}}}`,
+		"range format":             `{"query":{"range":{"uploadedAt":{"gte":"01/05/2024","format":"dd/MM/yyyy"}}}}`,
+		"range time_zone":          `{"query":{"range":{"uploadedAt":{"gte":"2024-05-01","time_zone":"+02:00"}}}}`,
+		"range relation":           `{"query":{"range":{"uploadedAt":{"gte":"2024-05-01","relation":"WITHIN"}}}}`,
+		"range boost":              `{"query":{"range":{"size":{"gte":1,"boost":2}}}}`,
+		"range from/to":            `{"query":{"range":{"size":{"from":1,"to":5}}}}`,
+		"range gt and gte":         `{"query":{"range":{"size":{"gt":1,"gte":2}}}}`,
+		"range date math now":      `{"query":{"range":{"uploadedAt":{"gte":"now-1d/d"}}}}`,
+		"range date math anchor":   `{"query":{"range":{"uploadedAt":{"lte":"2024-05-01||+1M"}}}}`,
+		"range on two fields":      `{"query":{"range":{"size":{"gte":1},"uploadedAt":{"gte":"2024"}}}}`,
 		"match":                    `{"query":{"match":{"key":"cat"}}}`,
 		"query_string":             `{"query":{"query_string":{"query":"cat"}}}`,
 		"multi_match type":         `{"query":{"multi_match":{"query":"cat","fields":["key"],"type":"phrase"}}}`,

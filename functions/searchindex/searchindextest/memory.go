@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/imagepipe/imagepipe/functions/pipeline"
 	"github.com/imagepipe/imagepipe/functions/searchindex"
@@ -129,14 +130,17 @@ func (m *Memory) Search(_ context.Context, q searchindex.Query) (searchindex.Res
 	m.mu.Unlock()
 	slices.SortFunc(hits, func(a, b pipeline.Document) int {
 		if q.Sort == searchindex.SortTaken {
-			// Newest taken first; images without a date last, as OpenSearch sorts missing values.
+			// Newest taken first, as instants (takenAt may carry an offset); images
+			// without a date last, as OpenSearch sorts missing values.
+			ta, errA := time.Parse(time.RFC3339Nano, a.TakenAt)
+			tb, errB := time.Parse(time.RFC3339Nano, b.TakenAt)
 			switch {
-			case a.TakenAt == "" && b.TakenAt != "":
+			case errA != nil && errB == nil:
 				return 1
-			case a.TakenAt != "" && b.TakenAt == "":
+			case errA == nil && errB != nil:
 				return -1
 			}
-			if c := strings.Compare(b.TakenAt, a.TakenAt); c != 0 {
+			if c := tb.Compare(ta); c != 0 {
 				return c
 			}
 		}
@@ -164,6 +168,24 @@ func passes(d pipeline.Document, q searchindex.Query) bool {
 	case q.HasLocation && d.Location == nil:
 		return false
 	case q.Load == searchindex.LoadExclude && load, q.Load == searchindex.LoadOnly && !load:
+		return false
+	}
+	return takenWithin(d, q)
+}
+
+// takenWithin reports whether d was taken within q's date range, as OpenSearch's
+// range query on the date field takenAt decides it: compared as instants, and an
+// image without a (parsable) date taken is outside any range.
+func takenWithin(d pipeline.Document, q searchindex.Query) bool {
+	from, to := q.TakenRange()
+	if from.IsZero() && to.IsZero() {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339Nano, d.TakenAt)
+	switch {
+	case err != nil:
+		return false
+	case !from.IsZero() && t.Before(from), !to.IsZero() && !t.Before(to):
 		return false
 	}
 	return true

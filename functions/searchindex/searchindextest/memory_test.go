@@ -112,3 +112,46 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// The date-taken range: UTC days, both ends inclusive, undated images outside it.
+func TestSearchTakenRange(t *testing.T) {
+	m := New()
+	ctx := context.Background()
+	for i, taken := range []string{"2021-07-14T00:00:00Z", "2021-07-14T23:59:59.999Z", "2021-07-15T00:00:00Z", "2021-07-15T01:30:00+02:00", ""} {
+		d := doc(fmt.Sprintf("upload/%d.jpg", i), "1", t0.Add(time.Duration(-i)*time.Minute), "Cat")
+		d.TakenAt = taken
+		if _, err := m.Upsert(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	day := func(s string) time.Time {
+		t.Helper()
+		d, err := time.Parse(searchindex.DayLayout, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, tc := range []struct {
+		from, to string
+		want     string
+	}{
+		{"", "", "[upload/0.jpg upload/1.jpg upload/2.jpg upload/3.jpg upload/4.jpg]"},
+		{"2021-07-14", "2021-07-14", "[upload/0.jpg upload/1.jpg upload/3.jpg]"}, // 3: 23:30 the 14th in UTC
+		{"2021-07-15", "", "[upload/2.jpg]"},
+		{"", "2021-07-13", "[]"},
+		{"2021-07-13", "2021-07-15", "[upload/0.jpg upload/1.jpg upload/2.jpg upload/3.jpg]"},
+	} {
+		q := searchindex.Query{}
+		if tc.from != "" {
+			q.TakenFrom = day(tc.from)
+		}
+		if tc.to != "" {
+			q.TakenTo = day(tc.to)
+		}
+		res, err := m.Search(ctx, q)
+		if got := fmt.Sprint(keys(res)); err != nil || got != tc.want {
+			t.Errorf("%s..%s: %s %v, want %s", tc.from, tc.to, got, err, tc.want)
+		}
+	}
+}

@@ -46,7 +46,8 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   const images = error ? [] : (data?.images ?? []);
   const query = (id?: string) => ({ q: term || undefined, from: from ? String(from) : undefined, ...filtersQuery(filters), id });
   const setFilter = (p: Partial<SearchFilters>) => {
-    setFilters({ ...filters, ...p });
+    // From the latest filters: two changes before a render both count.
+    setFilters((f) => ({ ...f, ...p }));
     setFrom(0);
   };
   const openDoc = (id: string) => {
@@ -59,13 +60,16 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
       history.back();
     } else replaceRoute(query());
   };
-  // A chip filters by its words: a new search, with its own history entry.
-  const filterBy = (words: string) => {
+  // A chip sets its exact filter (label or camera) in place of the words, keeping
+  // the others: a new search, with its own history entry.
+  const filterBy = (p: Partial<SearchFilters>) => {
+    const next = { ...filters, ...p };
     pushedDetail = false;
-    setQ(words);
-    setTerm(words);
+    setQ("");
+    setTerm("");
     setFrom(0);
-    location.hash = href(["search"], { q: words });
+    setFilters(next);
+    location.hash = href(["search"], filtersQuery(next));
   };
   useEffect(() => {
     if (!openId) pushedDetail = false;
@@ -179,7 +183,7 @@ export function SearchPage({ api, route }: { api: Api; route: Route }) {
   );
 }
 
-/** Filters: the sort, exact label and camera, with a location, and the load tester's images. */
+/** Filters: the sort, exact label and camera, the days taken, with a location, and the load tester's images. */
 function Filters({ filters: f, onChange }: { filters: SearchFilters; onChange: (p: Partial<SearchFilters>) => void }) {
   return (
     <fieldset class="filters" data-testid="search-filters">
@@ -199,6 +203,12 @@ function Filters({ filters: f, onChange }: { filters: SearchFilters; onChange: (
         Camera <FilterText value={f.camera} testid="filter-camera" onChange={(camera) => onChange({ camera })} />
       </label>
       <label>
+        Taken from <DayInput value={f.takenFrom} max={f.takenTo} testid="filter-taken-from" onChange={(takenFrom) => onChange({ takenFrom })} />
+      </label>
+      <label>
+        to <DayInput value={f.takenTo} min={f.takenFrom} label="Taken to" testid="filter-taken-to" onChange={(takenTo) => onChange({ takenTo })} />
+      </label>
+      <label>
         <input type="checkbox" checked={f.hasLocation} data-testid="filter-location" onChange={(e) => onChange({ hasLocation: (e.target as HTMLInputElement).checked })} /> with a
         location
       </label>
@@ -207,6 +217,24 @@ function Filters({ filters: f, onChange }: { filters: SearchFilters; onChange: (
         load-test images
       </label>
     </fieldset>
+  );
+}
+
+/** DayInput is a date input (YYYY-MM-DD, or "" when cleared); min and max keep the range in order. */
+function DayInput(p: { value: string; min?: string; max?: string; label?: string; testid: string; onChange: (v: string) => void }) {
+  return (
+    <input
+      type="date"
+      value={p.value}
+      min={p.min || undefined}
+      max={p.max || undefined}
+      aria-label={p.label}
+      data-testid={p.testid}
+      onChange={(e) => {
+        const v = (e.target as HTMLInputElement).value;
+        if (v !== p.value) p.onChange(v);
+      }}
+    />
   );
 }
 
@@ -247,7 +275,7 @@ interface DetailProps {
   onClose: () => void;
   /** onDeleted hears that S3 deleted the image's upload (POST /images/delete). */
   onDeleted: (doc: ImageDoc) => void;
-  onFilter: (words: string) => void;
+  onFilter: (p: Partial<SearchFilters>) => void;
   onPrev?: () => void;
   onNext?: () => void;
 }
@@ -448,12 +476,12 @@ function Detail({ api, doc, onClose, onDeleted, onFilter, onPrev, onNext }: Deta
               )}
               <dt>Camera</dt>
               <dd>
-                {camera ? (
-                  <button type="button" class="chip" data-testid="camera-chip" onClick={() => onFilter(doc.camera?.model || camera)} title="Images from this camera">
+                {camera && doc.camera?.model ? (
+                  <button type="button" class="chip" data-testid="camera-chip" data-camera={doc.camera.model} onClick={() => onFilter({ camera: doc.camera?.model })} title="Images from this camera">
                     {camera}
                   </button>
                 ) : (
-                  "—"
+                  camera || "—"
                 )}
               </dd>
               {summary && (
@@ -502,7 +530,7 @@ function Detail({ api, doc, onClose, onDeleted, onFilter, onPrev, onNext }: Deta
               <ul class="labels">
                 {doc.labels.map((l) => (
                   <li>
-                    <button type="button" class="chip" data-testid="label-chip" data-label={l.name} onClick={() => onFilter(l.name)} title={`Images labelled ${l.name}`}>
+                    <button type="button" class="chip" data-testid="label-chip" data-label={l.name} onClick={() => onFilter({ label: l.name })} title={`Images labelled ${l.name}`}>
                       {l.name}
                     </button>
                     <meter min={0} max={100} value={l.confidence} aria-label={`confidence ${l.confidence.toFixed(1)}%`} />
