@@ -1,6 +1,7 @@
 package test
 
 import (
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/imagepipe/imagepipe/functions/apiclient"
 	"github.com/imagepipe/imagepipe/functions/testkit"
 
@@ -230,6 +231,9 @@ func (tw *Twin) awsConfig() aws.Config {
 	return aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+		// Answers read whole in the transport (wholeBody: a streamed read's connection
+		// is now and then closed under it on this machine).
+		HTTPClient: &http.Client{Transport: wholeBody{awshttp.NewBuildableClient().GetTransport()}},
 	}
 }
 

@@ -237,7 +237,7 @@ func newWorld(t *testing.T) *world {
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
 	client := sfn.New(sfn.Options{
-		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+		Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1, HTTPClient: WholeBodies(http.DefaultTransport),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
 	})
 	clock := redrivetest.NewClock()

@@ -206,8 +206,8 @@ func TestGetExecution(t *testing.T) {
 	// The ARN as it is, not encoded, works too.
 	req := onArn("GET", e.arn, "")
 	req.PathParameters["arn"] = e.arn
-	if st, _ := call(t, w.h, req); st != 200 {
-		t.Errorf("plain ARN: %d", st)
+	if st, body := call(t, w.h, req); st != 200 {
+		t.Errorf("plain ARN: %d %s", st, body)
 	}
 }
 

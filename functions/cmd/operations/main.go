@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -24,7 +25,9 @@ func main() {
 	lambdaenv.Setup()
 	cfg := lambdaenv.AWSConfig(context.Background()) // honours AWS_ENDPOINT_URL
 	lambda.Start(operations.Handler{
-		SFN:             operations.SDKStepFunctions{Client: sfn.NewFromConfig(cfg)},
+		SFN: operations.SDKStepFunctions{Client: sfn.NewFromConfig(cfg, func(o *sfn.Options) {
+			o.HTTPClient = operations.WholeBodies(awshttp.NewBuildableClient().GetTransport())
+		})},
 		Queue:           sqs.NewFromConfig(cfg),
 		Lambda:          lambdasdk.NewFromConfig(cfg),
 		S3:              lambdaenv.S3(cfg),
