@@ -105,17 +105,11 @@ func (s *Server) uploadPartCopy(w http.ResponseWriter, r *http.Request, rq *requ
 	if _, _, err := s.store.getUpload(id, rq.bucket, rq.key); err != nil {
 		return err
 	}
-	src, f, err := s.store.open(srcBucket, srcKey)
+	src, f, err := s.openCopySource(r, srcBucket, srcKey)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && strings.Trim(m, `"`) != src.etag() {
-		return errPrecondition()
-	}
-	if m := r.Header.Get("X-Amz-Copy-Source-If-None-Match"); m != "" && strings.Trim(m, `"`) == src.etag() {
-		return errPrecondition()
-	}
 	start, length, err := copyRange(r.Header.Get("X-Amz-Copy-Source-Range"), src.Size)
 	if err != nil {
 		return err

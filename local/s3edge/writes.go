@@ -242,17 +242,11 @@ func (s *Server) copyObject(w http.ResponseWriter, r *http.Request, rq *request)
 	if srcBucket == rq.bucket && srcKey == rq.key && directive != "REPLACE" {
 		return newError(400, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
-	src, f, err := s.store.open(srcBucket, srcKey)
+	src, f, err := s.openCopySource(r, srcBucket, srcKey)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && strings.Trim(m, `"`) != src.etag() {
-		return errPrecondition()
-	}
-	if m := r.Header.Get("X-Amz-Copy-Source-If-None-Match"); m != "" && strings.Trim(m, `"`) == src.etag() {
-		return errPrecondition()
-	}
 	now := s.opts.Now()
 	meta := copyMeta(src.Meta)
 	if directive == "REPLACE" {
@@ -467,4 +461,22 @@ func uniq(keys []string) []string {
 		}
 	}
 	return out
+}
+
+// openCopySource opens the source of CopyObject or UploadPartCopy and applies its
+// x-amz-copy-source-if-match and -if-none-match preconditions (412 when one fails).
+func (s *Server) openCopySource(r *http.Request, bucket, key string) (*record, *os.File, error) {
+	src, f, err := s.store.open(bucket, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m := r.Header.Get("X-Amz-Copy-Source-If-Match"); m != "" && strings.Trim(m, `"`) != src.etag() {
+		f.Close()
+		return nil, nil, errPrecondition()
+	}
+	if m := r.Header.Get("X-Amz-Copy-Source-If-None-Match"); m != "" && strings.Trim(m, `"`) == src.etag() {
+		f.Close()
+		return nil, nil, errPrecondition()
+	}
+	return src, f, nil
 }
