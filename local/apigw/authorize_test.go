@@ -62,6 +62,11 @@ func TestIAMAuthorization(t *testing.T) {
 			"Authorization", "AWS4-HMAC-SHA256 Credential=AKIDUNKNOWN/"+time.Now().UTC().Format("20060102")+"/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature="+strings.Repeat("0", 64))
 		wantError(t, w, 403, `{"message":"The security token included in the request is invalid."}`, "UnrecognizedClientException")
 	})
+	t.Run("signed for another service", func(t *testing.T) {
+		e.authz = func(*http.Request, string) (Caller, error) { return Caller{}, sigv4.WrongService("execute-api") }
+		w := e.do("GET", "/api/images?search=a", nil)
+		wantError(t, w, 403, `{"message":"Credential should be scoped to correct service: 'execute-api'. "}`, "InvalidSignatureException")
+	})
 	t.Run("preflight needs no signature", func(t *testing.T) {
 		e.authz = func(*http.Request, string) (Caller, error) {
 			t.Error("a preflight was authorized")

@@ -75,6 +75,7 @@
 //	Malformed             400 AuthorizationHeaderMalformed¹   400 IncompleteSignatureException       403 IncompleteSignature...   403 INVALID_SIGNATURE
 //	Unsupported           501 NotImplemented                  400 IncompleteSignatureException       403 IncompleteSignature...   403 INVALID_SIGNATURE
 //	WrongRegion           400 AuthorizationHeaderMalformed¹   400 InvalidSignatureException          403 InvalidSignature...      403 INVALID_SIGNATURE
+//	ServiceMismatch       400 AuthorizationHeaderMalformed¹   400 InvalidSignatureException          403 InvalidSignature...      403 INVALID_SIGNATURE
 //	InvalidAccessKeyID    403 InvalidAccessKeyId              400 UnrecognizedClientException        403 UnrecognizedClient...    403 INVALID_SIGNATURE
 //	InvalidToken          400 InvalidToken                    400 UnrecognizedClientException        403 UnrecognizedClient...    403 INVALID_SIGNATURE
 //	ExpiredToken          400 ExpiredToken                    400 ExpiredTokenException              403 ExpiredTokenException    403 EXPIRED_TOKEN

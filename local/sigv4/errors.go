@@ -50,6 +50,9 @@ const (
 	// ContentSHA256Mismatch: S3 only: the body does not hash to the signed
 	// x-amz-content-sha256.
 	ContentSHA256Mismatch
+	// ServiceMismatch: the credential scope names another service than the endpoint's
+	// (raised by the caller that knows the endpoint: WrongService).
+	ServiceMismatch
 	// AccessDenied is not raised by Verify: it is the shape of an IAM denial, so
 	// the integrator writes it with the same Protocol writers (Denied).
 	AccessDenied
@@ -63,7 +66,7 @@ var kindNames = map[Kind]string{
 	HeadersNotSigned: "HeadersNotSigned", MissingContentSHA256: "MissingContentSHA256",
 	InvalidContentSHA256: "InvalidContentSHA256", BodyTooLarge: "BodyTooLarge",
 	SignatureMismatch: "SignatureMismatch", ContentSHA256Mismatch: "ContentSHA256Mismatch",
-	AccessDenied: "AccessDenied",
+	AccessDenied: "AccessDenied", ServiceMismatch: "ServiceMismatch",
 }
 
 func (k Kind) String() string {
@@ -118,5 +121,5 @@ func (e *Error) with(details ...Detail) *Error {
 // WrongService refuses a credential scope naming another service than the endpoint's
 // (an execute-api request signed for "s3", say).
 func WrongService(want string) *Error {
-	return refuse(Malformed, "Credential should be scoped to correct service: '%s'. ", want)
+	return refuse(ServiceMismatch, "Credential should be scoped to correct service: '%s'. ", want)
 }

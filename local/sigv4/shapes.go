@@ -64,6 +64,7 @@ var s3Rows = map[Kind]shapeRow{
 	Malformed:             {400, "AuthorizationHeaderMalformed", "", ""},
 	Unsupported:           {501, "NotImplemented", "", ""},
 	WrongRegion:           {400, "AuthorizationHeaderMalformed", "", ""},
+	ServiceMismatch:       {400, "AuthorizationHeaderMalformed", "", ""},
 	InvalidAccessKeyID:    {403, "InvalidAccessKeyId", "", ""},
 	InvalidToken:          {400, "InvalidToken", "The provided token is malformed or otherwise invalid.", ""},
 	ExpiredToken:          {400, "ExpiredToken", "The provided token has expired.", ""},
@@ -84,6 +85,7 @@ var jsonRows = map[Kind]shapeRow{
 	Malformed:          {400, "IncompleteSignatureException", "", ""},
 	Unsupported:        {400, "IncompleteSignatureException", "", ""},
 	WrongRegion:        {400, "InvalidSignatureException", "Credential should be scoped to a valid region.", ""},
+	ServiceMismatch:    {400, "InvalidSignatureException", "", ""},
 	InvalidAccessKeyID: {400, "UnrecognizedClientException", msgBadToken, ""},
 	InvalidToken:       {400, "UnrecognizedClientException", msgBadToken, ""},
 	ExpiredToken:       {400, "ExpiredTokenException", msgExpiredToken, ""},
@@ -100,6 +102,7 @@ var restRows = map[Kind]shapeRow{
 	Malformed:          {403, "IncompleteSignatureException", "", ""},
 	Unsupported:        {403, "IncompleteSignatureException", "", ""},
 	WrongRegion:        {403, "InvalidSignatureException", "Credential should be scoped to a valid region.", ""},
+	ServiceMismatch:    {403, "InvalidSignatureException", "", ""},
 	InvalidAccessKeyID: {403, "UnrecognizedClientException", msgBadToken, ""},
 	InvalidToken:       {403, "UnrecognizedClientException", msgBadToken, ""},
 	ExpiredToken:       {403, "ExpiredTokenException", msgExpiredToken, ""},
@@ -117,6 +120,7 @@ var gatewayRows = map[Kind]shapeRow{
 	Malformed:          {403, "IncompleteSignatureException", "", "INVALID_SIGNATURE"},
 	Unsupported:        {403, "IncompleteSignatureException", "", "INVALID_SIGNATURE"},
 	WrongRegion:        {403, "InvalidSignatureException", "Credential should be scoped to a valid region.", "INVALID_SIGNATURE"},
+	ServiceMismatch:    {403, "InvalidSignatureException", "", "INVALID_SIGNATURE"},
 	InvalidAccessKeyID: {403, "UnrecognizedClientException", msgBadToken, "INVALID_SIGNATURE"},
 	InvalidToken:       {403, "UnrecognizedClientException", msgBadToken, "INVALID_SIGNATURE"},
 	ExpiredToken:       {403, "ExpiredTokenException", msgExpiredToken, "EXPIRED_TOKEN"},
@@ -155,10 +159,10 @@ func (p Protocol) Shape(e *Error) Shape {
 func s3Presigned(s *Shape, e *Error) {
 	switch {
 	case !e.Presigned:
-		if e.Kind == Malformed || e.Kind == WrongRegion {
+		if e.Kind == Malformed || e.Kind == WrongRegion || e.Kind == ServiceMismatch {
 			s.Message = "The authorization header is malformed; " + e.Message
 		}
-	case e.Kind == Malformed || e.Kind == WrongRegion:
+	case e.Kind == Malformed || e.Kind == WrongRegion || e.Kind == ServiceMismatch:
 		s.Code = "AuthorizationQueryParametersError"
 	case e.Kind == RequestExpired || e.Kind == NotYetValid:
 		s.Code, s.Message = "AccessDenied", e.Message
