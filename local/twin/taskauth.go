@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 
 	"github.com/imagepipe/imagepipe/local/asl"
 	"github.com/imagepipe/imagepipe/local/iam"
@@ -26,8 +25,17 @@ import (
 // are not checked: the twin has no policies for such a role (in AWS it must exist).
 type taskAuth struct {
 	auth    *auth
+	roles   map[string]bool // the template's roles: the ones with policies to check
 	invoker asl.Invoker
 	queue   asl.MessageSender
+}
+
+func newTaskAuth(a *auth, invoker asl.Invoker, queue asl.MessageSender) taskAuth {
+	roles := map[string]bool{}
+	for _, r := range a.policies.Roles() {
+		roles[r] = true
+	}
+	return taskAuth{auth: a, roles: roles, invoker: invoker, queue: queue}
 }
 
 func (c taskAuth) Invoke(ctx context.Context, functionARN string, payload []byte) ([]byte, error) {
@@ -48,7 +56,7 @@ func (c taskAuth) SendMessage(ctx context.Context, queueURL, body string) (strin
 
 func (c taskAuth) check(ctx context.Context, resource string, params map[string]any, errName, service, code string) error {
 	role := sfn.RoleFrom(ctx)
-	if role == "" || !slices.Contains(c.auth.policies.Roles(), role) {
+	if !c.roles[role] {
 		return nil
 	}
 	needs, err := iam.TaskNeeds(c.auth.env, resource, params)

@@ -351,7 +351,7 @@ func (t *Twin) startFunctions(d *deployment) error {
 }
 
 func (t *Twin) startStateMachines(d *deployment) (err error) {
-	tasks := taskAuth{auth: t.auth, invoker: faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}, queue: t.queue}
+	tasks := newTaskAuth(t.auth, faultInvoker{next: t.lambda, table: t.faults, commands: d.commands}, t.queue)
 	if t.executions, err = sfn.Open(filepath.Join(t.cfg.DataDir, "executions.db"), sfn.Options{
 		Workers: t.cfg.Workers, Invoker: tasks, Queue: tasks, Clock: asl.RealClock{}, Logger: t.log,
 		StartExecutions: t.quotas.starts, Transitions: t.quotas.transitions,
